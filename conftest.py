@@ -1,0 +1,24 @@
+"""Test-wide fixtures: the clock, the sample folders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from detente.core import clock
+from detente.findings.tests.parity import SAMPLES
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock() -> Iterator[None]:
+    yield
+    clock.set_now(None)
+
+
+@pytest.fixture
+def samples() -> Path:
+    if not SAMPLES.exists():
+        pytest.fail(f"sample data not found at {SAMPLES}; set DETENTE_SAMPLES")
+    return SAMPLES

@@ -1,0 +1,1 @@
+"""Shared kernel: the clock, the domain errors and small typing helpers every app uses."""

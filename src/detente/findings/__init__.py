@@ -1,0 +1,1 @@
+"""Findings: scanner parsers (pure), import and re-import, identity, lifecycle and deadlines."""

@@ -1,0 +1,273 @@
+"""The parser contract: what every scanner parser yields, and the helpers they share.
+
+A parser is a module exposing ``PARSER = Parser(...)``: a name, a ``detect`` function that scores
+the first bytes of a file, and a ``parse`` function from a binary stream to an iterator of
+``ParsedFinding``. Parsers never touch the database and never fetch anything.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+
+import msgspec
+
+from detente.core.errors import InputError
+
+HEAD_BYTES = 64 * 1024
+
+
+class Severity(enum.StrEnum):
+    """One normalised scale; the tool's own word is always kept beside it."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+
+
+class ParseError(InputError):
+    """A file that a parser cannot read: names the record and the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFinding:
+    """One vulnerability (or weakness, secret, misconfiguration) on one asset, as a tool reported it.
+
+    ``identity`` holds what identifies the flaw on its asset: ids, component, location. It never
+    holds volatile text (titles, descriptions, severities, timestamps), so a re-import of the same
+    scan yields the same identity and nothing flips closed and open.
+    """
+
+    scanner: str
+    vuln_id: str
+    title: str
+    severity: Severity
+    scanner_severity: str
+    record: str
+    identity: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+    asset_kind: str | None = None
+    asset_name: str | None = None
+    component: str | None = None
+    component_version: str | None = None
+    fixed_in: str | None = None
+    purl: str | None = None
+    file_path: str | None = None
+    line: int | None = None
+    endpoint: str | None = None
+    cwe: int | None = None
+    cwes: tuple[int, ...] = ()
+    cvss_vector: str | None = None
+    cvss_score: float | None = None
+    description: str | None = None
+    references: tuple[str, ...] = ()
+    unique_id_from_tool: str | None = None
+    suppressed: bool = False
+    vex_state: str | None = None
+
+    @property
+    def cves(self) -> tuple[str, ...]:
+        """Every CVE id among the primary id and the aliases, primary first, no repeats."""
+        seen: dict[str, None] = {}
+        for ident in (self.vuln_id, *self.aliases):
+            if ident.upper().startswith("CVE-"):
+                seen.setdefault(ident.upper(), None)
+        return tuple(seen)
+
+    @property
+    def cve(self) -> str | None:
+        cves = self.cves
+        return cves[0] if cves else None
+
+
+ParseFn = Callable[[IO[bytes], str], Iterator[ParsedFinding]]
+DetectFn = Callable[[bytes, str], int]
+
+
+@dataclass(frozen=True, slots=True)
+class Parser:
+    """A registered format. ``detect`` returns a confidence 0-100 from the file's first bytes."""
+
+    name: str
+    label: str
+    detect: DetectFn
+    parse: ParseFn
+
+
+# ---------------------------------------------------------------- helpers shared by parsers
+
+
+def read_json(stream: IO[bytes]) -> Any:
+    """Decode a whole JSON document (msgspec: fast, strict UTF-8)."""
+    data = stream.read()
+    if not data.strip():
+        raise ParseError("the file is empty", record="document")
+    try:
+        return msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
+        raise ParseError(f"not valid JSON ({exc})", record="document") from None
+    except RecursionError:
+        raise ParseError("JSON nested too deeply", record="document") from None
+
+
+def severity_from(
+    value: object,
+    mapping: Mapping[str, Severity],
+    *,
+    record: str,
+    field: str,
+    default: Severity | None = None,
+) -> Severity:
+    """Map a tool's severity word (case-insensitive) to ours; unknown words are refused."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if default is not None:
+            return default
+        raise ParseError("severity is missing", record=record, field=field)
+    key = str(value).strip().lower()
+    try:
+        return mapping[key]
+    except KeyError:
+        if default is not None and key in ("", "none", "unknown"):
+            return default
+        raise ParseError(f"unknown severity {value!r}", record=record, field=field) from None
+
+
+COMMON_SEVERITIES: Mapping[str, Severity] = {
+    "critical": Severity.CRITICAL,
+    "high": Severity.HIGH,
+    "medium": Severity.MEDIUM,
+    "moderate": Severity.MEDIUM,
+    "low": Severity.LOW,
+    "info": Severity.INFO,
+    "informational": Severity.INFO,
+    "information": Severity.INFO,
+    "negligible": Severity.INFO,
+    "none": Severity.INFO,
+    "unknown": Severity.INFO,
+}
+
+
+def severity_from_score(score: float) -> Severity:
+    """CVSS v3/v4 qualitative bands (0.0 none → info)."""
+    if score >= 9.0:
+        return Severity.CRITICAL
+    if score >= 7.0:
+        return Severity.HIGH
+    if score >= 4.0:
+        return Severity.MEDIUM
+    if score > 0.0:
+        return Severity.LOW
+    return Severity.INFO
+
+
+_CWE_RE = re.compile(r"(?:CWE[-_ ]?)?(\d{1,5})\s*$", re.IGNORECASE)
+
+
+def parse_cwe(value: object) -> int | None:
+    """``"CWE-79"``, ``"79"``, ``79`` → 79; empty, zero or unparsable → None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value or None
+    match = _CWE_RE.match(str(value).strip())
+    if not match:
+        return None
+    number = int(match.group(1))
+    return number or None
+
+
+def normalise_cvss_vector(vector: object) -> str | None:
+    """Put a vector in its canonical prefix form; tools drop or mangle prefixes.
+
+    Nessus writes ``CVSS2#AV:N/...`` and v3 vectors without ``CVSS:3.x/``; some libraries drop the
+    prefix too. A bare vector with v3 metrics (``S:``/``UI:``) is taken as v3.1; with ``Au:`` as v2.
+    """
+    if not isinstance(vector, str):
+        return None
+    text = vector.strip()
+    if not text:
+        return None
+    if text.upper().startswith("CVSS2#"):
+        text = text[6:]
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1]
+    if text.startswith(("CVSS:3.0/", "CVSS:3.1/", "CVSS:4.0/")):
+        return text
+    if "/S:" in text and "/UI:" in text and "AV:" in text:
+        return "CVSS:3.1/" + text
+    return text
+
+
+def as_str(value: object) -> str | None:
+    """A non-empty, stripped string, or None."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def as_int(value: object, *, record: str, field: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ParseError(f"expected a number, got {value!r}", record=record, field=field)
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ParseError(f"expected a whole number, got {value!r}", record=record, field=field) from None
+
+
+def as_float(value: object, *, record: str, field: str) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ParseError(f"expected a number, got {value!r}", record=record, field=field)
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        raise ParseError(f"expected a number, got {value!r}", record=record, field=field) from None
+
+
+def require(mapping: Mapping[str, Any], key: str, *, record: str) -> Any:
+    """``mapping[key]`` or a ParseError naming the record and the field."""
+    if not isinstance(mapping, Mapping):
+        raise ParseError("expected an object", record=record)
+    if key not in mapping or mapping[key] is None:
+        raise ParseError("required field is missing", record=record, field=key)
+    return mapping[key]
+
+
+def expect_list(value: object, *, record: str, field: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ParseError("expected a list", record=record, field=field)
+    return value
+
+
+def expect_dict(value: object, *, record: str, field: str | None = None) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ParseError("expected an object", record=record, field=field)
+    return value
+
+
+def head_has(head: bytes, *needles: bytes) -> bool:
+    return all(needle in head for needle in needles)

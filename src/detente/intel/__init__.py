@@ -1,0 +1,1 @@
+"""Intel: CISA KEV, FIRST EPSS, CVSS and SSVC facts, loaded from files with source and date."""

@@ -1,0 +1,1 @@
+"""Inventory: business services and the assets they run on, with exposure."""

@@ -1,0 +1,1 @@
+"""People: persons, their roles and sign authority, and archetype assessments."""

@@ -1,0 +1,1 @@
+"""Policy: the versioned policy document (YAML) and the deadline rules it sets."""
