@@ -1,0 +1,155 @@
+"""Writing and verifying the audit chain."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+
+from detente.audit.models import AuditEvent, AuditHead
+from detente.core import clock
+
+if TYPE_CHECKING:
+    from detente.people.models import Person
+
+GENESIS = "0" * 64
+
+
+def _canonical(
+    *,
+    seq: int,
+    occurred_at: dt.datetime,
+    actor_id: int | None,
+    actor_label: str,
+    verb: str,
+    subject_type: str,
+    subject_id: str,
+    before: Any,
+    after: Any,
+    prev_hash: str,
+) -> bytes:
+    payload = {
+        "seq": seq,
+        "at": occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "actor": actor_id,
+        "actor_label": actor_label,
+        "verb": verb,
+        "subject": [subject_type, subject_id],
+        "before": before,
+        "after": after,
+        "prev": prev_hash,
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def _jsonable(value: Any) -> Any:
+    """Round-trip through JSON so what we hash is exactly what the database stores."""
+    return None if value is None else json.loads(json.dumps(value, default=str))
+
+
+def audit_record(
+    *,
+    actor: Person | None,
+    verb: str,
+    subject_type: str,
+    subject_id: str | int,
+    before: Any = None,
+    after: Any = None,
+    actor_label: str | None = None,
+) -> AuditEvent:
+    """Append one event to the chain. Call inside the transaction of the change it records."""
+    with transaction.atomic():
+        head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+        seq = head.seq + 1
+        occurred_at = clock.now()
+        label = actor_label or (str(actor) if actor is not None else "system")
+        before_j, after_j = _jsonable(before), _jsonable(after)
+        digest = hashlib.sha256(
+            _canonical(
+                seq=seq,
+                occurred_at=occurred_at,
+                actor_id=actor.pk if actor is not None else None,
+                actor_label=label,
+                verb=verb,
+                subject_type=subject_type,
+                subject_id=str(subject_id),
+                before=before_j,
+                after=after_j,
+                prev_hash=head.hash,
+            )
+        ).hexdigest()
+        event = AuditEvent.objects.create(
+            seq=seq,
+            occurred_at=occurred_at,
+            actor=actor,
+            actor_label=label,
+            verb=verb,
+            subject_type=subject_type,
+            subject_id=str(subject_id),
+            before=before_j,
+            after=after_j,
+            prev_hash=head.hash,
+            hash=digest,
+        )
+        head.seq, head.hash = seq, digest
+        head.save(update_fields=["seq", "hash"])
+        return event
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    broken_at: int | None = None
+    reason: str = ""
+
+
+def _events() -> Iterator[AuditEvent]:
+    return AuditEvent.objects.order_by("id").iterator(chunk_size=2000)
+
+
+def audit_verify() -> VerifyResult:
+    """Walk the chain in insertion order; name the first broken link."""
+    prev_hash, expected_seq, checked = GENESIS, 1, 0
+    for event in _events():
+        if event.seq != expected_seq:
+            return VerifyResult(
+                False, checked, event.seq, f"event #{event.seq} found where #{expected_seq} belongs"
+            )
+        if event.prev_hash != prev_hash:
+            return VerifyResult(
+                False, checked, event.seq, f"event #{event.seq} does not follow its predecessor"
+            )
+        digest = hashlib.sha256(
+            _canonical(
+                seq=event.seq,
+                occurred_at=event.occurred_at,
+                actor_id=event.actor_id,
+                actor_label=event.actor_label,
+                verb=event.verb,
+                subject_type=event.subject_type,
+                subject_id=event.subject_id,
+                before=event.before,
+                after=event.after,
+                prev_hash=event.prev_hash,
+            )
+        ).hexdigest()
+        if digest != event.hash:
+            return VerifyResult(
+                False, checked, event.seq, f"event #{event.seq} was altered after it was written"
+            )
+        prev_hash = event.hash
+        expected_seq += 1
+        checked += 1
+    head = AuditHead.objects.filter(id=1).first()
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    if head_seq != checked or head_hash != prev_hash:
+        return VerifyResult(
+            False, checked, checked + 1, f"the chain ends at #{checked} but #{head_seq} was written"
+        )
+    return VerifyResult(True, checked)

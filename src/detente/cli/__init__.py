@@ -1,0 +1,1 @@
+"""The ``detente`` command line: a thin shell over the services."""

@@ -1,0 +1,172 @@
+"""``detente import`` and ``detente findings …``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from detente.cli.common import OutputFormat, console, emit, ensure_database
+from detente.core import clock
+from detente.core.errors import NotFound
+
+findings_app = typer.Typer(help="List and inspect findings.", no_args_is_help=True)
+
+LIST_COLUMNS = (
+    "id", "severity", "vuln_id", "kev", "epss", "exposed", "asset", "service", "component",
+    "deadline", "due_in_days", "deadline_class", "status", "why",
+)  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_command)
+    app.add_typer(findings_app, name="findings")
+
+
+def import_command(
+    paths: Annotated[list[Path], typer.Argument(help="Scanner files or folders of them.")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="Force a format instead of detecting it.")
+    ] = None,
+    service: Annotated[
+        str | None, typer.Option(help="Business service (slug) the scanned assets belong to.")
+    ] = None,
+    asset: Annotated[
+        str | None, typer.Option(help="Asset name, for files that do not name what they scanned.")
+    ] = None,
+    asset_kind: Annotated[str, typer.Option(help="Kind of that asset.")] = "application",
+) -> None:
+    """Import scanner output; each file is one transaction. Re-importing closes what is gone."""
+    ensure_database()
+    from detente.findings.importer import ImportOptions
+    from detente.findings.services import scan_import, scan_paths
+    from detente.inventory.selectors import service_by_slug
+
+    options = ImportOptions(
+        fmt=fmt,
+        service=service_by_slug(service) if service else None,
+        asset_name=asset,
+        asset_kind=asset_kind,
+    )
+    files = scan_paths(paths)
+    totals = {"new": 0, "unchanged": 0, "reopened": 0, "closed": 0, "parsed": 0}
+    with Progress(
+        TextColumn("[bold]importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=len(files) > 1,
+    ) as progress:
+        task = progress.add_task("", total=len(files))
+
+        def step(path: Path, scan: Any) -> None:
+            for key in totals:
+                totals[key] += getattr(scan, key)
+            progress.update(task, advance=1, description=path.name)
+            if len(files) == 1:
+                console.print(
+                    f"{path.name}: {scan.format}, {scan.parsed} parsed, {scan.new} new, "
+                    f"{scan.unchanged} unchanged, {scan.reopened} reopened, {scan.closed} closed"
+                    f" ({scan.duration_ms} ms)"
+                )
+
+        scan_import(paths=files, options=options, progress=step)
+    if len(files) > 1:
+        console.print(
+            f"{len(files)} files: {totals['parsed']} parsed, {totals['new']} new, "
+            f"{totals['unchanged']} unchanged, {totals['reopened']} reopened, "
+            f"{totals['closed']} closed"
+        )
+
+
+def _row(f: Any, now: dt.datetime) -> dict[str, Any]:
+    from detente.findings.services import reason_of
+
+    reason = reason_of(f)
+    due_in = None if f.deadline is None else (f.deadline - now).days
+    return {
+        "id": f.id,
+        "severity": f.severity,
+        "vuln_id": f.vuln_id,
+        "kev": "yes" if f.kev else "",
+        "epss": None if f.epss is None else f"{f.epss:.3f}",
+        "exposed": "yes" if f.exposed else "no",
+        "asset": f.asset.identifier,
+        "service": f.asset.service.slug if f.asset.service else None,
+        "component": " ".join(x for x in (f.component, f.component_version) if x) or None,
+        "deadline": f.deadline.date().isoformat() if f.deadline else "next upgrade",
+        "due_in_days": due_in,
+        "deadline_class": f.deadline_class,
+        "status": f.status,
+        "why": reason.get("rule"),
+    }
+
+
+@findings_app.command("list")
+def findings_list(
+    overdue: Annotated[bool, typer.Option(help="Only findings past their deadline.")] = False,
+    exploited: Annotated[bool, typer.Option(help="Only findings in CISA KEV.")] = False,
+    exposed: Annotated[bool, typer.Option(help="Only findings on exposed assets.")] = False,
+    service: Annotated[str | None, typer.Option(help="Only this business service.")] = None,
+    status: Annotated[str, typer.Option(help="open, fixed, accepted, … or 'any'.")] = "open",
+    severity: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
+) -> None:
+    """Findings in priority order: exploited and exposed first, then by deadline."""
+    ensure_database()
+    from detente.findings.selectors import FindingFilter, findings_query
+
+    query = findings_query(
+        FindingFilter(
+            overdue=overdue,
+            exploited=exploited,
+            exposed=exposed,
+            service=service,
+            status=None if status == "any" else status,
+            severity=severity,
+        )
+    )
+    now = clock.now()
+    rows = [_row(f, now) for f in query[:limit]]
+    emit(rows, LIST_COLUMNS, fmt, title="Findings")
+
+
+@findings_app.command("show")
+def findings_show(
+    finding_id: Annotated[int, typer.Argument()],
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
+) -> None:
+    """Every fact about one finding, and why its deadline is what it is."""
+    ensure_database()
+    from detente.findings.models import Finding
+    from detente.findings.services import reason_of
+
+    f = Finding.objects.select_related("asset", "asset__service").filter(pk=finding_id).first()
+    if f is None:
+        raise NotFound(f"finding {finding_id} does not exist")
+    facts = _row(f, clock.now()) | {
+        "title": f.title,
+        "scanner": f.scanner,
+        "scanner_severity": f.scanner_severity,
+        "cve": f.cve,
+        "aliases": ", ".join(f.aliases or []),
+        "cvss": f"{f.cvss_score} ({f.cvss_vector})" if f.cvss_vector else f.cvss_score,
+        "epss_percentile": f.epss_percentile,
+        "fixed_in": f.fixed_in,
+        "file": f"{f.file_path}:{f.line}" if f.file_path and f.line else f.file_path,
+        "endpoint": f.endpoint,
+        "first_seen": f.first_seen,
+        "reason": reason_of(f),
+    }
+    if fmt is OutputFormat.TABLE:
+        for key, value in facts.items():
+            if value not in (None, ""):
+                console.print(f"[bold]{key:>16}[/]  {value}")
+        return
+    emit([facts], list(facts), fmt)

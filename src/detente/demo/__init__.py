@@ -1,0 +1,1 @@
+"""Demo: a small organisation built through the real services, from the real sample files."""

@@ -1,0 +1,409 @@
+"""The import pipeline: parse → resolve assets → enrich → deadline → reconcile, in one transaction.
+
+Streams: findings are processed in chunks as the parser yields them, so memory holds the scope's
+existing fingerprints and one chunk, not every parsed record. Writes are set-based (``core.bulk``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from detente.audit.services import audit_record
+from detente.core import clock
+from detente.core.bulk import execute_many, insert_rows, is_postgres
+from detente.core.errors import InputError
+from detente.findings.enrich import IntelCache, due_for, enrich, state_hash
+from detente.findings.models import Finding, ScanImport, ScanScope, Status, Vulnerability
+from detente.findings.parsers import ParsedFinding, parse_stream
+from detente.inventory.models import Asset, AssetKind, BusinessService
+from detente.people.models import Person
+from detente.policy.deadlines import DeadlineEvaluator
+from detente.policy.services import active_policy
+
+CHUNK = 20_000
+
+FINDING_COLUMNS = (
+    "fingerprint", "asset_id", "scanner", "vuln_id", "cve", "aliases", "title", "severity",
+    "scanner_severity", "component", "component_version", "fixed_in", "file_path", "line",
+    "endpoint", "cwe", "cvss_vector", "cvss_score", "cvss_version", "kev", "epss",
+    "epss_percentile", "exposed", "status", "suppressed_by_tool", "first_seen", "last_seen",
+    "closed_at", "deadline", "deadline_class", "deadline_reason", "needs_analyst",
+    "policy_version", "state_hash", "last_import_id",
+)  # fmt: skip
+
+# Columns a re-import refreshes on a finding that is still reported.
+REFRESH_COLUMNS = (
+    "title", "severity", "scanner_severity", "component_version", "fixed_in", "cvss_vector",
+    "cvss_score", "cvss_version", "kev", "epss", "epss_percentile", "exposed", "status",
+    "suppressed_by_tool", "first_seen", "last_seen", "closed_at", "deadline", "deadline_class",
+    "deadline_reason", "needs_analyst", "policy_version", "state_hash", "last_import_id",
+)  # fmt: skip
+
+
+@dataclass
+class ImportOptions:
+    fmt: str | None = None
+    service: BusinessService | None = None
+    asset_name: str | None = None
+    asset_kind: str = AssetKind.APPLICATION
+
+
+@dataclass
+class _Existing:
+    id: int
+    status: str
+    state_hash: str
+    first_seen: dt.datetime
+
+
+@dataclass
+class _Scope:
+    asset: Asset
+    scanner: str
+    existing: dict[str, _Existing]
+    previous_seen: dt.datetime | None
+    seen: set[str] = field(default_factory=set)
+
+
+class Session:
+    """What a run of imports shares: intel lookups and the policy. One per command."""
+
+    def __init__(self) -> None:
+        doc, version = active_policy()
+        self.policy_version = version.version
+        self.evaluator = DeadlineEvaluator(doc, version.version)
+        self.restart_on_reopen = doc.deadlines.restart_on_reopen
+        self.intel = IntelCache()
+
+
+def _db_time(moment: dt.datetime | None) -> Any:
+    """Datetimes as Django stores them: aware for PostgreSQL, naive UTC text for SQLite."""
+    if moment is None:
+        return None
+    if is_postgres():
+        return moment
+    return str(moment.astimezone(dt.UTC).replace(tzinfo=None))
+
+
+def _from_db_time(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.UTC)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(8 * 1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fingerprint(scanner: str, asset: Asset, identity: tuple[str, ...]) -> str:
+    text = "\x1f".join((scanner, asset.kind, asset.identifier, *identity))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+class _Run:
+    def __init__(
+        self, session: Session, scan: ScanImport, options: ImportOptions, source: str
+    ) -> None:
+        self.s = session
+        self.scan = scan
+        self.options = options
+        self.source = source
+        self.now = scan.started_at
+        self.now_db = _db_time(self.now)
+        self.assets: dict[tuple[str, str], Asset] = {}
+        self.scopes: dict[tuple[int, str], _Scope] = {}
+        self.vulns: dict[str, tuple[str, str, str]] = {}
+        self.inserts: list[tuple[Any, ...]] = []
+        self.updates: list[tuple[Any, ...]] = []
+        self.report_fps: set[str] = set()
+        self.counts = {"parsed": 0, "duplicates": 0, "new": 0, "unchanged": 0, "refreshed": 0,
+                       "reopened": 0, "closed": 0}  # fmt: skip
+        self.scanners: set[str] = set()
+
+    # -- assets and scopes -----------------------------------------------------------------
+    def asset_for(self, kind: str | None, name: str | None) -> Asset:
+        if name:
+            key = ((kind or self.options.asset_kind), name[:500])
+        else:
+            default = self.options.asset_name or Path(self.source).stem
+            key = (self.options.asset_kind, default[:500])
+        asset = self.assets.get(key)
+        if asset is None:
+            if key[0] not in AssetKind.values:
+                raise InputError(f"unknown asset kind {key[0]!r}", field="asset_kind")
+            asset, created = Asset.objects.get_or_create(
+                kind=key[0],
+                identifier=key[1],
+                defaults={"name": key[1], "service": self.options.service},
+            )
+            if not created and asset.service_id is None and self.options.service is not None:
+                asset.service = self.options.service
+                asset.save(update_fields=["service"])
+            self.assets[key] = asset
+        return asset
+
+    def scope_for(self, asset: Asset, scanner: str) -> _Scope:
+        key = (asset.pk, scanner)
+        scope = self.scopes.get(key)
+        if scope is None:
+            existing = {
+                fp: _Existing(pk, status, sh, _from_db_time(first))
+                for pk, fp, status, sh, first in Finding.objects.filter(
+                    asset=asset, scanner=scanner
+                ).values_list("id", "fingerprint", "status", "state_hash", "first_seen")
+            }
+            previous = (
+                ScanScope.objects.filter(asset=asset, scanner=scanner)
+                .values_list("last_seen", flat=True)
+                .first()
+            )
+            scope = self.scopes[key] = _Scope(asset, scanner, existing, previous)
+        return scope
+
+    # -- the per-finding step --------------------------------------------------------------
+    def handle_chunk(self, chunk: list[ParsedFinding]) -> None:
+        self.s.intel.ensure(cve for pf in chunk for cve in pf.cves)
+        for pf in chunk:
+            self.handle(pf)
+        self.flush()
+
+    def handle(self, pf: ParsedFinding) -> None:
+        self.counts["parsed"] += 1
+        asset = self.asset_for(pf.asset_kind, pf.asset_name)
+        scanner = pf.scanner[:64]
+        self.scanners.add(scanner)
+        scope = self.scope_for(asset, scanner)
+        fp = fingerprint(scanner, asset, pf.identity)
+        if fp in self.report_fps:
+            self.counts["duplicates"] += 1
+            return
+        self.report_fps.add(fp)
+        scope.seen.add(fp)
+        cve = pf.cve
+        severity = pf.severity.value
+        try:
+            e = enrich(
+                cve=cve,
+                severity=severity,
+                cvss_vector=pf.cvss_vector,
+                exposed=asset.publicly_exposed,
+                intel=self.s.intel,
+                evaluator=self.s.evaluator,
+                record=pf.record,
+            )
+        except InputError as exc:
+            raise InputError(exc.message, file=self.source, record=pf.record, field=exc.field) from None
+        if pf.description and pf.vuln_id not in self.vulns:
+            self.vulns[pf.vuln_id] = (
+                pf.title[:500],
+                pf.description[:20_000],
+                json.dumps(list(pf.references[:20])),
+            )
+        existing = scope.existing.get(fp)
+        status = Status.FALSE_POSITIVE if pf.suppressed else Status.OPEN
+        if existing is None:
+            first_seen = self.now
+        else:
+            first_seen = existing.first_seen
+            if existing.status in (Status.FIXED, Status.MITIGATED):
+                if self.s.restart_on_reopen:
+                    first_seen = self.now
+            elif existing.status in (Status.ACCEPTED, Status.FALSE_POSITIVE):
+                status = Status(existing.status)
+        decision = e.decision
+        deadline = due_for(decision, first_seen, e.kev, self.s.evaluator)
+        cvss_score = e.cvss.score if e.cvss else pf.cvss_score
+        epss = e.epss.epss if e.epss else None
+        sh = state_hash(
+            pf.title[:500], severity, pf.scanner_severity, pf.component_version, pf.fixed_in,
+            pf.cvss_vector, cvss_score, e.kev is not None, epss, asset.publicly_exposed,
+            status, pf.suppressed, first_seen.isoformat(), deadline, decision.deadline_class,
+            decision.reason,
+        )  # fmt: skip
+        mutable = (
+            pf.title[:500], severity, pf.scanner_severity[:40], _cut(pf.component_version, 200),
+            _cut(pf.fixed_in, 500), _cut(pf.cvss_vector, 200), cvss_score,
+            e.cvss.version if e.cvss else "", e.kev is not None, epss,
+            e.epss.percentile if e.epss else None, asset.publicly_exposed is not False, status,
+            pf.suppressed, _db_time(first_seen), self.now_db, None, _db_time(deadline),
+            decision.deadline_class, decision.reason, decision.needs_analyst,
+            self.s.policy_version, sh, self.scan.pk,
+        )  # fmt: skip
+        if existing is None:
+            self.counts["new"] += 1
+            self.inserts.append(
+                (
+                    fp, asset.pk, scanner, pf.vuln_id[:200], cve,
+                    json.dumps(list(pf.aliases)) if pf.aliases else "[]",
+                    *mutable[:2], mutable[2], _cut(pf.component, 300), *mutable[3:5],
+                    _cut(pf.file_path, 1000), pf.line, _cut(pf.endpoint, 1000), pf.cwe,
+                    *mutable[5:],
+                )
+            )  # fmt: skip
+        elif existing.status in (Status.FIXED, Status.MITIGATED):
+            self.counts["reopened"] += 1
+            self.updates.append((*mutable, existing.id))
+        elif existing.state_hash != sh:
+            self.counts["refreshed"] += 1
+            self.counts["unchanged"] += 1
+            self.updates.append((*mutable, existing.id))
+        else:
+            self.counts["unchanged"] += 1
+
+    def flush(self) -> None:
+        if self.inserts:
+            insert_rows(Finding._meta.db_table, FINDING_COLUMNS, self.inserts)
+            self.inserts = []
+        if self.updates:
+            sets = ", ".join(f"{c} = %s" for c in REFRESH_COLUMNS)
+            execute_many(
+                f"UPDATE {Finding._meta.db_table} SET {sets} WHERE id = %s",  # noqa: S608
+                self.updates,
+            )
+            self.updates = []
+
+    # -- after the last finding ------------------------------------------------------------
+    def finish(self) -> None:
+        self.flush()
+        table = Finding._meta.db_table
+        closing: list[tuple[Any, ...]] = []
+        for scope in self.scopes.values():
+            last_seen = _db_time(scope.previous_seen or self.now)
+            for fp, ex in scope.existing.items():
+                if fp not in scope.seen and ex.status in (Status.OPEN, Status.ACCEPTED):
+                    closing.append((self.now_db, last_seen, self.scan.pk, ex.id))
+        self.counts["closed"] = len(closing)
+        execute_many(
+            f"UPDATE {table} SET status = 'fixed', closed_at = %s, last_seen = %s, "  # noqa: S608
+            "last_import_id = %s WHERE id = %s",
+            closing,
+        )
+        for scope in self.scopes.values():
+            ScanScope.objects.update_or_create(
+                asset=scope.asset,
+                scanner=scope.scanner,
+                defaults={"last_import": self.scan, "last_seen": self.now},
+            )
+        if self.vulns:
+            execute_many(
+                f"INSERT INTO {Vulnerability._meta.db_table} "  # noqa: S608
+                '(vuln_id, title, description, "references") VALUES (%s, %s, %s, %s) '
+                "ON CONFLICT (vuln_id) DO NOTHING",
+                [(vid, *rest) for vid, rest in self.vulns.items()],
+            )
+
+
+def _cut(value: str | None, length: int) -> str | None:
+    return value[:length] if value is not None else None
+
+
+def _chunks(findings: Iterator[ParsedFinding]) -> Iterator[list[ParsedFinding]]:
+    chunk: list[ParsedFinding] = []
+    for pf in findings:
+        chunk.append(pf)
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _check_size(path: Path) -> int:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror})", file=str(path)) from None
+    limit: int = settings.DETENTE_MAX_IMPORT_BYTES
+    if size > limit:
+        raise InputError(f"file is {size} bytes, over the {limit} byte import limit", file=str(path))
+    return size
+
+
+def import_path(
+    *,
+    path: Path,
+    actor: Person | None,
+    options: ImportOptions,
+    session: Session | None = None,
+) -> ScanImport:
+    """Import one scanner file as one transaction; return its ``ScanImport`` summary."""
+    size = _check_size(path)
+    sha = file_sha256(path)
+    with path.open("rb") as handle:
+        return import_stream(
+            stream=handle, name=str(path), size=size, sha256=sha, actor=actor, options=options,
+            session=session,
+        )  # fmt: skip
+
+
+def import_stream(
+    *,
+    stream: IO[bytes],
+    name: str,
+    size: int,
+    sha256: str,
+    actor: Person | None,
+    options: ImportOptions,
+    session: Session | None = None,
+) -> ScanImport:
+    session = session or Session()
+    started = time.perf_counter()
+    with transaction.atomic():
+        scan = ScanImport.objects.create(
+            file_name=Path(name).name[:500],
+            sha256=sha256,
+            size_bytes=size,
+            format=options.fmt or "",
+            service=options.service,
+            actor=actor,
+            started_at=clock.now(),
+            policy_version=session.policy_version,
+        )
+        run = _Run(session, scan, options, name)
+        if options.asset_name:
+            run.asset_for(options.asset_kind, options.asset_name)
+        findings = parse_stream(stream, name, fmt=options.fmt)
+        for chunk in _chunks(findings):
+            run.handle_chunk(chunk)
+        if options.asset_name and not run.scopes and options.fmt:
+            # An empty report for a named asset still says: nothing left on it.
+            run.scope_for(run.asset_for(options.asset_kind, options.asset_name), options.fmt)
+        run.finish()
+        for key, value in run.counts.items():
+            setattr(scan, key, value)
+        scan.scanner = ",".join(sorted(run.scanners))[:64]
+        scan.format = scan.format or _detected(name, stream)
+        scan.duration_ms = int((time.perf_counter() - started) * 1000)
+        scan.save()
+        audit_record(
+            actor=actor,
+            verb="scan.imported",
+            subject_type="scan_import",
+            subject_id=scan.pk,
+            after={"file": scan.file_name, "sha256": sha256, "format": scan.format, **run.counts},
+        )
+    if not is_postgres() and scan.new > 50_000:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA optimize")
+    return scan
+
+
+def _detected(name: str, stream: IO[bytes]) -> str:
+    from detente.findings.parsers.registry import detect_format
+
+    stream.seek(0)
+    return detect_format(stream.read(64 * 1024), name)

@@ -1,0 +1,141 @@
+"""Findings, the vulnerability facts they share, and the imports that produced them.
+
+The import hot path writes these tables with set-based SQL (see ``findings/store.py``); the column
+names here are the contract with it.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Status(models.TextChoices):
+    OPEN = "open", "Open"
+    FIXED = "fixed", "Fixed"
+    ACCEPTED = "accepted", "Accepted"
+    FALSE_POSITIVE = "false_positive", "False positive"
+    MITIGATED = "mitigated", "Mitigated"
+
+
+# Statuses in which a finding is still reported by its scanner and still counts as present.
+PRESENT = (Status.OPEN, Status.ACCEPTED, Status.FALSE_POSITIVE)
+# Statuses that a new report of the same flaw turns back into open.
+REOPENABLE = (Status.FIXED, Status.MITIGATED)
+
+
+class SeverityLevel(models.TextChoices):
+    CRITICAL = "critical", "Critical"
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+    INFO = "info", "Info"
+
+
+class Vulnerability(models.Model):
+    """What is known about one vulnerability id, stored once however many findings carry it."""
+
+    vuln_id = models.CharField(max_length=200, primary_key=True)
+    title = models.CharField(max_length=500, blank=True)
+    description = models.TextField(blank=True)
+    references = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return self.vuln_id
+
+
+class ScanImport(models.Model):
+    file_name = models.CharField(max_length=500)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField()
+    format = models.CharField(max_length=32)
+    scanner = models.CharField(max_length=64, blank=True)
+    service = models.ForeignKey(
+        "inventory.BusinessService", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor = models.ForeignKey("people.Person", null=True, blank=True, on_delete=models.SET_NULL)
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    parsed = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    new = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    refreshed = models.PositiveIntegerField(default=0)
+    reopened = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+    policy_version = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-started_at", "-id")
+
+    def __str__(self) -> str:
+        return f"import #{self.pk} {self.file_name}"
+
+
+class ScanScope(models.Model):
+    """One scanner's view of one asset: when it last reported, by which import.
+
+    A finding that is present (open, accepted, false positive) was last seen at its scope's
+    ``last_seen``: any later import of the scope that did not report it would have closed it. So
+    re-imports update one row per scope instead of every finding.
+    """
+
+    asset = models.ForeignKey("inventory.Asset", on_delete=models.CASCADE, related_name="scopes")
+    scanner = models.CharField(max_length=64)
+    last_import = models.ForeignKey(ScanImport, on_delete=models.PROTECT, related_name="+")
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=("asset", "scanner"), name="scope_unique"),)
+
+    def __str__(self) -> str:
+        return f"{self.scanner} on {self.asset_id}"
+
+
+class Finding(models.Model):
+    fingerprint = models.CharField(max_length=32, unique=True)
+    asset = models.ForeignKey("inventory.Asset", on_delete=models.PROTECT, related_name="findings")
+    scanner = models.CharField(max_length=64)
+    vuln_id = models.CharField(max_length=200)
+    cve = models.CharField(max_length=32, null=True, blank=True)
+    aliases = models.JSONField(default=list, blank=True)
+    title = models.CharField(max_length=500)
+    severity = models.CharField(max_length=10, choices=SeverityLevel.choices)
+    scanner_severity = models.CharField(max_length=40, blank=True)
+    component = models.CharField(max_length=300, null=True, blank=True)
+    component_version = models.CharField(max_length=200, null=True, blank=True)
+    fixed_in = models.CharField(max_length=500, null=True, blank=True)
+    file_path = models.CharField(max_length=1000, null=True, blank=True)
+    line = models.IntegerField(null=True, blank=True)
+    endpoint = models.CharField(max_length=1000, null=True, blank=True)
+    cwe = models.IntegerField(null=True, blank=True)
+    cvss_vector = models.CharField(max_length=200, null=True, blank=True)
+    cvss_score = models.FloatField(null=True, blank=True)
+    cvss_version = models.CharField(max_length=4, blank=True)
+    kev = models.BooleanField(default=False)
+    epss = models.FloatField(null=True, blank=True)
+    epss_percentile = models.FloatField(null=True, blank=True)
+    exposed = models.BooleanField(default=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    suppressed_by_tool = models.BooleanField(default=False)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    deadline = models.DateTimeField(null=True, blank=True)
+    deadline_class = models.CharField(max_length=32, blank=True)
+    deadline_reason = models.JSONField(default=dict, blank=True)
+    needs_analyst = models.BooleanField(default=False)
+    policy_version = models.PositiveIntegerField(null=True, blank=True)
+    state_hash = models.CharField(max_length=16)
+    last_import = models.ForeignKey(
+        ScanImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = (
+            models.Index(fields=("scanner", "asset"), name="finding_scope"),
+            models.Index(fields=("status", "deadline"), name="finding_status_deadline"),
+            models.Index(fields=("cve",), name="finding_cve"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.vuln_id} on {self.asset_id}"

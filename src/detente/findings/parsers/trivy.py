@@ -1,0 +1,514 @@
+"""Trivy JSON: SchemaVersion 2 reports, legacy top-level lists and Kubernetes cluster reports.
+
+Built for 2 GB reports with a million findings: the document is decoded once into typed msgspec
+Structs that declare only the fields we use. Each result's finding lists are kept as ``msgspec.Raw``
+slices and decoded one result at a time, so only one result's records are alive at once. The bulky
+per-advisory text (title, description, references, CWE ids, CVSS block) is kept raw as well and
+decoded only the first time a vulnerability id appears in the file: repeats of the same id reuse
+the title, CWE and CVSS, and carry ``description=None`` and no references (the first one has them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from typing import IO, TypeVar
+
+import msgspec
+
+from detente.findings.parsers.base import (
+    COMMON_SEVERITIES,
+    ParsedFinding,
+    ParseError,
+    Parser,
+    Severity,
+    normalise_cvss_vector,
+    parse_cwe,
+    severity_from,
+)
+
+SCANNER = "trivy"
+MAX_REFERENCES = 10
+_HEAD = 64 * 1024
+
+_SEVERITY: dict[str, Severity] = {
+    "CRITICAL": Severity.CRITICAL,
+    "HIGH": Severity.HIGH,
+    "MEDIUM": Severity.MEDIUM,
+    "LOW": Severity.LOW,
+    "UNKNOWN": Severity.INFO,
+}
+
+# Trivy's ArtifactType -> our asset kind (SBOM inputs name no asset: the user's --asset applies)
+_ASSET_KIND = {
+    "container_image": "image",
+    "filesystem": "repository",
+    "repository": "repository",
+    "vm": "host",
+}
+
+_EMPTY = msgspec.Raw()
+
+# ---------------------------------------------------------------- typed shapes (only what we use)
+
+
+class _PkgIdentifier(msgspec.Struct, gc=False):
+    PURL: str | None = None
+
+
+class _Vuln(msgspec.Struct, gc=False):
+    VulnerabilityID: str | None = None
+    PkgName: str | None = None
+    PkgPath: str | None = None
+    PkgIdentifier: _PkgIdentifier | None = None
+    Ref: str | None = None  # older Trivy kept the purl here
+    InstalledVersion: str | None = None
+    FixedVersion: str | None = None
+    Status: str | None = None
+    Severity: str | None = None
+    Fingerprint: str | None = None
+    # per-advisory text: decoded once per vulnerability id
+    Title: msgspec.Raw = _EMPTY
+    Description: msgspec.Raw = _EMPTY
+    References: msgspec.Raw = _EMPTY
+    PrimaryURL: msgspec.Raw = _EMPTY
+    CweIDs: msgspec.Raw = _EMPTY
+    CVSS: msgspec.Raw = _EMPTY
+
+
+class _Cvss(msgspec.Struct, gc=False):
+    V2Vector: str | None = None
+    V2Score: float | None = None
+    V3Vector: str | None = None
+    V3Score: float | None = None
+    V40Vector: str | None = None
+    V40Score: float | None = None
+
+
+class _Cause(msgspec.Struct, gc=False):
+    Resource: str | None = None
+    StartLine: int | None = None
+
+
+class _Misconf(msgspec.Struct, gc=False):
+    ID: str | None = None
+    AVDID: str | None = None
+    Title: str | None = None
+    Description: str | None = None
+    Message: str | None = None
+    Resolution: str | None = None
+    Severity: str | None = None
+    PrimaryURL: str | None = None
+    References: list[str] | None = None
+    Status: str | None = None
+    CauseMetadata: _Cause | None = None
+
+
+class _Secret(msgspec.Struct, gc=False):
+    RuleID: str | None = None
+    Category: str | None = None
+    Severity: str | None = None
+    Title: str | None = None
+    StartLine: int | None = None
+    Match: str | None = None  # hashed for identity, never stored
+
+
+class _License(msgspec.Struct, gc=False):
+    Severity: str | None = None
+    Category: str | None = None
+    PkgName: str | None = None
+    FilePath: str | None = None
+    Name: str | None = None
+    Link: str | None = None
+
+
+class _Result(msgspec.Struct, gc=False):
+    Target: str | None = None
+    Class: str | None = None
+    Type: str | None = None
+    Vulnerabilities: msgspec.Raw = _EMPTY
+    Misconfigurations: msgspec.Raw = _EMPTY
+    Secrets: msgspec.Raw = _EMPTY
+    Licenses: msgspec.Raw = _EMPTY
+
+
+class _Report(msgspec.Struct, gc=False):
+    SchemaVersion: int | None = None
+    ArtifactName: str | None = None
+    ArtifactType: str | None = None
+    Results: list[_Result] | None = None
+
+
+class _K8sResource(msgspec.Struct, gc=False):
+    Namespace: str | None = None
+    Kind: str | None = None
+    Name: str | None = None
+    Results: list[_Result] | None = None
+
+
+class _K8sReport(msgspec.Struct, gc=False):
+    ClusterName: str | None = None
+    Vulnerabilities: list[_K8sResource] | None = None
+    Misconfigurations: list[_K8sResource] | None = None
+    Resources: list[_K8sResource] | None = None
+
+
+# ---------------------------------------------------------------- errors
+
+_AT_RE = re.compile(r"^(?P<message>.*) - at `\$(?P<path>[^`]*)`$", re.DOTALL)
+_MISSING_RE = re.compile(r"missing required field `(?P<field>[^`]+)`")
+_LAST_KEY_RE = re.compile(r"^(?P<record>.*)\.(?P<field>[A-Za-z_][\w-]*)$")
+
+T = TypeVar("T")
+
+
+def _validation_error(exc: msgspec.ValidationError, prefix: str) -> ParseError:
+    """msgspec's ``... - at `$.Results[0].Vulnerabilities[3].Severity``` → record + field."""
+    text = str(exc)
+    match = _AT_RE.match(text)
+    if not match:
+        return ParseError(f"unexpected value ({text})", record=prefix or "document")
+    message, path = match["message"], prefix + match["path"]
+    path = path.lstrip(".")
+    field: str | None = None
+    missing = _MISSING_RE.search(message)
+    if missing:
+        field = missing["field"]
+    else:
+        last = _LAST_KEY_RE.match(path)
+        if last:
+            path, field = last["record"], last["field"]
+    return ParseError(message, record=path or "document", field=field)
+
+
+def _decode(data: bytes | msgspec.Raw, kind: type[T], prefix: str) -> T:
+    try:
+        return msgspec.json.decode(data, type=kind)
+    except msgspec.ValidationError as exc:
+        raise _validation_error(exc, prefix) from None
+    except msgspec.DecodeError as exc:
+        raise ParseError(f"not valid JSON ({exc})", record=prefix or "document") from None
+
+
+def _decode_list(raw: msgspec.Raw, kind: type[T], prefix: str) -> list[T]:
+    if not raw:
+        return []
+    return _decode(raw, list[kind] | None, prefix) or []  # type: ignore[valid-type]
+
+
+# ---------------------------------------------------------------- detection
+
+
+def detect(head: bytes, name: str) -> int:
+    text = head.lstrip()
+    if text.startswith(b"["):
+        # legacy: a list of {Target, Type, Vulnerabilities:[{VulnerabilityID, PkgName, ...}]}
+        if b'"Target"' in text and b'"VulnerabilityID"' in text:
+            return 90
+        if b'"Target"' in text and b'"Vulnerabilities"' in text and b'"Type"' in text:
+            return 70
+        return 0
+    if not text.startswith(b"{"):
+        return 0
+    if b'"ClusterName"' in text and (
+        b'"Vulnerabilities"' in text or b'"Misconfigurations"' in text or b'"Resources"' in text
+    ):
+        return 90
+    if b'"SchemaVersion"' in text and (b'"ArtifactName"' in text or b'"Results"' in text):
+        return 95
+    return 0
+
+
+# ---------------------------------------------------------------- parsing
+
+
+class _Advisory(msgspec.Struct, gc=False):
+    """What a vulnerability id carries, decoded once per file."""
+
+    title: str
+    description: str | None
+    references: tuple[str, ...]
+    cwe: int | None
+    cwes: tuple[int, ...]
+    vector: str | None
+    score: float | None
+
+
+def _pick_cvss(raw: msgspec.Raw, record: str) -> tuple[str | None, float | None]:
+    """NVD's v3 vector first, then any other source's v3, then v4.0, then v2."""
+    if not raw:
+        return None, None
+    sources = _decode(raw, dict[str, _Cvss] | None, record + ".CVSS") or {}
+    nvd = sources.get("nvd")
+    if nvd is not None and nvd.V3Vector:
+        return nvd.V3Vector, nvd.V3Score
+    for entry in sources.values():
+        if entry.V3Vector:
+            return entry.V3Vector, entry.V3Score
+    for entry in sources.values():
+        if entry.V40Vector:
+            return entry.V40Vector, entry.V40Score
+    for entry in sources.values():
+        if entry.V2Vector:
+            return entry.V2Vector, entry.V2Score
+    return None, None
+
+
+def _advisory(vuln: _Vuln, vuln_id: str, record: str) -> _Advisory:
+    title = _decode(vuln.Title, str | None, record + ".Title") if vuln.Title else None
+    description = (
+        _decode(vuln.Description, str | None, record + ".Description") if vuln.Description else None
+    )
+    refs: list[str] = []
+    if vuln.PrimaryURL:
+        primary = _decode(vuln.PrimaryURL, str | None, record + ".PrimaryURL")
+        if primary:
+            refs.append(primary)
+    if vuln.References:
+        for ref in _decode(vuln.References, list[str] | None, record + ".References") or ():
+            if len(refs) >= MAX_REFERENCES:
+                break
+            if ref and ref not in refs:
+                refs.append(ref)
+    cwes: tuple[int, ...] = ()
+    if vuln.CweIDs:
+        ids = _decode(vuln.CweIDs, list[str] | None, record + ".CweIDs") or ()
+        cwes = tuple(n for n in (parse_cwe(i) for i in ids) if n)
+    vector, score = _pick_cvss(vuln.CVSS, record)
+    return _Advisory(
+        title=title or vuln_id,
+        description=description or None,
+        references=tuple(refs),
+        cwe=cwes[0] if cwes else None,
+        cwes=cwes,
+        vector=normalise_cvss_vector(vector),
+        score=score,
+    )
+
+
+def _severity(word: str | None, record: str) -> Severity:
+    found = _SEVERITY.get(word) if word is not None else None
+    if found is not None:
+        return found
+    return severity_from(word, COMMON_SEVERITIES, record=record, field="Severity")
+
+
+class _Context:
+    """Where the findings sit: the asset, the locator prefix, and the per-file advisory cache."""
+
+    __slots__ = ("advisories", "asset_kind", "asset_name")
+
+    def __init__(self) -> None:
+        self.advisories: dict[str, _Advisory] = {}
+        self.asset_kind: str | None = None
+        self.asset_name: str | None = None
+
+
+def _vulnerabilities(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
+    base = prefix + ".Vulnerabilities"
+    vulns = _decode_list(result.Vulnerabilities, _Vuln, base)
+    target = result.Target or ""
+    advisories = ctx.advisories
+    asset_kind, asset_name = ctx.asset_kind, ctx.asset_name
+    finding = ParsedFinding
+    for index, vuln in enumerate(vulns):
+        record = f"{base}[{index}]"
+        vuln_id = vuln.VulnerabilityID
+        if not vuln_id:
+            raise ParseError("required field is missing", record=record, field="VulnerabilityID")
+        word = vuln.Severity
+        severity = _SEVERITY.get(word) if word is not None else None  # type: ignore[arg-type]
+        if severity is None:
+            severity = _severity(word, record)
+        advisory = advisories.get(vuln_id)
+        if advisory is None:
+            advisory = advisories[vuln_id] = _advisory(vuln, vuln_id, record)
+            description, references = advisory.description, advisory.references
+        else:
+            description, references = None, ()
+        component = vuln.PkgName
+        ident = vuln.PkgIdentifier
+        status = vuln.Status
+        not_affected = status == "not_affected"
+        yield finding(
+            scanner=SCANNER,
+            vuln_id=vuln_id,
+            title=advisory.title,
+            severity=severity,
+            scanner_severity=word or "",
+            record=record,
+            identity=(vuln_id, component or "", vuln.PkgPath or target),
+            asset_kind=asset_kind,
+            asset_name=asset_name,
+            component=component,
+            component_version=vuln.InstalledVersion,
+            fixed_in=vuln.FixedVersion or None,
+            purl=(ident.PURL if ident is not None else None) or vuln.Ref,
+            file_path=vuln.PkgPath or target or None,
+            cwe=advisory.cwe,
+            cwes=advisory.cwes,
+            cvss_vector=advisory.vector,
+            cvss_score=advisory.score,
+            description=description,
+            references=references,
+            unique_id_from_tool=vuln.Fingerprint,
+            suppressed=not_affected,
+            vex_state="not_affected" if not_affected else None,
+        )
+
+
+def _misconfigurations(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
+    base = prefix + ".Misconfigurations"
+    target = result.Target or ""
+    for index, item in enumerate(_decode_list(result.Misconfigurations, _Misconf, base)):
+        record = f"{base}[{index}]"
+        if (item.Status or "FAIL").upper() in ("PASS", "EXCEPTION"):
+            continue  # --include-non-failures lists passed checks: not findings
+        rule = item.ID or item.AVDID
+        if not rule:
+            raise ParseError("required field is missing", record=record, field="ID")
+        cause = item.CauseMetadata
+        line = cause.StartLine if cause is not None else None
+        resource = (cause.Resource if cause is not None else None) or ""
+        text = "\n\n".join(
+            part
+            for part in (
+                item.Description,
+                item.Message,
+                f"Resolution: {item.Resolution}" if item.Resolution else None,
+            )
+            if part
+        )
+        refs = [item.PrimaryURL] if item.PrimaryURL else []
+        refs += [r for r in item.References or () if r and r not in refs]
+        yield ParsedFinding(
+            scanner=SCANNER,
+            vuln_id=rule,
+            aliases=(item.AVDID,) if item.AVDID and item.AVDID != rule else (),
+            title=item.Title or rule,
+            severity=_severity(item.Severity, record),
+            scanner_severity=item.Severity or "",
+            record=record,
+            identity=(rule, target, resource, str(line or "")),
+            asset_kind=ctx.asset_kind,
+            asset_name=ctx.asset_name,
+            file_path=target or None,
+            line=line or None,
+            description=text or None,
+            references=tuple(refs[:MAX_REFERENCES]),
+        )
+
+
+def _secrets(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
+    base = prefix + ".Secrets"
+    target = result.Target or ""
+    for index, item in enumerate(_decode_list(result.Secrets, _Secret, base)):
+        record = f"{base}[{index}]"
+        rule = item.RuleID
+        if not rule:
+            raise ParseError("required field is missing", record=record, field="RuleID")
+        # Trivy masks the secret in Match; we still keep only a digest of it, for identity
+        digest = hashlib.sha256((item.Match or "").encode()).hexdigest()
+        yield ParsedFinding(
+            scanner=SCANNER,
+            vuln_id=rule,
+            title=item.Title or rule,
+            severity=_severity(item.Severity, record),
+            scanner_severity=item.Severity or "",
+            record=record,
+            identity=(rule, target, str(item.StartLine or ""), digest),
+            asset_kind=ctx.asset_kind,
+            asset_name=ctx.asset_name,
+            file_path=target or None,
+            line=item.StartLine or None,
+            description=f"Secret of category {item.Category} found" if item.Category else None,
+        )
+
+
+def _licenses(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
+    base = prefix + ".Licenses"
+    target = result.Target or ""
+    for index, item in enumerate(_decode_list(result.Licenses, _License, base)):
+        record = f"{base}[{index}]"
+        name = item.Name
+        if not name:
+            raise ParseError("required field is missing", record=record, field="Name")
+        yield ParsedFinding(
+            scanner=SCANNER,
+            vuln_id=name,
+            title=f"License detected in {target} - {name}" if target else f"License {name}",
+            severity=_severity(item.Severity, record),
+            scanner_severity=item.Severity or "",
+            record=record,
+            identity=(name, item.PkgName or "", item.FilePath or target),
+            asset_kind=ctx.asset_kind,
+            asset_name=ctx.asset_name,
+            component=item.PkgName or None,
+            # kept verbatim ("" for OS packages), as Trivy and DefectDojo report it
+            file_path=item.FilePath,
+            description=f"License category: {item.Category}" if item.Category else None,
+            references=(item.Link,) if item.Link else (),
+        )
+
+
+def _results(results: list[_Result] | None, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
+    for index, result in enumerate(results or ()):
+        where = f"{prefix}[{index}]"
+        yield from _vulnerabilities(result, ctx, where)
+        yield from _misconfigurations(result, ctx, where)
+        yield from _secrets(result, ctx, where)
+        yield from _licenses(result, ctx, where)
+
+
+_FIRST_BYTE_RE = re.compile(rb"\S")
+_OS_SUFFIX_RE = re.compile(r"\s+\([^()]*\)$")
+
+
+def _parse_legacy(data: bytes, ctx: _Context) -> Iterator[ParsedFinding]:
+    results = _decode(data, list[_Result], "")
+    if results and results[0].Target:
+        # "alpine:3.10 (alpine 3.10.2)": the image, then the OS Trivy found in it
+        ctx.asset_kind = "image"
+        ctx.asset_name = _OS_SUFFIX_RE.sub("", results[0].Target) or results[0].Target
+    yield from _results(results, ctx, "")
+
+
+def _parse_kubernetes(data: bytes, ctx: _Context) -> Iterator[ParsedFinding]:
+    report = _decode(data, _K8sReport, "")
+    cluster = report.ClusterName or ""
+    for key, resources in (
+        ("Vulnerabilities", report.Vulnerabilities),
+        ("Misconfigurations", report.Misconfigurations),
+        ("Resources", report.Resources),
+    ):
+        for index, resource in enumerate(resources or ()):
+            parts = (cluster, resource.Namespace or "", resource.Kind or "", resource.Name or "")
+            ctx.asset_kind = "workload"
+            ctx.asset_name = "/".join(parts) if cluster else "/".join(parts[1:])
+            yield from _results(resource.Results, ctx, f"{key}[{index}].Results")
+
+
+def _parse_schema2(data: bytes, ctx: _Context) -> Iterator[ParsedFinding]:
+    report = _decode(data, _Report, "")
+    kind = _ASSET_KIND.get(report.ArtifactType or "")
+    if kind and report.ArtifactName:
+        ctx.asset_kind, ctx.asset_name = kind, report.ArtifactName
+    yield from _results(report.Results, ctx, "Results")
+
+
+def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
+    data: bytes = stream.read()
+    first = _FIRST_BYTE_RE.search(data)  # never data.lstrip(): that copies a 2 GB buffer
+    if first is None:
+        raise ParseError("the file is empty", record="document")
+    ctx = _Context()
+    if first.group() == b"[":
+        yield from _parse_legacy(data, ctx)
+    elif b'"ClusterName"' in data[:_HEAD] and b'"SchemaVersion"' not in data[:_HEAD]:
+        yield from _parse_kubernetes(data, ctx)
+    else:
+        yield from _parse_schema2(data, ctx)
+
+
+PARSER = Parser(name="trivy", label="Trivy JSON", detect=detect, parse=parse)

@@ -1,0 +1,139 @@
+"""Writes on findings: imports, re-evaluation after a policy or intel change."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import transaction
+
+from detente.audit.services import audit_record
+from detente.core.bulk import execute_many
+from detente.core.errors import InputError
+from detente.findings.enrich import due_for, enrich, state_hash
+from detente.findings.importer import ImportOptions, Session, import_path
+from detente.findings.importer import _db_time as db_time
+from detente.findings.models import PRESENT, Finding, ScanImport
+from detente.people.models import Person
+
+SCAN_SUFFIXES = {".json", ".sarif", ".xml", ".nessus", ".csv", ".cdx", ".txt"}
+
+
+def scan_paths(paths: Iterable[Path]) -> list[Path]:
+    """Expand folders into the scanner files they hold (sorted, so imports are repeatable)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SCAN_SUFFIXES)
+            )
+        elif path.exists():
+            found.append(path)
+        else:
+            raise InputError("no such file or folder", file=str(path))
+    return found
+
+
+def scan_import(
+    *,
+    paths: Iterable[Path],
+    actor: Person | None = None,
+    options: ImportOptions | None = None,
+    progress: Callable[[Path, ScanImport], None] | None = None,
+) -> list[ScanImport]:
+    """Import each file as its own transaction, sharing intel and policy across the run.
+
+    A bad file stops the run with an error naming it; files imported before it stay imported.
+    """
+    options = options or ImportOptions()
+    session = Session()
+    results = []
+    for path in scan_paths(paths):
+        scan = import_path(path=path, actor=actor, options=options, session=session)
+        results.append(scan)
+        if progress is not None:
+            progress(path, scan)
+    return results
+
+
+@dataclass(frozen=True)
+class ReevaluateResult:
+    checked: int
+    changed: int
+    policy_version: int
+
+
+def findings_reevaluate(*, actor: Person | None = None, batch: int = 5000) -> ReevaluateResult:
+    """Recompute enrichment and deadlines of every present finding under the active policy and
+    the intel now loaded; write only the findings whose facts changed."""
+    session = Session()
+    checked = changed = 0
+    last_id = 0
+    with transaction.atomic():
+        while True:
+            rows = list(
+                Finding.objects.filter(id__gt=last_id, status__in=PRESENT)
+                .order_by("id")
+                .values_list(
+                    "id", "cve", "severity", "cvss_vector", "asset__publicly_exposed", "first_seen",
+                    "title", "scanner_severity", "component_version", "fixed_in", "cvss_score",
+                    "status", "suppressed_by_tool", "state_hash",
+                )[:batch]
+            )  # fmt: skip
+            if not rows:
+                break
+            last_id = rows[-1][0]
+            session.intel.ensure(r[1] for r in rows if r[1])
+            updates = []
+            for (fid, cve, severity, vector, exposed, first_seen, title, scanner_severity,
+                 component_version, fixed_in, score, status, suppressed, old_hash) in rows:  # fmt: skip
+                checked += 1
+                e = enrich(
+                    cve=cve, severity=severity, cvss_vector=vector, exposed=exposed,
+                    intel=session.intel, evaluator=session.evaluator, record=f"finding {fid}",
+                )  # fmt: skip
+                decision = e.decision
+                deadline = due_for(decision, first_seen, e.kev, session.evaluator)
+                cvss_score = e.cvss.score if e.cvss else score
+                epss = e.epss.epss if e.epss else None
+                sh = state_hash(
+                    title, severity, scanner_severity, component_version, fixed_in, vector,
+                    cvss_score, e.kev is not None, epss, exposed, status, suppressed,
+                    first_seen.isoformat(), deadline, decision.deadline_class, decision.reason,
+                )  # fmt: skip
+                if sh == old_hash:
+                    continue
+                changed += 1
+                updates.append(
+                    (
+                        e.kev is not None, epss, e.epss.percentile if e.epss else None,
+                        exposed is not False, db_time(deadline), decision.deadline_class,
+                        decision.reason, decision.needs_analyst, session.policy_version, sh, fid,
+                    )
+                )  # fmt: skip
+            execute_many(
+                f"UPDATE {Finding._meta.db_table} SET kev = %s, epss = %s, "  # noqa: S608
+                "epss_percentile = %s, exposed = %s, deadline = %s, deadline_class = %s, "
+                "deadline_reason = %s, needs_analyst = %s, policy_version = %s, state_hash = %s "
+                "WHERE id = %s",
+                updates,
+            )
+        audit_record(
+            actor=actor,
+            verb="findings.reevaluated",
+            subject_type="policy",
+            subject_id=session.policy_version,
+            after={"checked": checked, "changed": changed},
+        )
+    return ReevaluateResult(checked, changed, session.policy_version)
+
+
+def reason_of(finding: Finding) -> dict[str, object]:
+    """The stored deadline reason as a dict (stored compactly as JSON text by the hot path)."""
+    reason = finding.deadline_reason
+    if isinstance(reason, str):
+        loaded: dict[str, object] = json.loads(reason)
+        return loaded
+    return dict(reason)
