@@ -24,7 +24,7 @@ from detente.core.bulk import execute_many, insert_rows, is_postgres
 from detente.core.errors import InputError
 from detente.findings.enrich import IntelCache, due_for, enrich, state_hash
 from detente.findings.models import Finding, ScanImport, ScanScope, Status, Vulnerability
-from detente.findings.parsers import ParsedFinding, parse_stream
+from detente.findings.parsers import ParsedFinding, detect_format, parse_stream
 from detente.inventory.models import Asset, AssetKind, BusinessService
 from detente.people.models import Person
 from detente.policy.deadlines import DeadlineEvaluator
@@ -206,7 +206,9 @@ class _Run:
                 record=pf.record,
             )
         except InputError as exc:
-            raise InputError(exc.message, file=self.source, record=pf.record, field=exc.field) from None
+            raise InputError(
+                exc.message, file=self.source, record=pf.record, field=exc.field
+            ) from None
         if pf.description and pf.vuln_id not in self.vulns:
             self.vulns[pf.vuln_id] = (
                 pf.title[:500],
@@ -329,7 +331,9 @@ def _check_size(path: Path) -> int:
         raise InputError(f"cannot read file ({exc.strerror})", file=str(path)) from None
     limit: int = settings.DETENTE_MAX_IMPORT_BYTES
     if size > limit:
-        raise InputError(f"file is {size} bytes, over the {limit} byte import limit", file=str(path))
+        raise InputError(
+            f"file is {size} bytes, over the {limit} byte import limit", file=str(path)
+        )
     return size
 
 
@@ -362,12 +366,13 @@ def import_stream(
 ) -> ScanImport:
     session = session or Session()
     started = time.perf_counter()
+    fmt = options.fmt or _detected(name, stream)
     with transaction.atomic():
         scan = ScanImport.objects.create(
             file_name=Path(name).name[:500],
             sha256=sha256,
             size_bytes=size,
-            format=options.fmt or "",
+            format=fmt,
             service=options.service,
             actor=actor,
             started_at=clock.now(),
@@ -376,17 +381,20 @@ def import_stream(
         run = _Run(session, scan, options, name)
         if options.asset_name:
             run.asset_for(options.asset_kind, options.asset_name)
-        findings = parse_stream(stream, name, fmt=options.fmt)
+        findings = parse_stream(stream, name, fmt=fmt)
         for chunk in _chunks(findings):
             run.handle_chunk(chunk)
-        if options.asset_name and not run.scopes and options.fmt:
-            # An empty report for a named asset still says: nothing left on it.
-            run.scope_for(run.asset_for(options.asset_kind, options.asset_name), options.fmt)
+        if options.asset_name and not run.scopes:
+            # An empty report for a named asset says: nothing this tool found there is left.
+            asset = run.asset_for(options.asset_kind, options.asset_name)
+            for scanner in ScanScope.objects.filter(
+                asset=asset, last_import__format=fmt
+            ).values_list("scanner", flat=True):
+                run.scope_for(asset, scanner)
         run.finish()
         for key, value in run.counts.items():
             setattr(scan, key, value)
         scan.scanner = ",".join(sorted(run.scanners))[:64]
-        scan.format = scan.format or _detected(name, stream)
         scan.duration_ms = int((time.perf_counter() - started) * 1000)
         scan.save()
         audit_record(
@@ -403,7 +411,6 @@ def import_stream(
 
 
 def _detected(name: str, stream: IO[bytes]) -> str:
-    from detente.findings.parsers.registry import detect_format
-
+    head = stream.read(64 * 1024)
     stream.seek(0)
-    return detect_format(stream.read(64 * 1024), name)
+    return detect_format(head, name)
