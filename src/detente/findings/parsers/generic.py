@@ -93,7 +93,7 @@ _CSV_BOOLS = (
 )  # fmt: skip
 _CSV_DATES = ("Date", "MitigatedDate", "kev_date")
 
-_JSON_HEAD = re.compile(rb'^\s*\{[^\[]{0,2000}?"findings"\s*:\s*\[')
+_JSON_HEAD = re.compile(rb'"findings"\s*:\s*\[')
 _SLASH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _ID_SPLIT = re.compile(r"[,\s]+")
 _URL_RE = re.compile(r"https?://[^\s)\]>\"']+")
@@ -107,7 +107,7 @@ def detect(head: bytes, name: str) -> int:
     """Low confidence on purpose: any real format's own parser wins over this one."""
     text = head.removeprefix(_BOM)
     if text.lstrip().startswith(b"{"):
-        return 10 if _JSON_HEAD.match(text) else 0
+        return 10 if _JSON_HEAD.search(text) else 0
     first = text.split(b"\n", 1)[0].strip()
     try:
         header = next(csv.reader([first.decode("utf-8")]))

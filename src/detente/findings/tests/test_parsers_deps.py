@@ -1,4 +1,4 @@
-"""npm audit (6 and 7+), pip-audit and our generic CSV/JSON format, on the real samples and bad input."""
+"""npm audit (6 and 7+), pip-audit and generic CSV/JSON: real samples and bad input."""
 
 from __future__ import annotations
 
