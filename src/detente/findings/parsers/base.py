@@ -18,6 +18,7 @@ import msgspec
 from detente.core.errors import InputError
 
 HEAD_BYTES = 64 * 1024
+_CVE_ID = re.compile(r"^CVE-\d{4}-\d{4,}$", re.IGNORECASE)
 
 
 class Severity(enum.StrEnum):
@@ -49,7 +50,7 @@ class ParseError(InputError):
 
 @dataclass(frozen=True, slots=True)
 class ParsedFinding:
-    """One vulnerability (or weakness, secret, misconfiguration) on one asset, as a tool reported it.
+    """One vulnerability (weakness, secret, misconfiguration) on one asset, as a tool reported it.
 
     ``identity`` holds what identifies the flaw on its asset: ids, component, location. It never
     holds volatile text (titles, descriptions, severities, timestamps), so a re-import of the same
@@ -88,7 +89,7 @@ class ParsedFinding:
         """Every CVE id among the primary id and the aliases, primary first, no repeats."""
         seen: dict[str, None] = {}
         for ident in (self.vuln_id, *self.aliases):
-            if ident.upper().startswith("CVE-"):
+            if _CVE_ID.match(ident):
                 seen.setdefault(ident.upper(), None)
         return tuple(seen)
 
@@ -232,7 +233,9 @@ def as_int(value: object, *, record: str, field: str) -> int | None:
     try:
         return int(str(value).strip())
     except ValueError:
-        raise ParseError(f"expected a whole number, got {value!r}", record=record, field=field) from None
+        raise ParseError(
+            f"expected a whole number, got {value!r}", record=record, field=field
+        ) from None
 
 
 def as_float(value: object, *, record: str, field: str) -> float | None:

@@ -1,4 +1,4 @@
-"""GitHub security alerts: Dependabot / vulnerability alerts (GraphQL) and code-scanning alerts (REST).
+"""GitHub security alerts: Dependabot alerts (GraphQL) and code-scanning alerts (REST).
 
 GraphQL, two wrappers: ``data.repository.vulnerabilityAlerts.nodes[]`` and
 ``data.search.nodes[].vulnerabilityAlerts.nodes[]``; one finding per alert node, the alert's node id
@@ -28,7 +28,7 @@ from detente.findings.parsers.base import (
     require,
     severity_from,
 )
-from detente.findings.parsers.sarif import LEVELS, cwes_from
+from detente.findings.parsers.sarif import LEVELS, cwes_from, obj_or_empty, optional_dict
 
 # GraphQL SecurityAdvisorySeverity: CRITICAL, HIGH, MODERATE, LOW
 ADVISORY_SEVERITIES: Mapping[str, Severity] = {
@@ -46,11 +46,7 @@ def detect(head: bytes, name: str) -> int:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"{") and b'"vulnerabilityAlerts"' in head:
         return 95
-    if (
-        stripped.startswith(b"[")
-        and b'"most_recent_instance"' in head
-        and b"code-scanning" in head
-    ):
+    if stripped.startswith(b"[") and b'"most_recent_instance"' in head and b"code-scanning" in head:
         return 90
     return 0
 
@@ -62,8 +58,12 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
         return
     document = expect_dict(data, record="document")
     if "errors" in document and not document.get("data"):
-        raise ParseError(f"GitHub API error: {document['errors']}", record="document", field="errors")
-    payload = expect_dict(require(document, "data", record="document"), record="document", field="data")
+        raise ParseError(
+            f"GitHub API error: {document['errors']}", record="document", field="errors"
+        )
+    payload = expect_dict(
+        require(document, "data", record="document"), record="document", field="data"
+    )
     if "repository" in payload:
         repository = expect_dict(payload["repository"], record="data", field="repository")
         yield from _alerts(repository, "data.repository")
@@ -95,7 +95,9 @@ def _repository_name(repository: dict[str, Any]) -> str | None:
 
 def _alerts(repository: dict[str, Any], where: str) -> Iterator[ParsedFinding]:
     alerts = expect_dict(
-        require(repository, "vulnerabilityAlerts", record=where), record=where, field="vulnerabilityAlerts"
+        require(repository, "vulnerabilityAlerts", record=where),
+        record=where,
+        field="vulnerabilityAlerts",
     )
     repo_name = _repository_name(repository)
     nodes = expect_list(alerts.get("nodes"), record=f"{where}.vulnerabilityAlerts", field="nodes")
@@ -106,16 +108,24 @@ def _alerts(repository: dict[str, Any], where: str) -> Iterator[ParsedFinding]:
 
 def _alert(node: dict[str, Any], record: str, repo_name: str | None) -> ParsedFinding:
     vulnerability = expect_dict(
-        require(node, "securityVulnerability", record=record), record=record, field="securityVulnerability"
+        require(node, "securityVulnerability", record=record),
+        record=record,
+        field="securityVulnerability",
     )
     where = f"{record}.securityVulnerability"
     raw_severity = vulnerability.get("severity")
     severity = severity_from(raw_severity, ADVISORY_SEVERITIES, record=where, field="severity")
-    package = expect_dict(require(vulnerability, "package", record=where), record=where, field="package")
+    package = expect_dict(
+        require(vulnerability, "package", record=where), record=where, field="package"
+    )
     component = as_str(package.get("name"))
-    advisory = expect_dict(require(vulnerability, "advisory", record=where), record=where, field="advisory")
+    advisory = expect_dict(
+        require(vulnerability, "advisory", record=where), record=where, field="advisory"
+    )
     ids: list[tuple[str, str]] = []
-    for index, raw in enumerate(expect_list(advisory.get("identifiers"), record=where, field="advisory.identifiers")):
+    for index, raw in enumerate(
+        expect_list(advisory.get("identifiers"), record=where, field="advisory.identifiers")
+    ):
         ident = expect_dict(raw, record=f"{where}.advisory.identifiers[{index}]")
         value = as_str(ident.get("value"))
         if value:
@@ -126,9 +136,13 @@ def _alert(node: dict[str, Any], record: str, repo_name: str | None) -> ParsedFi
         raise ParseError("advisory has no identifier", record=where, field="advisory.identifiers")
     ordered = [v for t, v in ids if t == "CVE"] + [v for t, v in ids if t != "CVE"]
     aliases = tuple(dict.fromkeys(v for v in ordered if v != vuln_id))
-    cvss = advisory.get("cvss") if isinstance(advisory.get("cvss"), dict) else {}
-    cwe_nodes = advisory.get("cwes", {}).get("nodes") if isinstance(advisory.get("cwes"), dict) else None
-    cwes = cwes_from([n.get("cweId") for n in cwe_nodes or () if isinstance(n, dict)])
+    cvss = obj_or_empty(advisory.get("cvss"))
+    cwe_nodes = obj_or_empty(advisory.get("cwes")).get("nodes")
+    cwes = cwes_from(
+        [n.get("cweId") for n in cwe_nodes if isinstance(n, dict)]
+        if isinstance(cwe_nodes, list)
+        else []
+    )
     patched = vulnerability.get("firstPatchedVersion")
     fixed_in = as_str(patched.get("identifier")) if isinstance(patched, dict) else None
     requirement = as_str(node.get("vulnerableRequirements"))
@@ -137,7 +151,9 @@ def _alert(node: dict[str, Any], record: str, repo_name: str | None) -> ParsedFi
     state = str(node.get("state") or "").upper()
     references = tuple(
         str(ref["url"])
-        for ref in expect_list(advisory.get("references"), record=where, field="advisory.references")
+        for ref in expect_list(
+            advisory.get("references"), record=where, field="advisory.references"
+        )
         if isinstance(ref, dict) and as_str(ref.get("url"))
     )
     score = as_float(cvss.get("score"), record=where, field="advisory.cvss.score")
@@ -186,18 +202,24 @@ def _code_scanning(alerts: list[Any]) -> Iterator[ParsedFinding]:
         else:
             raw_severity = rule.get("severity") or "warning"
             severity = severity_from(raw_severity, LEVELS, record=record, field="rule.severity")
-        tool = alert.get("tool") if isinstance(alert.get("tool"), dict) else {}
+        tool = obj_or_empty(alert.get("tool"))
         scanner = (as_str(tool.get("name")) or "github code scanning").lower()
-        instance = alert.get("most_recent_instance")
-        instance = expect_dict(instance, record=record, field="most_recent_instance") if instance else {}
-        location = instance.get("location") if isinstance(instance.get("location"), dict) else {}
+        instance = optional_dict(
+            alert.get("most_recent_instance"), record=record, field="most_recent_instance"
+        )
+        location = obj_or_empty(instance.get("location"))
         path = as_str(location.get("path"))
-        line = as_int(location.get("start_line"), record=record, field="most_recent_instance.location.start_line")
+        line = as_int(
+            location.get("start_line"),
+            record=record,
+            field="most_recent_instance.location.start_line",
+        )
         message = instance.get("message")
         text = as_str(message.get("text")) if isinstance(message, dict) else None
         url = as_str(alert.get("url")) or as_str(alert.get("html_url"))
         cwes = cwes_from(rule.get("tags"))
         state = str(alert.get("state") or "").lower()
+        html_url = as_str(alert.get("html_url"))
         yield ParsedFinding(
             scanner=scanner,
             vuln_id=rule_id,
@@ -205,13 +227,15 @@ def _code_scanning(alerts: list[Any]) -> Iterator[ParsedFinding]:
             severity=severity,
             scanner_severity=str(raw_severity),
             record=record,
-            identity=(rule_id, url) if url else (rule_id, path or "", "" if line is None else str(line)),
+            identity=(rule_id, url)
+            if url
+            else (rule_id, path or "", "" if line is None else str(line)),
             file_path=path,
             line=line,
             cwe=cwes[0] if cwes else None,
             cwes=cwes,
             description=text,
-            references=(as_str(alert.get("html_url")),) if as_str(alert.get("html_url")) else (),
+            references=(html_url,) if html_url else (),
             unique_id_from_tool=url,
             suppressed=state == "dismissed",
         )

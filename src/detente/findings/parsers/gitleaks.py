@@ -105,11 +105,16 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
     if not isinstance(data, list):
         raise ParseError("expected a list of leaks", record="document")
     entries: list[Any] = data
-    leaks: dict[tuple[str, ...], _Leak] = {}
+    leaks: dict[tuple[str, str, str, str], _Leak] = {}
     for index, raw in enumerate(entries):
         record = f"[{index}]"
         leak = _read(expect_dict(raw, record=record), record)
-        key = (leak.rule, leak.file_path, "" if leak.line is None else str(leak.line), leak.secret_hash)
+        key = (
+            leak.rule,
+            leak.file_path,
+            "" if leak.line is None else str(leak.line),
+            leak.secret_hash,
+        )
         if key in leaks:
             leaks[key].commits.extend(c for c in leak.commits if c not in leaks[key].commits)
         else:

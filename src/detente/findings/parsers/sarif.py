@@ -38,7 +38,9 @@ LEVELS: Mapping[str, Severity] = {
 }
 
 _CWE_TEXT = re.compile(r"\bcwe[-_/ :]?0*(\d{1,5})\b", re.IGNORECASE)
-_ADVISORY_ID = re.compile(r"\b(CVE-\d{4}-\d{4,}|GHSA(?:-[23456789cfghjmpqrvwx]{4}){3})\b", re.IGNORECASE)
+_ADVISORY_ID = re.compile(
+    r"\b(CVE-\d{4}-\d{4,}|GHSA(?:-[23456789cfghjmpqrvwx]{4}){3})\b", re.IGNORECASE
+)
 _SARIF_MARKERS = (b"sarif", b"SARIF")
 _TITLE_MAX = 200
 
@@ -92,7 +94,7 @@ def level_severity(value: object, *, record: str, field: str) -> Severity:
 
 
 def score_or_word_severity(value: object, *, record: str, field: str) -> Severity:
-    """``security-severity``: a score string (``"7.5"``) or, from some tools, a word (``"HIGH"``)."""
+    """``security-severity``: a score string (``"7.5"``) or, from some tools, a word."""
     if isinstance(value, bool):
         raise ParseError(f"unknown severity {value!r}", record=record, field=field)
     if isinstance(value, int | float):
@@ -105,6 +107,18 @@ def score_or_word_severity(value: object, *, record: str, field: str) -> Severit
     if not 0.0 <= score <= 10.0:
         raise ParseError(f"severity score out of range: {value!r}", record=record, field=field)
     return severity_from_score(score)
+
+
+def obj_or_empty(value: object) -> dict[str, Any]:
+    """An optional nested object: the object, or ``{}`` when absent or not an object."""
+    return value if isinstance(value, dict) else {}
+
+
+def optional_dict(value: object, *, record: str, field: str) -> dict[str, Any]:
+    """An optional nested object that must be an object when present."""
+    if value is None or value == "":
+        return {}
+    return expect_dict(value, record=record, field=field)
 
 
 def _text(value: object) -> str | None:
@@ -128,14 +142,20 @@ class _Rules:
         driver = expect_dict(tool.get("driver"), record=f"{record}.tool", field="driver")
         self.driver_rules = [
             rule
-            for rule in expect_list(driver.get("rules"), record=f"{record}.tool.driver", field="rules")
+            for rule in expect_list(
+                driver.get("rules"), record=f"{record}.tool.driver", field="rules"
+            )
             if isinstance(rule, dict)
         ]
         self.by_id: dict[str, dict[str, Any]] = {}
-        extensions = expect_list(tool.get("extensions"), record=f"{record}.tool", field="extensions")
+        extensions = expect_list(
+            tool.get("extensions"), record=f"{record}.tool", field="extensions"
+        )
         for index, extension in enumerate(extensions):
             ext = expect_dict(extension, record=f"{record}.tool.extensions[{index}]")
-            for rule in expect_list(ext.get("rules"), record=f"{record}.tool.extensions[{index}]", field="rules"):
+            for rule in expect_list(
+                ext.get("rules"), record=f"{record}.tool.extensions[{index}]", field="rules"
+            ):
                 if isinstance(rule, dict) and isinstance(rule.get("id"), str):
                     self.by_id.setdefault(rule["id"], rule)
         for rule in self.driver_rules:
@@ -144,7 +164,11 @@ class _Rules:
 
     def find(self, result: dict[str, Any], rule_id: str | None, record: str) -> dict[str, Any]:
         index = result.get("ruleIndex")
-        if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(self.driver_rules):
+        if (
+            isinstance(index, int)
+            and not isinstance(index, bool)
+            and 0 <= index < len(self.driver_rules)
+        ):
             candidate = self.driver_rules[index]
             if rule_id is None or candidate.get("id") in (rule_id, None):
                 return candidate
@@ -186,14 +210,14 @@ def _message(result: dict[str, Any], rule: dict[str, Any], record: str) -> str |
     return text
 
 
-def _severity(
-    result: dict[str, Any], rule: dict[str, Any], record: str
-) -> tuple[Severity, str]:
+def _severity(result: dict[str, Any], rule: dict[str, Any], record: str) -> tuple[Severity, str]:
     for source, where in ((result, "properties"), (rule, "rule.properties")):
         properties = source.get("properties")
         if isinstance(properties, dict) and properties.get("security-severity") not in (None, ""):
             value = properties["security-severity"]
-            severity = score_or_word_severity(value, record=record, field=f"{where}.security-severity")
+            severity = score_or_word_severity(
+                value, record=record, field=f"{where}.security-severity"
+            )
             return severity, str(value)
     level = result.get("level")
     field = "level"
@@ -260,7 +284,9 @@ def _unique_id(result: dict[str, Any], record: str) -> str | None:
 
 def _suppressed(result: dict[str, Any], record: str) -> bool:
     """Suppressed when any suppression is not ``rejected`` (``status``; older drafts: ``state``)."""
-    for index, entry in enumerate(expect_list(result.get("suppressions"), record=record, field="suppressions")):
+    for index, entry in enumerate(
+        expect_list(result.get("suppressions"), record=record, field="suppressions")
+    ):
         suppression = expect_dict(entry, record=f"{record}.suppressions[{index}]")
         status = suppression.get("status", suppression.get("state"))
         if not (isinstance(status, str) and status.lower() == "rejected"):
@@ -270,14 +296,15 @@ def _suppressed(result: dict[str, Any], record: str) -> bool:
 
 def _rule_cwes(rule: dict[str, Any], result: dict[str, Any]) -> tuple[int, ...]:
     values: list[object] = []
-    for relationship in rule.get("relationships") or ():
+    relationships = rule.get("relationships")
+    for relationship in relationships if isinstance(relationships, list) else ():
         if isinstance(relationship, dict) and isinstance(relationship.get("target"), dict):
             target = relationship["target"]
             component = target.get("toolComponent")
             name = component.get("name") if isinstance(component, dict) else None
             target_id = str(target.get("id", ""))
             if isinstance(name, str) and name.upper() == "CWE":
-                values.append(target_id if target_id.isdigit() is False else f"CWE-{target_id}")
+                values.append(f"CWE-{target_id}" if target_id.isdigit() else target_id)
     for source in (rule, result):
         properties = source.get("properties")
         if isinstance(properties, dict):
@@ -319,12 +346,21 @@ def parse_document(data: Any) -> Iterator[ParsedFinding]:
             kind = result.get("kind", "fail")
             if kind != "fail":
                 continue  # pass / notApplicable / informational / open / review: not a flaw
-            yield _finding(result, record, rules, artifacts, scanner, asset_kind, asset_name)
+            yield _finding(
+                result,
+                record,
+                rules=rules,
+                artifacts=artifacts,
+                scanner=scanner,
+                asset_kind=asset_kind,
+                asset_name=asset_name,
+            )
 
 
 def _finding(
     result: dict[str, Any],
     record: str,
+    *,
     rules: _Rules,
     artifacts: list[Any],
     scanner: str,
@@ -339,7 +375,9 @@ def _finding(
     short = _text(rule.get("shortDescription")) if rule else None
     vuln_id = rule_id or (first_line(message) if message else None)
     if vuln_id is None:
-        raise ParseError("result has neither a rule id nor a message", record=record, field="ruleId")
+        raise ParseError(
+            "result has neither a rule id nor a message", record=record, field="ruleId"
+        )
     severity, scanner_severity = _severity(result, rule, record)
     file_path, line = _location(result, artifacts, record)
     unique_id = _unique_id(result, record)

@@ -24,13 +24,14 @@ from detente.findings.parsers.base import (
     require,
     severity_from,
 )
-from detente.findings.parsers.sarif import cwes_from, first_line
+from detente.findings.parsers.sarif import cwes_from, first_line, obj_or_empty, optional_dict
 
 SEVERITIES: Mapping[str, Severity] = {
     # rule severities (CLI)
     "error": Severity.HIGH,
     "warning": Severity.MEDIUM,
-    "info": Severity.INFO,  # written as SARIF "note" by the same tool: kept consistent with sarif.py
+    # written as SARIF "note" by the same tool: kept consistent with sarif.py
+    "info": Severity.INFO,
     "inventory": Severity.INFO,
     "experiment": Severity.INFO,
     # newer rule severities and supply-chain advisories
@@ -77,7 +78,9 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
 
 def _cli_results(document: dict[str, Any]) -> Iterator[ParsedFinding]:
     seen: set[tuple[str, ...]] = set()
-    for index, raw in enumerate(expect_list(document["results"], record="document", field="results")):
+    for index, raw in enumerate(
+        expect_list(document["results"], record="document", field="results")
+    ):
         record = f"results[{index}]"
         result = expect_dict(raw, record=record)
         check_id = require(result, "check_id", record=record)
@@ -85,7 +88,7 @@ def _cli_results(document: dict[str, Any]) -> Iterator[ParsedFinding]:
         if not isinstance(check_id, str) or not isinstance(path, str):
             raise ParseError("expected a string", record=record, field="check_id/path")
         start = expect_dict(require(result, "start", record=record), record=record, field="start")
-        end = result.get("end") if isinstance(result.get("end"), dict) else {}
+        end = obj_or_empty(result.get("end"))
         line = as_int(start.get("line"), record=record, field="start.line")
         span = (
             check_id,
@@ -101,18 +104,23 @@ def _cli_results(document: dict[str, Any]) -> Iterator[ParsedFinding]:
         extra = expect_dict(require(result, "extra", record=record), record=record, field="extra")
         raw_severity = extra.get("severity")
         severity = severity_from(raw_severity, SEVERITIES, record=record, field="extra.severity")
-        metadata = extra.get("metadata") if isinstance(extra.get("metadata"), dict) else {}
+        metadata = obj_or_empty(extra.get("metadata"))
         cwes = cwes_from(metadata.get("cwe"))
         fingerprint = as_str(extra.get("fingerprint"))
         if fingerprint is not None and fingerprint.lower() in _NOT_AN_ID:
             fingerprint = None
         message = as_str(extra.get("message"))
         references = tuple(
-            ref for ref in expect_list(metadata.get("references"), record=record, field="extra.metadata.references")
+            ref
+            for ref in expect_list(
+                metadata.get("references"), record=record, field="extra.metadata.references"
+            )
             if isinstance(ref, str)
         )
         identity = (
-            (check_id, path, fingerprint) if fingerprint else (check_id, path, "" if line is None else str(line))
+            (check_id, path, fingerprint)
+            if fingerprint
+            else (check_id, path, "" if line is None else str(line))
         )
         yield ParsedFinding(
             scanner="semgrep",
@@ -140,35 +148,45 @@ def _app_vulns(document: dict[str, Any]) -> Iterator[ParsedFinding]:
     for index, raw in enumerate(expect_list(document["vulns"], record="document", field="vulns")):
         record = f"vulns[{index}]"
         vuln = expect_dict(raw, record=record)
-        advisory = expect_dict(require(vuln, "advisory", record=record), record=record, field="advisory")
+        advisory = expect_dict(
+            require(vuln, "advisory", record=record), record=record, field="advisory"
+        )
         rule_id = as_str(require(advisory, "ruleId", record=f"{record}.advisory"))
         if rule_id is None:
             raise ParseError("required field is empty", record=f"{record}.advisory", field="ruleId")
         raw_severity = advisory.get("severity")
         severity = severity_from(raw_severity, SEVERITIES, record=record, field="advisory.severity")
-        refs = advisory.get("references") if isinstance(advisory.get("references"), dict) else {}
+        refs = obj_or_empty(advisory.get("references"))
         cves = tuple(
             dict.fromkeys(
                 str(cve).upper()
-                for cve in expect_list(refs.get("cveIds"), record=record, field="advisory.references.cveIds")
+                for cve in expect_list(
+                    refs.get("cveIds"), record=record, field="advisory.references.cveIds"
+                )
                 if as_str(cve)
             )
         )
         cwes = cwes_from(refs.get("cweIds"))
         urls = tuple(
-            url for url in expect_list(refs.get("urls"), record=record, field="advisory.references.urls")
+            url
+            for url in expect_list(
+                refs.get("urls"), record=record, field="advisory.references.urls"
+            )
             if isinstance(url, str)
         )
-        location = vuln.get("dependencyFileLocation")
-        location = expect_dict(location, record=record, field="dependencyFileLocation") if location else {}
+        location = optional_dict(
+            vuln.get("dependencyFileLocation"), record=record, field="dependencyFileLocation"
+        )
         file_path = as_str(location.get("path"))
-        line = as_int(location.get("startLine"), record=record, field="dependencyFileLocation.startLine")
+        line = as_int(
+            location.get("startLine"), record=record, field="dependencyFileLocation.startLine"
+        )
         matched = vuln.get("matchedDependency")
-        matched = expect_dict(matched, record=record, field="matchedDependency") if matched else {}
+        matched = optional_dict(matched, record=record, field="matchedDependency")
         component = as_str(matched.get("name"))
         safe = vuln.get("closestSafeDependency")
         fixed_in = as_str(safe.get("versionSpecifier")) if isinstance(safe, dict) else None
-        triage = vuln.get("triage") if isinstance(vuln.get("triage"), dict) else {}
+        triage = obj_or_empty(vuln.get("triage"))
         status = str(triage.get("status") or "").lower()
         repository = as_str(vuln.get("repositoryName"))
         title = as_str(vuln.get("title")) or as_str(advisory.get("title")) or rule_id

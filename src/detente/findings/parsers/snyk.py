@@ -27,6 +27,7 @@ from detente.findings.parsers.base import (
     require,
     severity_from,
 )
+from detente.findings.parsers.sarif import obj_or_empty
 
 _VERSION_SUFFIX = re.compile(r"@[^@/]*$")
 
@@ -39,7 +40,11 @@ def detect(head: bytes, name: str) -> int:
         return 0
     if b'"isUpgradable"' in head and b'"upgradePath"' in head:
         return 90
-    if b'"vulnerabilities"' in head and b'"packageManager"' in head and b'"dependencyCount"' in head:
+    if (
+        b'"vulnerabilities"' in head
+        and b'"packageManager"' in head
+        and b'"dependencyCount"' in head
+    ):
         return 90
     return 0
 
@@ -60,9 +65,13 @@ def _project(raw: Any, prefix: str) -> Iterator[ParsedFinding]:
     where = prefix or "document"
     project = expect_dict(raw, record=where)
     if project.get("ok") is False and "error" in project and "vulnerabilities" not in project:
-        raise ParseError(f"Snyk reported an error: {project.get('error')}", record=where, field="error")
+        raise ParseError(
+            f"Snyk reported an error: {project.get('error')}", record=where, field="error"
+        )
     if "vulnerabilities" not in project:
-        raise ParseError("not a Snyk report (no 'vulnerabilities')", record=where, field="vulnerabilities")
+        raise ParseError(
+            "not a Snyk report (no 'vulnerabilities')", record=where, field="vulnerabilities"
+        )
     project_name = as_str(project.get("projectName"))
     target_file = as_str(project.get("displayTargetFile")) or as_str(project.get("targetFile"))
     asset_kind: str | None = None
@@ -74,7 +83,9 @@ def _project(raw: Any, prefix: str) -> Iterator[ParsedFinding]:
     vulns = expect_list(project["vulnerabilities"], record=where, field="vulnerabilities")
     for index, raw_vuln in enumerate(vulns):
         record = f"{prefix}.vulnerabilities[{index}]" if prefix else f"vulnerabilities[{index}]"
-        yield _finding(expect_dict(raw_vuln, record=record), record, target_file, asset_kind, asset_name)
+        yield _finding(
+            expect_dict(raw_vuln, record=record), record, target_file, asset_kind, asset_name
+        )
 
 
 def _names(values: list[Any], record: str) -> list[str]:
@@ -100,7 +111,7 @@ def _finding(
     field = "severityWithCritical" if vuln.get("severityWithCritical") else "severity"
     severity = severity_from(raw_severity, COMMON_SEVERITIES, record=record, field=field)
     component = as_str(vuln.get("packageName")) or as_str(vuln.get("name"))
-    identifiers = vuln.get("identifiers") if isinstance(vuln.get("identifiers"), dict) else {}
+    identifiers = obj_or_empty(vuln.get("identifiers"))
     aliases: dict[str, None] = {}
     for key in ("CVE", "GHSA"):
         for value in expect_list(identifiers.get(key), record=record, field=f"identifiers.{key}"):
@@ -115,7 +126,11 @@ def _finding(
     aliases.pop(vuln_id, None)
     cwes = sarif.cwes_from(identifiers.get("CWE"))
     path = _names(expect_list(vuln.get("from"), record=record, field="from"), record)
-    fixed = [str(v) for v in expect_list(vuln.get("fixedIn"), record=record, field="fixedIn") if as_str(v)]
+    fixed = [
+        str(v)
+        for v in expect_list(vuln.get("fixedIn"), record=record, field="fixedIn")
+        if as_str(v)
+    ]
     fixed_in = ", ".join(fixed) or as_str(vuln.get("nearestFixedInVersion"))
     references = tuple(
         str(ref["url"])
