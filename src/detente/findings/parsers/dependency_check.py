@@ -9,7 +9,7 @@ machine's absolute path, kept out of identity).
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET  # noqa: S405 - only for its ParseError/Element types; parsing goes through defusedxml
+import xml.etree.ElementTree as ET  # types only; parsing goes through defusedxml
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
@@ -194,7 +194,9 @@ class _Xml:
         self.ns = "{" + namespace + "}" if namespace else ""
 
     def q(self, path: str) -> str:
-        return "/".join(self.ns + part if part not in (".", "") else part for part in path.split("/"))
+        return "/".join(
+            self.ns + part if part not in (".", "") else part for part in path.split("/")
+        )
 
     def text(self, elem: ET.Element, path: str) -> str | None:
         return as_str(elem.findtext(self.q(path)))
@@ -264,6 +266,8 @@ class _Xml:
 
 def _parse_xml(stream: IO[bytes]) -> Iterator[ParsedFinding]:
     root = xml_parse(stream, forbid_dtd=True).getroot()
+    if root is None:
+        raise ParseError("the document has no root element", record="document")
     match = _NS_RE.match(root.tag)
     if root.tag != "analysis" and not match:
         raise ParseError(
@@ -303,7 +307,9 @@ def _json_component(dependency: Mapping[str, Any], *, record: str) -> _Component
     for i, package in enumerate(
         expect_list(dependency.get("packages"), record=record, field="packages")
     ):
-        found = purl_component(as_str(expect_dict(package, record=f"{record}.packages[{i}]").get("id")) or "")
+        found = purl_component(
+            as_str(expect_dict(package, record=f"{record}.packages[{i}]").get("id")) or ""
+        )
         if found:
             return found
     for i, ident in enumerate(
@@ -355,7 +361,9 @@ def _json_vuln(raw: object, *, record: str, suppressed: bool) -> _Vuln:
 def _parse_json(stream: IO[bytes]) -> Iterator[ParsedFinding]:
     document = expect_dict(read_json(stream), record="document")
     if "dependencies" not in document or "reportSchema" not in document:
-        raise ParseError("not a Dependency-Check JSON report", record="document", field="dependencies")
+        raise ParseError(
+            "not a Dependency-Check JSON report", record="document", field="dependencies"
+        )
     project = document.get("projectInfo")
     asset = as_str(project.get("name")) if isinstance(project, dict) else None
     dependencies = expect_list(document["dependencies"], record="document", field="dependencies")
@@ -367,7 +375,9 @@ def _parse_json(stream: IO[bytes]) -> Iterator[ParsedFinding]:
             raise ParseError("required field is missing", record=dep_record, field="fileName")
         component = _json_component(dependency, record=dep_record)
         for key, suppressed in (("vulnerabilities", False), ("suppressedVulnerabilities", True)):
-            for i, raw_vuln in enumerate(expect_list(dependency.get(key), record=dep_record, field=key)):
+            for i, raw_vuln in enumerate(
+                expect_list(dependency.get(key), record=dep_record, field=key)
+            ):
                 record = f"{dep_record}.{key}[{i}]"
                 vuln = _json_vuln(raw_vuln, record=record, suppressed=suppressed)
                 yield _finding(file_name, component, vuln, asset=asset, record=record)

@@ -8,7 +8,7 @@ refused outright (Nessus never writes one), which also refuses entity expansion 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET  # noqa: S405 - only for its ParseError/Element types; parsing goes through defusedxml
+import xml.etree.ElementTree as ET  # types only; parsing goes through defusedxml
 from collections.abc import Iterator
 from typing import IO
 
@@ -66,9 +66,7 @@ def _text(item: ET.Element, tag: str) -> str | None:
     return as_str(item.findtext(tag))
 
 
-def _item_finding(
-    item: ET.Element, *, host: str, fqdn: str | None, record: str
-) -> ParsedFinding:
+def _item_finding(item: ET.Element, *, host: str, fqdn: str | None, record: str) -> ParsedFinding:
     plugin_id = as_str(item.get("pluginID"))
     if plugin_id is None:
         raise ParseError("required attribute is missing", record=record, field="pluginID")
@@ -105,7 +103,9 @@ def _item_finding(
     component, version = cpe_component(_text(item, "cpe"))
 
     web_app = "://" in host
-    endpoint = (fqdn if fqdn and "://" in fqdn else host) if web_app else f"{host}:{port}/{protocol}"
+    endpoint = (
+        (fqdn if fqdn and "://" in fqdn else host) if web_app else f"{host}:{port}/{protocol}"
+    )
     return ParsedFinding(
         scanner=SCANNER,
         vuln_id=plugin_id,

@@ -130,13 +130,18 @@ class _Columns:
 
     def first_value(self, row: Sequence[str], names: Sequence[str]) -> str | None:
         """The first non-empty value among ``names`` (not just the first present column)."""
+        return self.first_named(row, names)[1]
+
+    def first_named(self, row: Sequence[str], names: Sequence[str]) -> tuple[str, str | None]:
+        """``(column, value)`` of the first non-empty value; the first present column if none."""
         for name in names:
             position = self.index.get(name)
             if position is not None and position < len(row):
                 value = as_str(row[position])
                 if value is not None:
-                    return value
-        return None
+                    return name, value
+        present = [name for name in names if name in self.index]
+        return (present[0] if present else names[0]), None
 
 
 @dataclass
@@ -204,10 +209,8 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
             key = (plugin, host, port, protocol)
             item = items.get(key)
             if item is None:
-                raw = columns.first_value(row, _SEVERITY)
-                severity = severity_from(
-                    raw, _SEVERITIES, record=record, field=header[columns.pick(_SEVERITY) or 0]
-                )
+                column, raw = columns.first_named(row, _SEVERITY)
+                severity = severity_from(raw, _SEVERITIES, record=record, field=column)
                 item = _Item(record=record, row=row, severity=severity, scanner_severity=raw or "")
                 items[key] = item
             for match in _CVE_RE.findall(columns.get(row, _CVE) or ""):

@@ -8,8 +8,8 @@ reference and the site, never the risk: a re-rated alert stays the same finding.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET  # noqa: S405 - only for its ParseError/Element types; parsing goes through defusedxml
-from collections.abc import Iterator, Mapping
+import xml.etree.ElementTree as ET  # types only; parsing goes through defusedxml
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
 from defusedxml import DefusedXmlException
@@ -75,7 +75,7 @@ def _site_asset(name: str | None, host: str | None, port: str | None, ssl: str |
 
 def _finding(
     alert: Mapping[str, Any],
-    instances: list[Mapping[str, Any]],
+    instances: Sequence[Mapping[str, Any]],
     *,
     site: tuple[str, str],
     record: str,
@@ -130,9 +130,7 @@ def _parse_xml(stream: IO[bytes]) -> Iterator[ParsedFinding]:
     for event, elem in iterparse(stream, events=("start", "end"), forbid_dtd=True):
         if not root_seen:
             if elem.tag != "OWASPZAPReport":
-                raise ParseError(
-                    f"not a ZAP report (root element {elem.tag!r})", record="document"
-                )
+                raise ParseError(f"not a ZAP report (root element {elem.tag!r})", record="document")
             root_seen = True
             continue
         if event == "start":
@@ -149,9 +147,7 @@ def _parse_xml(stream: IO[bytes]) -> Iterator[ParsedFinding]:
             if site is None:
                 raise ParseError("alert outside a site", record=record)
             fields = {child.tag: child.text for child in elem if len(child) == 0}
-            instances = [
-                {"uri": instance.findtext("uri")} for instance in elem.iter("instance")
-            ]
+            instances = [{"uri": instance.findtext("uri")} for instance in elem.iter("instance")]
             yield _finding(fields, instances, site=site, record=record)
             elem.clear()
         elif elem.tag == "site":

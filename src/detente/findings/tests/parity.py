@@ -61,6 +61,13 @@ DELIBERATE_DIFFERENCES: dict[str, int] = {
 }
 
 
+# local_path -> first-finding fields where we deliberately differ from DefectDojo (docs/formats).
+DELIBERATE_FIRST_DIFFERENCES: dict[str, set[str]] = {
+    # Nessus's own @severity (2, Medium) is authoritative; DefectDojo re-bands by CVSS v3 (High).
+    "tenable/nessus/issue_6992.nessus": {"severity"},
+}
+
+
 def detected_format(record: dict[str, Any]) -> str:
     """The format our detector must find in this file's content."""
     return EXPECTED_FORMAT.get(record["local_path"], EXPECTED_FORMAT[record["scanner"]])
