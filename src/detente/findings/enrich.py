@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from detente.core.errors import InputError
+from detente.findings.models import DeadlineReason
 from detente.intel.cvss import CvssFacts, cvss_facts
 from detente.intel.models import EpssScore, KevEntry, SsvcRecord
 from detente.intel.selectors import Epss, Kev, Ssvc
@@ -45,14 +47,16 @@ class IntelCache:
         for start in range(0, len(missing), _CHUNK):
             chunk = missing[start : start + _CHUNK]
             if self._has_epss:
-                for cve, score, pct, model in EpssScore.objects.filter(cve_id__in=chunk).values_list(
-                    "cve_id", "epss", "percentile", "model_version"
-                ):
+                for cve, score, pct, model in EpssScore.objects.filter(
+                    cve_id__in=chunk
+                ).values_list("cve_id", "epss", "percentile", "model_version"):
                     self.epss[cve] = Epss(score, pct, model)
             if self._has_ssvc:
                 for cve, auto, impact, expl, source in SsvcRecord.objects.filter(
                     cve_id__in=chunk
-                ).values_list("cve_id", "automatable", "technical_impact", "exploitation", "source"):
+                ).values_list(
+                    "cve_id", "automatable", "technical_impact", "exploitation", "source"
+                ):
                     self.ssvc[cve] = Ssvc(auto, impact, expl, source)
 
 
@@ -108,6 +112,23 @@ def enrich(
         )
     )
     return Enriched(facts, kev, epss, decision)
+
+
+class ReasonCache:
+    """Deadline reasons are few and shared: each distinct one is stored once and cached by text."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+
+    def id_for(self, reason_json: str) -> int:
+        found = self._ids.get(reason_json)
+        if found is None:
+            digest = hashlib.blake2b(reason_json.encode(), digest_size=16).hexdigest()
+            row, _ = DeadlineReason.objects.get_or_create(
+                digest=digest, defaults={"reason": json.loads(reason_json)}
+            )
+            found = self._ids[reason_json] = row.pk
+        return found
 
 
 def state_hash(*parts: object) -> str:

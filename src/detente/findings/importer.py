@@ -22,7 +22,7 @@ from detente.audit.services import audit_record
 from detente.core import clock
 from detente.core.bulk import execute_many, insert_rows, is_postgres
 from detente.core.errors import InputError
-from detente.findings.enrich import IntelCache, due_for, enrich, state_hash
+from detente.findings.enrich import Enriched, IntelCache, ReasonCache, due_for, enrich, state_hash
 from detente.findings.models import Finding, ScanImport, ScanScope, Status, Vulnerability
 from detente.findings.parsers import ParsedFinding, detect_format, parse_stream
 from detente.inventory.models import Asset, AssetKind, BusinessService
@@ -37,7 +37,7 @@ FINDING_COLUMNS = (
     "scanner_severity", "component", "component_version", "fixed_in", "file_path", "line",
     "endpoint", "cwe", "cvss_vector", "cvss_score", "cvss_version", "kev", "epss",
     "epss_percentile", "exposed", "status", "suppressed_by_tool", "first_seen", "last_seen",
-    "closed_at", "deadline", "deadline_class", "deadline_reason", "needs_analyst",
+    "closed_at", "deadline", "deadline_class", "deadline_reason_id", "needs_analyst",
     "policy_version", "state_hash", "last_import_id",
 )  # fmt: skip
 
@@ -46,7 +46,7 @@ REFRESH_COLUMNS = (
     "title", "severity", "scanner_severity", "component_version", "fixed_in", "cvss_vector",
     "cvss_score", "cvss_version", "kev", "epss", "epss_percentile", "exposed", "status",
     "suppressed_by_tool", "first_seen", "last_seen", "closed_at", "deadline", "deadline_class",
-    "deadline_reason", "needs_analyst", "policy_version", "state_hash", "last_import_id",
+    "deadline_reason_id", "needs_analyst", "policy_version", "state_hash", "last_import_id",
 )  # fmt: skip
 
 
@@ -84,13 +84,15 @@ class Session:
         self.evaluator = DeadlineEvaluator(doc, version.version)
         self.restart_on_reopen = doc.deadlines.restart_on_reopen
         self.intel = IntelCache()
+        self.reasons = ReasonCache()
+        self.postgres = is_postgres()
 
 
-def _db_time(moment: dt.datetime | None) -> Any:
+def _db_time(moment: dt.datetime | None, postgres: bool | None = None) -> Any:
     """Datetimes as Django stores them: aware for PostgreSQL, naive UTC text for SQLite."""
     if moment is None:
         return None
-    if is_postgres():
+    if is_postgres() if postgres is None else postgres:
         return moment
     return str(moment.astimezone(dt.UTC).replace(tzinfo=None))
 
@@ -123,7 +125,10 @@ class _Run:
         self.options = options
         self.source = source
         self.now = scan.started_at
-        self.now_db = _db_time(self.now)
+        self.pg = session.postgres
+        self.now_db = _db_time(self.now, self.pg)
+        self.enriched: dict[tuple[str | None, str, str | None, bool | None], Enriched] = {}
+        self.times: dict[dt.datetime | None, Any] = {None: None}
         self.assets: dict[tuple[str, str], Asset] = {}
         self.scopes: dict[tuple[int, str], _Scope] = {}
         self.vulns: dict[str, tuple[str, str, str]] = {}
@@ -195,20 +200,23 @@ class _Run:
         scope.seen.add(fp)
         cve = pf.cve
         severity = pf.severity.value
-        try:
-            e = enrich(
-                cve=cve,
-                severity=severity,
-                cvss_vector=pf.cvss_vector,
-                exposed=asset.publicly_exposed,
-                intel=self.s.intel,
-                evaluator=self.s.evaluator,
-                record=pf.record,
-            )
-        except InputError as exc:
-            raise InputError(
-                exc.message, file=self.source, record=pf.record, field=exc.field
-            ) from None
+        key = (cve, severity, pf.cvss_vector, asset.publicly_exposed)
+        e = self.enriched.get(key)
+        if e is None:
+            try:
+                e = self.enriched[key] = enrich(
+                    cve=cve,
+                    severity=severity,
+                    cvss_vector=pf.cvss_vector,
+                    exposed=asset.publicly_exposed,
+                    intel=self.s.intel,
+                    evaluator=self.s.evaluator,
+                    record=pf.record,
+                )
+            except InputError as exc:
+                raise InputError(
+                    exc.message, file=self.source, record=pf.record, field=exc.field
+                ) from None
         if pf.description and pf.vuln_id not in self.vulns:
             self.vulns[pf.vuln_id] = (
                 pf.title[:500],
@@ -241,8 +249,8 @@ class _Run:
             _cut(pf.fixed_in, 500), _cut(pf.cvss_vector, 200), cvss_score,
             e.cvss.version if e.cvss else "", e.kev is not None, epss,
             e.epss.percentile if e.epss else None, asset.publicly_exposed is not False, status,
-            pf.suppressed, _db_time(first_seen), self.now_db, None, _db_time(deadline),
-            decision.deadline_class, decision.reason, decision.needs_analyst,
+            pf.suppressed, self.db_time(first_seen), self.now_db, None, self.db_time(deadline),
+            decision.deadline_class, self.s.reasons.id_for(decision.reason), decision.needs_analyst,
             self.s.policy_version, sh, self.scan.pk,
         )  # fmt: skip
         if existing is None:
@@ -266,6 +274,14 @@ class _Run:
         else:
             self.counts["unchanged"] += 1
 
+    def db_time(self, moment: dt.datetime | None) -> Any:
+        found = self.times.get(moment)
+        if found is None:
+            found = _db_time(moment, self.pg)
+            if len(self.times) < 10_000:
+                self.times[moment] = found
+        return found
+
     def flush(self) -> None:
         if self.inserts:
             insert_rows(Finding._meta.db_table, FINDING_COLUMNS, self.inserts)
@@ -284,7 +300,7 @@ class _Run:
         table = Finding._meta.db_table
         closing: list[tuple[Any, ...]] = []
         for scope in self.scopes.values():
-            last_seen = _db_time(scope.previous_seen or self.now)
+            last_seen = self.db_time(scope.previous_seen or self.now)
             for fp, ex in scope.existing.items():
                 if fp not in scope.seen and ex.status in (Status.OPEN, Status.ACCEPTED):
                     closing.append((self.now_db, last_seen, self.scan.pk, ex.id))

@@ -43,6 +43,18 @@ class Vulnerability(models.Model):
         return self.vuln_id
 
 
+class DeadlineReason(models.Model):
+    """Why a deadline is what it is: the policy, the rule or table row, and the inputs with their
+    sources. Few distinct reasons exist, so findings point at one instead of each carrying a copy.
+    """
+
+    digest = models.CharField(max_length=32, unique=True)
+    reason = models.JSONField()
+
+    def __str__(self) -> str:
+        return str(self.reason.get("rule", self.digest))
+
+
 class ScanImport(models.Model):
     file_name = models.CharField(max_length=500)
     sha256 = models.CharField(max_length=64)
@@ -93,7 +105,9 @@ class ScanScope(models.Model):
 
 class Finding(models.Model):
     fingerprint = models.CharField(max_length=32, unique=True)
-    asset = models.ForeignKey("inventory.Asset", on_delete=models.PROTECT, related_name="findings")
+    asset = models.ForeignKey(
+        "inventory.Asset", on_delete=models.PROTECT, related_name="findings", db_index=False
+    )
     scanner = models.CharField(max_length=64)
     vuln_id = models.CharField(max_length=200)
     cve = models.CharField(max_length=32, null=True, blank=True)
@@ -122,7 +136,9 @@ class Finding(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     deadline = models.DateTimeField(null=True, blank=True)
     deadline_class = models.CharField(max_length=32, blank=True)
-    deadline_reason = models.JSONField(default=dict, blank=True)
+    deadline_reason = models.ForeignKey(
+        DeadlineReason, null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )
     needs_analyst = models.BooleanField(default=False)
     policy_version = models.PositiveIntegerField(null=True, blank=True)
     state_hash = models.CharField(max_length=16)
@@ -132,10 +148,15 @@ class Finding(models.Model):
 
     class Meta:
         indexes = (
-            models.Index(fields=("scanner", "asset"), name="finding_scope"),
+            models.Index(fields=("asset", "scanner"), name="finding_scope"),
             models.Index(fields=("status", "deadline"), name="finding_status_deadline"),
             models.Index(fields=("cve",), name="finding_cve"),
         )
 
     def __str__(self) -> str:
         return f"{self.vuln_id} on {self.asset_id}"
+
+    @property
+    def reason(self) -> dict[str, object]:
+        """The deadline's reason (policy, rule, inputs and sources), or {} when none is set."""
+        return dict(self.deadline_reason.reason) if self.deadline_reason_id else {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,9 @@ def scan_paths(paths: Iterable[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             found.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SCAN_SUFFIXES)
+                sorted(
+                    p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SCAN_SUFFIXES
+                )
             )
         elif path.exists():
             found.append(path)
@@ -87,8 +88,23 @@ def findings_reevaluate(*, actor: Person | None = None, batch: int = 5000) -> Re
             last_id = rows[-1][0]
             session.intel.ensure(r[1] for r in rows if r[1])
             updates = []
-            for (fid, cve, severity, vector, exposed, first_seen, title, scanner_severity,
-                 component_version, fixed_in, score, status, suppressed, old_hash) in rows:  # fmt: skip
+            for row in rows:
+                (
+                    fid,
+                    cve,
+                    severity,
+                    vector,
+                    exposed,
+                    first_seen,
+                    title,
+                    scanner_severity,
+                    component_version,
+                    fixed_in,
+                    score,
+                    status,
+                    suppressed,
+                    old_hash,
+                ) = row
                 checked += 1
                 e = enrich(
                     cve=cve, severity=severity, cvss_vector=vector, exposed=exposed,
@@ -110,13 +126,14 @@ def findings_reevaluate(*, actor: Person | None = None, batch: int = 5000) -> Re
                     (
                         e.kev is not None, epss, e.epss.percentile if e.epss else None,
                         exposed is not False, db_time(deadline), decision.deadline_class,
-                        decision.reason, decision.needs_analyst, session.policy_version, sh, fid,
+                        session.reasons.id_for(decision.reason), decision.needs_analyst,
+                        session.policy_version, sh, fid,
                     )
                 )  # fmt: skip
             execute_many(
                 f"UPDATE {Finding._meta.db_table} SET kev = %s, epss = %s, "  # noqa: S608
                 "epss_percentile = %s, exposed = %s, deadline = %s, deadline_class = %s, "
-                "deadline_reason = %s, needs_analyst = %s, policy_version = %s, state_hash = %s "
+                "deadline_reason_id = %s, needs_analyst = %s, policy_version = %s, state_hash = %s "
                 "WHERE id = %s",
                 updates,
             )
@@ -131,9 +148,4 @@ def findings_reevaluate(*, actor: Person | None = None, batch: int = 5000) -> Re
 
 
 def reason_of(finding: Finding) -> dict[str, object]:
-    """The stored deadline reason as a dict (stored compactly as JSON text by the hot path)."""
-    reason = finding.deadline_reason
-    if isinstance(reason, str):
-        loaded: dict[str, object] = json.loads(reason)
-        return loaded
-    return dict(reason)
+    return finding.reason
