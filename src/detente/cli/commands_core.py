@@ -28,7 +28,9 @@ def demo() -> None:
     from detente.findings.selectors import findings_summary
 
     db = settings.DATABASES["default"]
-    console.print(f"[bold]Détente demo[/] — database: {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}")
+    console.print(
+        f"[bold]Détente demo[/] — database: {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}"
+    )
     build_demo(progress=lambda msg: console.print(f"  {msg}"))
     summary = findings_summary()
     console.print(

@@ -28,7 +28,9 @@ def register(app: typer.Typer) -> None:
 
 
 @intel_app.command("load")
-def intel_load(files: Annotated[list[Path], typer.Argument(help="KEV, EPSS or Vulnrichment files.")]) -> None:
+def intel_load(
+    files: Annotated[list[Path], typer.Argument(help="KEV, EPSS or Vulnrichment files.")],
+) -> None:
     """Load feed files, then re-evaluate open findings against them."""
     ensure_database()
     from detente.findings.services import findings_reevaluate
@@ -36,7 +38,9 @@ def intel_load(files: Annotated[list[Path], typer.Argument(help="KEV, EPSS or Vu
 
     for path in files:
         done = load(path=path)
-        console.print(f"{path.name}: {done.get_kind_display()} {done.version or ''} — {done.records} records")
+        console.print(
+            f"{path.name}: {done.get_kind_display()} {done.version or ''} — {done.records} records"
+        )
     result = findings_reevaluate()
     console.print(f"re-evaluated {result.checked} open findings, {result.changed} changed")
 
@@ -61,10 +65,13 @@ def intel_update(
 
 
 @intel_app.command("status")
-def intel_status(fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE) -> None:
+def intel_status(
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
+) -> None:
     """What intelligence is loaded, from which file, of which date."""
     ensure_database()
-    from detente.intel.selectors import intel_counts, intel_status as status
+    from detente.intel.selectors import intel_counts
+    from detente.intel.selectors import intel_status as status
 
     counts = intel_counts()
     rows = []
@@ -79,7 +86,12 @@ def intel_status(fmt: Annotated[OutputFormat, typer.Option("--format")] = Output
                 "loaded_at": load.loaded_at if load else None,
             }
         )
-    emit(rows, ("feed", "records", "version", "feed_date", "source", "loaded_at"), fmt, "Intelligence")
+    emit(
+        rows,
+        ("feed", "records", "version", "feed_date", "source", "loaded_at"),
+        fmt,
+        "Intelligence",
+    )
 
 
 @policy_app.command("show")

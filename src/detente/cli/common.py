@@ -46,7 +46,7 @@ def emit(
         writer.writeheader()
         for row in rows:
             writer.writerow({k: _csv_safe(row.get(k)) for k in columns})
-        print(buffer.getvalue(), end="")  # noqa: T201 - raw CSV to stdout
+        print(buffer.getvalue(), end="")
         return
     table = Table(title=title or None, show_lines=False)
     for column in columns:

@@ -53,7 +53,7 @@ def run(argv: list[str] | None = None) -> NoReturn:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: no stack trace for users
+    except Exception as exc:
         import click
 
         if isinstance(exc, click.exceptions.ClickException):
