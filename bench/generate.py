@@ -21,11 +21,48 @@ SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 POOL = 50_000
 TARGETS = 4
 SEVERITIES = ("CRITICAL", "HIGH", "HIGH", "MEDIUM", "MEDIUM", "MEDIUM", "LOW", "LOW", "UNKNOWN")
-WORDS = (
-    "buffer overflow in the parser allows remote attackers to execute arbitrary code via a "
-    "crafted request when the server processes untrusted input from the network and memory "
-    "corruption may lead to denial of service or information disclosure in affected versions"
-).split()
+WORDS = [
+    "buffer",
+    "overflow",
+    "in",
+    "the",
+    "parser",
+    "allows",
+    "remote",
+    "attackers",
+    "to",
+    "execute",
+    "arbitrary",
+    "code",
+    "via",
+    "a",
+    "crafted",
+    "request",
+    "when",
+    "the",
+    "server",
+    "processes",
+    "untrusted",
+    "input",
+    "from",
+    "the",
+    "network",
+    "and",
+    "memory",
+    "corruption",
+    "may",
+    "lead",
+    "to",
+    "denial",
+    "of",
+    "service",
+    "or",
+    "information",
+    "disclosure",
+    "in",
+    "affected",
+    "versions",
+]
 VECTORS = [
     f"CVSS:3.1/AV:{av}/AC:{ac}/PR:{pr}/UI:{ui}/S:{s}/C:{c}/I:{i}/A:{a}"
     for av in "NL"

@@ -21,12 +21,12 @@ def env_str(name: str, default: str) -> str:
 
 def env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
+    return int(raw) if raw else default
 
 
 def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
-    if raw in (None, ""):
+    if not raw:
         return default
     return raw.strip().lower() in ("1", "true", "yes", "on")
 

@@ -32,7 +32,14 @@ PEOPLE = (
 
 # slug, name, owner email, criticality, customer-facing, data classification
 SERVICES = (
-    ("online-banking", "Online Banking", "owner.banking@demo.detente", "critical", True, "restricted"),
+    (
+        "online-banking",
+        "Online Banking",
+        "owner.banking@demo.detente",
+        "critical",
+        True,
+        "restricted",
+    ),
     ("payments-api", "Payments API", "owner.payments@demo.detente", "critical", True, "restricted"),
     ("hr-portal", "HR Portal", "it.lead@demo.detente", "medium", False, "confidential"),
     ("dev-platform", "Developer Platform", "it.lead@demo.detente", "high", False, "internal"),
@@ -86,9 +93,13 @@ def build_demo(*, progress: Callable[[str], None] = lambda _msg: None) -> list[S
     people = {email: person_upsert(name=n, email=email, role=role) for n, email, role in PEOPLE}
     services = {
         slug: service_upsert(
-            slug=slug, name=name, owner=people[owner], criticality=crit,
-            customer_facing=facing, data_classification=data,
-        )  # fmt: skip
+            slug=slug,
+            name=name,
+            owner=people[owner],
+            criticality=crit,
+            customer_facing=facing,
+            data_classification=data,
+        )
         for slug, name, owner, crit, facing, data in SERVICES
     }
     ciso: Person = people["ciso@demo.detente"]
@@ -99,7 +110,9 @@ def build_demo(*, progress: Callable[[str], None] = lambda _msg: None) -> list[S
     engineer = people["engineer@demo.detente"]
     for scan in SCANS:
         options = ImportOptions(service=services[scan.service], asset_name=scan.asset)
-        (result,) = scan_import(paths=[samples / "scans" / scan.path], actor=engineer, options=options)
+        (result,) = scan_import(
+            paths=[samples / "scans" / scan.path], actor=engineer, options=options
+        )
         imports.append(result)
         progress(
             f"imported {Path(scan.path).name}: {result.parsed} findings "

@@ -159,4 +159,5 @@ class Finding(models.Model):
     @property
     def reason(self) -> dict[str, object]:
         """The deadline's reason (policy, rule, inputs and sources), or {} when none is set."""
-        return dict(self.deadline_reason.reason) if self.deadline_reason_id else {}
+        reason = self.deadline_reason
+        return dict(reason.reason) if reason is not None else {}

@@ -149,7 +149,10 @@ def read_kev_csv(data: bytes) -> KevCatalogue:
 
 
 def read_epss_csv(data: bytes) -> EpssFile:
-    """FIRST EPSS daily CSV, plain or gzip. The ``#model_version:…,score_date:…`` line is optional."""
+    """FIRST EPSS daily CSV, plain or gzip.
+
+    The first line ``#model_version:…,score_date:…`` is optional (some mirrors strip it).
+    """
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -84,8 +85,14 @@ def _load(*, kind: str, data: bytes, name: str, actor: Person | None) -> IntelLo
                 ),
             )
             return _record(
-                FeedKind.KEV, name, sha, catalogue.version, catalogue.released,
-                len(catalogue.entries), now, actor,
+                FeedKind.KEV,
+                name,
+                sha,
+                catalogue.version,
+                catalogue.released,
+                len(catalogue.entries),
+                now,
+                actor,
             )
     if kind == "epss":
         epss = feeds.read_epss_csv(data)
@@ -103,8 +110,14 @@ def _load(*, kind: str, data: bytes, name: str, actor: Person | None) -> IntelLo
                 ),
             )
             return _record(
-                FeedKind.EPSS, name, sha, epss.model_version, epss.score_date,
-                len(epss.rows), now, actor,
+                FeedKind.EPSS,
+                name,
+                sha,
+                epss.model_version,
+                epss.score_date,
+                len(epss.rows),
+                now,
+                actor,
             )
     decisions = feeds.read_vulnrichment(data)
     with transaction.atomic():
@@ -127,9 +140,9 @@ def _record(
     name: str,
     sha: str,
     version: str,
-    feed_date: object,
+    feed_date: dt.datetime | None,
     records: int,
-    now: object,
+    now: dt.datetime,
     actor: Person | None,
 ) -> IntelLoad:
     load = IntelLoad.objects.create(

@@ -38,10 +38,7 @@ class DeadlineDecision:
         self, basis: dt.datetime, kev_due: dt.date | None, *, kev_earliest: bool
     ) -> dt.datetime | None:
         """The deadline counted from ``basis`` (discovery), optionally capped by KEV's dueDate."""
-        if self.days is None:
-            due = None
-        else:
-            due = basis + dt.timedelta(days=self.days)
+        due = None if self.days is None else basis + dt.timedelta(days=self.days)
         if kev_earliest and kev_due is not None:
             kev_end = dt.datetime.combine(kev_due, dt.time(23, 59, 59), tzinfo=dt.UTC)
             due = kev_end if due is None else min(due, kev_end)
@@ -84,7 +81,9 @@ class DeadlineEvaluator:
             if i.in_kev and d.kev_class is not None:
                 kev_cls = d.classes[d.kev_class]
                 current = d.classes[cls]
-                if current.days is None or (kev_cls.days is not None and kev_cls.days < current.days):
+                if current.days is None or (
+                    kev_cls.days is not None and kev_cls.days < current.days
+                ):
                     cls = d.kev_class
                     reason["rule"] = f"KEV-listed: at most {kev_cls.label}"
         klass = d.classes[cls]

@@ -105,14 +105,15 @@ def _check(doc: PolicyDocument) -> None:
                 record=f"deadlines.bod_26_04[{number}]",
                 field="deadline_class",
             )
-    if d.cve_rule == "bod-26-04":
-        if len(doc.bod_table) != 16 or len(d.bod_26_04) != 16:
-            raise InputError(
-                "the BOD 26-04 table needs exactly the 16 distinct input combinations",
-                record="deadlines.bod_26_04",
-            )
+    if d.cve_rule == "bod-26-04" and (len(doc.bod_table) != 16 or len(d.bod_26_04) != 16):
+        raise InputError(
+            "the BOD 26-04 table needs exactly the 16 distinct input combinations",
+            record="deadlines.bod_26_04",
+        )
     if d.kev_class is not None and d.kev_class not in known:
-        raise InputError(f"unknown deadline class {d.kev_class!r}", record="deadlines", field="kev_class")
+        raise InputError(
+            f"unknown deadline class {d.kev_class!r}", record="deadlines", field="kev_class"
+        )
     for cls, rule in doc.acceptances.by_class.items():
         if cls not in known:
             raise InputError(f"unknown deadline class {cls!r}", record="acceptances.by_class")
@@ -153,7 +154,8 @@ def parse_policy(text: str, *, source: str = "policy") -> PolicyDocument:
     except msgspec.ValidationError as exc:
         message = str(exc)
         path = message.rpartition(" - at `")[2].rstrip("`") if " - at `" in message else None
-        raise InputError(message.split(" - at `")[0], file=source, record=path) from None
+        text = message.split(" - at `", maxsplit=1)[0]
+        raise InputError(text, file=source, record=path) from None
     try:
         _check(doc)
     except InputError as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 
@@ -21,7 +23,7 @@ def chain() -> list[AuditEvent]:
     ]
 
 
-def _sql(statement: str, params: list[object]) -> None:
+def _sql(statement: str, params: list[Any]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
 

@@ -46,7 +46,9 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
     document = expect_dict(read_json(stream), record="document")
     if "results" not in document:
         raise ParseError("not a Bandit report (no 'results')", record="document", field="results")
-    for index, raw in enumerate(expect_list(document["results"], record="document", field="results")):
+    for index, raw in enumerate(
+        expect_list(document["results"], record="document", field="results")
+    ):
         record = f"results[{index}]"
         result = expect_dict(raw, record=record)
         test_id = as_str(require(result, "test_id", record=record))

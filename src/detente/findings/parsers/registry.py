@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-import xml.etree.ElementTree as ET  # noqa: S405 - only for its ParseError type; parsing goes through defusedxml
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from functools import cache
 from typing import IO
@@ -91,21 +91,22 @@ def detect_format(head: bytes, name: str) -> str:
     for parser in _parsers().values():
         try:
             score = parser.detect(head, name)
-        except Exception:  # noqa: BLE001 - a detector must never break detection of the others
+        except Exception:
             log.debug("detector %s failed on %s", parser.name, name, exc_info=True)
             continue
         if score > best_score:
             best, best_score = parser.name, score
     if not best:
         raise ParseError(
-            "format not recognised; name one with --format "
-            f"({', '.join(sorted(_parsers()))})",
+            f"format not recognised; name one with --format ({', '.join(sorted(_parsers()))})",
             file=name,
         )
     return best
 
 
-def parse_stream(stream: IO[bytes], name: str, *, fmt: str | None = None) -> Iterator[ParsedFinding]:
+def parse_stream(
+    stream: IO[bytes], name: str, *, fmt: str | None = None
+) -> Iterator[ParsedFinding]:
     """Parse ``stream`` (named ``name`` in errors) with ``fmt`` or the detected format.
 
     Every failure surfaces as a ``ParseError`` naming the file; nothing else escapes.
@@ -135,7 +136,9 @@ def parse_stream(stream: IO[bytes], name: str, *, fmt: str | None = None) -> Ite
     except ET.ParseError as exc:
         raise ParseError(f"not well-formed XML ({exc})", file=name, record="document") from None
     except msgspec.DecodeError as exc:
-        raise ParseError(f"not valid {parser.label} ({exc})", file=name, record="document") from None
+        raise ParseError(
+            f"not valid {parser.label} ({exc})", file=name, record="document"
+        ) from None
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         log.debug("parser %s failed on %s", parser.name, name, exc_info=True)
         raise ParseError(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, TypeVar
 
 import msgspec
@@ -30,6 +30,9 @@ from detente.findings.parsers.base import (
 
 SCANNER = "trivy"
 MAX_REFERENCES = 10
+# A result's raw finding list above this size is decoded record by record (bounded memory,
+# ~20% slower) instead of in one call (~1 KB of Python objects per record, all alive at once).
+WHOLE_LIST_LIMIT = 128 * 1024 * 1024
 _HEAD = 64 * 1024
 
 _SEVERITY: dict[str, Severity] = {
@@ -84,6 +87,17 @@ class _Cvss(msgspec.Struct, gc=False):
     V3Score: float | None = None
     V40Vector: str | None = None
     V40Score: float | None = None
+
+
+class _Text(msgspec.Struct, gc=False):
+    """The advisory fields of a vulnerability, decoded once per vulnerability id."""
+
+    Title: str | None = None
+    Description: str | None = None
+    PrimaryURL: str | None = None
+    References: list[str] | None = None
+    CweIDs: list[str] | None = None
+    CVSS: dict[str, _Cvss] | None = None
 
 
 class _Cause(msgspec.Struct, gc=False):
@@ -154,10 +168,23 @@ class _K8sReport(msgspec.Struct, gc=False):
     Resources: list[_K8sResource] | None = None
 
 
+# Decoders are built once: msgspec.json.decode(..., type=X) rebuilds X's type info on every call.
+_TEXT = msgspec.json.Decoder(_Text)
+_VULNS = msgspec.json.Decoder(list[_Vuln] | None)
+_VULN = msgspec.json.Decoder(_Vuln)
+_RAWS = msgspec.json.Decoder(list[msgspec.Raw] | None)
+_MISCONFS = msgspec.json.Decoder(list[_Misconf] | None)
+_SECRETS = msgspec.json.Decoder(list[_Secret] | None)
+_LICENSES = msgspec.json.Decoder(list[_License] | None)
+_REPORT = msgspec.json.Decoder(_Report)
+_K8S_REPORT = msgspec.json.Decoder(_K8sReport)
+_LEGACY = msgspec.json.Decoder(list[_Result])
+
 # ---------------------------------------------------------------- errors
 
 _AT_RE = re.compile(r"^(?P<message>.*) - at `\$(?P<path>[^`]*)`$", re.DOTALL)
 _MISSING_RE = re.compile(r"missing required field `(?P<field>[^`]+)`")
+_BARE_KEY_RE = re.compile(r"^[A-Za-z_][\w-]*$")
 _LAST_KEY_RE = re.compile(r"^(?P<record>.*)\.(?P<field>[A-Za-z_][\w-]*)$")
 
 T = TypeVar("T")
@@ -179,22 +206,26 @@ def _validation_error(exc: msgspec.ValidationError, prefix: str) -> ParseError:
         last = _LAST_KEY_RE.match(path)
         if last:
             path, field = last["record"], last["field"]
+        elif _BARE_KEY_RE.match(path):
+            path, field = "", path
     return ParseError(message, record=path or "document", field=field)
 
 
-def _decode(data: bytes | msgspec.Raw, kind: type[T], prefix: str) -> T:
+def _decode(decoder: msgspec.json.Decoder[T], data: bytes | msgspec.Raw, prefix: str) -> T:
     try:
-        return msgspec.json.decode(data, type=kind)
+        return decoder.decode(data)
     except msgspec.ValidationError as exc:
         raise _validation_error(exc, prefix) from None
     except msgspec.DecodeError as exc:
         raise ParseError(f"not valid JSON ({exc})", record=prefix or "document") from None
 
 
-def _decode_list(raw: msgspec.Raw, kind: type[T], prefix: str) -> list[T]:
+def _decode_list(
+    decoder: msgspec.json.Decoder[list[T] | None], raw: msgspec.Raw, prefix: str
+) -> list[T]:
     if not raw:
         return []
-    return _decode(raw, list[kind] | None, prefix) or []  # type: ignore[valid-type]
+    return _decode(decoder, raw, prefix) or []
 
 
 # ---------------------------------------------------------------- detection
@@ -224,22 +255,17 @@ def detect(head: bytes, name: str) -> int:
 
 
 class _Advisory(msgspec.Struct, gc=False):
-    """What a vulnerability id carries, decoded once per file."""
+    """What every occurrence of a vulnerability id reuses (the long text is not kept)."""
 
     title: str
-    description: str | None
-    references: tuple[str, ...]
     cwe: int | None
     cwes: tuple[int, ...]
     vector: str | None
     score: float | None
 
 
-def _pick_cvss(raw: msgspec.Raw, record: str) -> tuple[str | None, float | None]:
+def _pick_cvss(sources: dict[str, _Cvss]) -> tuple[str | None, float | None]:
     """NVD's v3 vector first, then any other source's v3, then v4.0, then v2."""
-    if not raw:
-        return None, None
-    sources = _decode(raw, dict[str, _Cvss] | None, record + ".CVSS") or {}
     nvd = sources.get("nvd")
     if nvd is not None and nvd.V3Vector:
         return nvd.V3Vector, nvd.V3Score
@@ -255,36 +281,34 @@ def _pick_cvss(raw: msgspec.Raw, record: str) -> tuple[str | None, float | None]
     return None, None
 
 
-def _advisory(vuln: _Vuln, vuln_id: str, record: str) -> _Advisory:
-    title = _decode(vuln.Title, str | None, record + ".Title") if vuln.Title else None
-    description = (
-        _decode(vuln.Description, str | None, record + ".Description") if vuln.Description else None
-    )
-    refs: list[str] = []
-    if vuln.PrimaryURL:
-        primary = _decode(vuln.PrimaryURL, str | None, record + ".PrimaryURL")
-        if primary:
-            refs.append(primary)
-    if vuln.References:
-        for ref in _decode(vuln.References, list[str] | None, record + ".References") or ():
-            if len(refs) >= MAX_REFERENCES:
-                break
-            if ref and ref not in refs:
-                refs.append(ref)
-    cwes: tuple[int, ...] = ()
-    if vuln.CweIDs:
-        ids = _decode(vuln.CweIDs, list[str] | None, record + ".CweIDs") or ()
-        cwes = tuple(n for n in (parse_cwe(i) for i in ids) if n)
-    vector, score = _pick_cvss(vuln.CVSS, record)
-    return _Advisory(
-        title=title or vuln_id,
-        description=description or None,
-        references=tuple(refs),
+def _advisory(
+    vuln: _Vuln, vuln_id: str, record: str
+) -> tuple[_Advisory, str | None, tuple[str, ...]]:
+    """Decode the raw advisory slices of a vulnerability's first occurrence in one call."""
+    pieces = [
+        key + raw
+        for key, raw in (
+            (b'"Title":', vuln.Title),
+            (b'"Description":', vuln.Description),
+            (b'"PrimaryURL":', vuln.PrimaryURL),
+            (b'"References":', vuln.References),
+            (b'"CweIDs":', vuln.CweIDs),
+            (b'"CVSS":', vuln.CVSS),
+        )
+        if raw
+    ]
+    text = _decode(_TEXT, b"{" + b",".join(pieces) + b"}", record)
+    refs = list(dict.fromkeys(filter(None, (text.PrimaryURL, *(text.References or ())))))
+    cwes = tuple(n for n in map(parse_cwe, text.CweIDs or ()) if n)
+    vector, score = _pick_cvss(text.CVSS) if text.CVSS else (None, None)
+    advisory = _Advisory(
+        title=text.Title or vuln_id,
         cwe=cwes[0] if cwes else None,
         cwes=cwes,
         vector=normalise_cvss_vector(vector),
         score=score,
     )
+    return advisory, text.Description or None, tuple(refs[:MAX_REFERENCES])
 
 
 def _severity(word: str | None, record: str) -> Severity:
@@ -305,9 +329,25 @@ class _Context:
         self.asset_name: str | None = None
 
 
+def _vuln_stream(raw: msgspec.Raw, base: str) -> Iterator[_Vuln]:
+    """One record at a time: a huge list never has all its records decoded at once."""
+    decode = _VULN.decode
+    for index, item in enumerate(_decode(_RAWS, raw, base) or ()):
+        try:
+            yield decode(item)
+        except msgspec.ValidationError as exc:
+            raise _validation_error(exc, f"{base}[{index}]") from None
+
+
+def _vuln_records(raw: msgspec.Raw, base: str) -> Iterable[_Vuln]:
+    if len(raw) <= WHOLE_LIST_LIMIT:
+        return _decode_list(_VULNS, raw, base)  # fastest: one call for the whole list
+    return _vuln_stream(raw, base)
+
+
 def _vulnerabilities(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
     base = prefix + ".Vulnerabilities"
-    vulns = _decode_list(result.Vulnerabilities, _Vuln, base)
+    vulns = _vuln_records(result.Vulnerabilities, base)
     target = result.Target or ""
     advisories = ctx.advisories
     asset_kind, asset_name = ctx.asset_kind, ctx.asset_name
@@ -318,19 +358,19 @@ def _vulnerabilities(result: _Result, ctx: _Context, prefix: str) -> Iterator[Pa
         if not vuln_id:
             raise ParseError("required field is missing", record=record, field="VulnerabilityID")
         word = vuln.Severity
-        severity = _SEVERITY.get(word) if word is not None else None  # type: ignore[arg-type]
+        severity = _SEVERITY.get(word) if word is not None else None
         if severity is None:
             severity = _severity(word, record)
         advisory = advisories.get(vuln_id)
         if advisory is None:
-            advisory = advisories[vuln_id] = _advisory(vuln, vuln_id, record)
-            description, references = advisory.description, advisory.references
+            advisory, description, references = _advisory(vuln, vuln_id, record)
+            advisories[vuln_id] = advisory
         else:
             description, references = None, ()
         component = vuln.PkgName
         ident = vuln.PkgIdentifier
-        status = vuln.Status
-        not_affected = status == "not_affected"
+        where = vuln.PkgPath or target
+        not_affected = vuln.Status == "not_affected"
         yield finding(
             scanner=SCANNER,
             vuln_id=vuln_id,
@@ -338,14 +378,14 @@ def _vulnerabilities(result: _Result, ctx: _Context, prefix: str) -> Iterator[Pa
             severity=severity,
             scanner_severity=word or "",
             record=record,
-            identity=(vuln_id, component or "", vuln.PkgPath or target),
+            identity=(vuln_id, component or "", where),
             asset_kind=asset_kind,
             asset_name=asset_name,
             component=component,
             component_version=vuln.InstalledVersion,
             fixed_in=vuln.FixedVersion or None,
             purl=(ident.PURL if ident is not None else None) or vuln.Ref,
-            file_path=vuln.PkgPath or target or None,
+            file_path=where or None,
             cwe=advisory.cwe,
             cwes=advisory.cwes,
             cvss_vector=advisory.vector,
@@ -361,7 +401,7 @@ def _vulnerabilities(result: _Result, ctx: _Context, prefix: str) -> Iterator[Pa
 def _misconfigurations(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
     base = prefix + ".Misconfigurations"
     target = result.Target or ""
-    for index, item in enumerate(_decode_list(result.Misconfigurations, _Misconf, base)):
+    for index, item in enumerate(_decode_list(_MISCONFS, result.Misconfigurations, base)):
         record = f"{base}[{index}]"
         if (item.Status or "FAIL").upper() in ("PASS", "EXCEPTION"):
             continue  # --include-non-failures lists passed checks: not findings
@@ -385,7 +425,7 @@ def _misconfigurations(result: _Result, ctx: _Context, prefix: str) -> Iterator[
         yield ParsedFinding(
             scanner=SCANNER,
             vuln_id=rule,
-            aliases=(item.AVDID,) if item.AVDID and item.AVDID != rule else (),
+            aliases=(item.AVDID,) if item.AVDID and rule != item.AVDID else (),
             title=item.Title or rule,
             severity=_severity(item.Severity, record),
             scanner_severity=item.Severity or "",
@@ -403,7 +443,7 @@ def _misconfigurations(result: _Result, ctx: _Context, prefix: str) -> Iterator[
 def _secrets(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
     base = prefix + ".Secrets"
     target = result.Target or ""
-    for index, item in enumerate(_decode_list(result.Secrets, _Secret, base)):
+    for index, item in enumerate(_decode_list(_SECRETS, result.Secrets, base)):
         record = f"{base}[{index}]"
         rule = item.RuleID
         if not rule:
@@ -429,7 +469,7 @@ def _secrets(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFind
 def _licenses(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
     base = prefix + ".Licenses"
     target = result.Target or ""
-    for index, item in enumerate(_decode_list(result.Licenses, _License, base)):
+    for index, item in enumerate(_decode_list(_LICENSES, result.Licenses, base)):
         record = f"{base}[{index}]"
         name = item.Name
         if not name:
@@ -452,49 +492,44 @@ def _licenses(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFin
         )
 
 
-def _results(results: list[_Result] | None, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
-    for index, result in enumerate(results or ()):
-        where = f"{prefix}[{index}]"
-        yield from _vulnerabilities(result, ctx, where)
-        yield from _misconfigurations(result, ctx, where)
-        yield from _secrets(result, ctx, where)
-        yield from _licenses(result, ctx, where)
-
-
 _FIRST_BYTE_RE = re.compile(rb"\S")
 _OS_SUFFIX_RE = re.compile(r"\s+\([^()]*\)$")
 
-
-def _parse_legacy(data: bytes, ctx: _Context) -> Iterator[ParsedFinding]:
-    results = _decode(data, list[_Result], "")
-    if results and results[0].Target:
-        # "alpine:3.10 (alpine 3.10.2)": the image, then the OS Trivy found in it
-        ctx.asset_kind = "image"
-        ctx.asset_name = _OS_SUFFIX_RE.sub("", results[0].Target) or results[0].Target
-    yield from _results(results, ctx, "")
+# (results, locator prefix, asset kind, asset name)
+_Section = tuple[list[_Result], str, str | None, str | None]
 
 
-def _parse_kubernetes(data: bytes, ctx: _Context) -> Iterator[ParsedFinding]:
-    report = _decode(data, _K8sReport, "")
-    cluster = report.ClusterName or ""
-    for key, resources in (
-        ("Vulnerabilities", report.Vulnerabilities),
-        ("Misconfigurations", report.Misconfigurations),
-        ("Resources", report.Resources),
-    ):
-        for index, resource in enumerate(resources or ()):
-            parts = (cluster, resource.Namespace or "", resource.Kind or "", resource.Name or "")
-            ctx.asset_kind = "workload"
-            ctx.asset_name = "/".join(parts) if cluster else "/".join(parts[1:])
-            yield from _results(resource.Results, ctx, f"{key}[{index}].Results")
-
-
-def _parse_schema2(data: bytes, ctx: _Context) -> Iterator[ParsedFinding]:
-    report = _decode(data, _Report, "")
+def _sections(data: bytes, legacy: bool) -> list[_Section]:
+    """Decode the document's frame; finding lists stay raw until their turn."""
+    if legacy:
+        results = _decode(_LEGACY, data, "")
+        if results and results[0].Target:
+            # "alpine:3.10 (alpine 3.10.2)": the image, then the OS Trivy found in it
+            image = _OS_SUFFIX_RE.sub("", results[0].Target) or results[0].Target
+            return [(results, "", "image", image)]
+        return [(results, "", None, None)]
+    head = data[:_HEAD]
+    if b'"ClusterName"' in head and b'"SchemaVersion"' not in head:
+        k8s = _decode(_K8S_REPORT, data, "")
+        cluster = k8s.ClusterName or ""
+        sections: list[_Section] = []
+        for key, resources in (
+            ("Vulnerabilities", k8s.Vulnerabilities),
+            ("Misconfigurations", k8s.Misconfigurations),
+            ("Resources", k8s.Resources),
+        ):
+            for index, res in enumerate(resources or ()):
+                parts = (cluster, res.Namespace or "", res.Kind or "", res.Name or "")
+                workload = "/".join(parts) if cluster else "/".join(parts[1:])
+                sections.append(
+                    (res.Results or [], f"{key}[{index}].Results", "workload", workload)
+                )
+        return sections
+    report = _decode(_REPORT, data, "")
     kind = _ASSET_KIND.get(report.ArtifactType or "")
     if kind and report.ArtifactName:
-        ctx.asset_kind, ctx.asset_name = kind, report.ArtifactName
-    yield from _results(report.Results, ctx, "Results")
+        return [(report.Results or [], "Results", kind, report.ArtifactName)]
+    return [(report.Results or [], "Results", None, None)]
 
 
 def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
@@ -503,12 +538,17 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
     if first is None:
         raise ParseError("the file is empty", record="document")
     ctx = _Context()
-    if first.group() == b"[":
-        yield from _parse_legacy(data, ctx)
-    elif b'"ClusterName"' in data[:_HEAD] and b'"SchemaVersion"' not in data[:_HEAD]:
-        yield from _parse_kubernetes(data, ctx)
-    else:
-        yield from _parse_schema2(data, ctx)
+    for results, prefix, ctx.asset_kind, ctx.asset_name in _sections(data, first.group() == b"["):
+        for index, result in enumerate(results):
+            where = f"{prefix}[{index}]"
+            if result.Vulnerabilities:
+                yield from _vulnerabilities(result, ctx, where)
+            if result.Misconfigurations:
+                yield from _misconfigurations(result, ctx, where)
+            if result.Secrets:
+                yield from _secrets(result, ctx, where)
+            if result.Licenses:
+                yield from _licenses(result, ctx, where)
 
 
 PARSER = Parser(name="trivy", label="Trivy JSON", detect=detect, parse=parse)

@@ -81,7 +81,8 @@ def test_vulnrichment_ssvc(samples: Path) -> None:
     (decision,) = feeds.read_vulnrichment(
         (samples / "intel/vulnrichment_CVE-2021-44228_CISA-ADP_excerpt.json").read_bytes()
     )
-    assert (decision.cve_id, decision.exploitation, decision.automatable, decision.technical_impact) == (
+    d = decision
+    assert (d.cve_id, d.exploitation, d.automatable, d.technical_impact) == (
         "CVE-2021-44228", "active", "yes", "total",
     )  # fmt: skip
 

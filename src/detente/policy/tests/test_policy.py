@@ -73,17 +73,20 @@ def test_identical_inputs_are_decided_once() -> None:
     assert evaluator.decide(_inputs()) is evaluator.decide(_inputs())
 
 
+DEFAULT = pack_text("bod-26-04")
+ROW_15 = "    - [yes, yes, yes, total,   3d-triage]      # row 15\n"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ("name: [unclosed", "not valid YAML"),
-        (pack_text("bod-26-04").replace("max_renewals: 2", "max_renewal: 2"), "unknown field"),
-        (pack_text("bod-26-04").replace("critical: 14d", "critical: 15d"), "unknown deadline class"),
-        (pack_text("bod-26-04").replace("    - [yes, yes, yes, total,   3d-triage]      # row 15\n", ""),
-         "16 distinct"),
-        (pack_text("bod-26-04").replace("days: 60}", "days: sixty}"), "Expected `int"),
+        (DEFAULT.replace("max_renewals: 2", "max_renewal: 2"), "unknown field"),
+        (DEFAULT.replace("critical: 14d", "critical: 15d"), "unknown deadline class"),
+        (DEFAULT.replace(ROW_15, ""), "16 distinct"),
+        (DEFAULT.replace("days: 60}", "days: sixty}"), "Expected `int"),
     ],
-)  # fmt: skip
+)
 def test_invalid_policies_are_refused_with_the_place(text: str, message: str) -> None:
     with pytest.raises(InputError, match=message) as caught:
         parse_policy(text, source="mine.yaml")
