@@ -120,7 +120,7 @@ def build_demo(*, progress: Callable[[str], None] = lambda _msg: None) -> list[S
         )
         if scan.exposed is not None:
             owner = services[scan.service].owner
-            for asset in Asset.objects.filter(findings__last_import=result).distinct():
+            for asset in Asset.objects.filter(scopes__last_import=result).distinct():
                 asset_set_exposure(asset=asset, publicly_exposed=scan.exposed, actor=owner)
     findings_reevaluate(actor=ciso)
     return imports

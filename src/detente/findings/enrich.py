@@ -131,9 +131,51 @@ class ReasonCache:
         return found
 
 
-def state_hash(*parts: object) -> str:
-    """A short digest of a finding's mutable facts: equal digests mean nothing to write."""
-    text = "\x1f".join("" if p is None else str(p) for p in parts)
+def enrichment_signature(e: Enriched, exposed: bool | None) -> str:
+    """Everything in a finding's state that comes from enrichment and policy, as one string."""
+    return "\x1f".join(
+        (
+            e.cvss.vector if e.cvss else "",
+            str(e.cvss.score) if e.cvss else "",
+            str(e.kev.due_date) if e.kev else "-",
+            repr(e.epss.epss) if e.epss else "",
+            str(exposed),
+            e.decision.reason,
+        )
+    )
+
+
+def state_hash(
+    signature: str,
+    *,
+    title: str,
+    severity: str,
+    scanner_severity: str,
+    component_version: str | None,
+    fixed_in: str | None,
+    score: float | None,
+    status: str,
+    suppressed: bool,
+    first_seen: str,
+) -> str:
+    """A short digest of a finding's mutable facts: equal digests mean nothing to write.
+
+    The import pipeline and re-evaluation both call this, so they agree on what "changed" means.
+    """
+    text = "\x1f".join(
+        (
+            signature,
+            title,
+            severity,
+            scanner_severity,
+            component_version or "",
+            fixed_in or "",
+            "" if score is None else str(score),
+            status,
+            "1" if suppressed else "0",
+            first_seen,
+        )
+    )
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,7 +23,15 @@ from detente.audit.services import audit_record
 from detente.core import clock
 from detente.core.bulk import execute_many, insert_rows, is_postgres
 from detente.core.errors import InputError
-from detente.findings.enrich import Enriched, IntelCache, ReasonCache, due_for, enrich, state_hash
+from detente.findings.enrich import (
+    Enriched,
+    IntelCache,
+    ReasonCache,
+    due_for,
+    enrich,
+    enrichment_signature,
+    state_hash,
+)
 from detente.findings.models import Finding, ScanImport, ScanScope, Status, Vulnerability
 from detente.findings.parsers import ParsedFinding, detect_format, parse_stream
 from detente.inventory.models import Asset, AssetKind, BusinessService
@@ -31,6 +40,8 @@ from detente.policy.deadlines import DeadlineEvaluator
 from detente.policy.services import active_policy
 
 CHUNK = 20_000
+_OPEN = Status.OPEN.value
+_FALSE_POSITIVE = Status.FALSE_POSITIVE.value
 
 FINDING_COLUMNS = (
     "fingerprint", "asset_id", "scanner", "vuln_id", "cve", "aliases", "title", "severity",
@@ -111,9 +122,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(scanner: str, asset: Asset, identity: tuple[str, ...]) -> str:
-    text = "\x1f".join((scanner, asset.kind, asset.identifier, *identity))
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+@dataclass
+class _Target:
+    """Per (asset, scanner) context of a run, looked up once per finding with one dict access."""
+
+    asset: Asset
+    asset_id: int
+    exposed: bool | None
+    scope: _Scope
+    prefix: str  # the fingerprint's leading text: scanner, asset kind, asset identifier
 
 
 class _Run:
@@ -122,22 +139,33 @@ class _Run:
     ) -> None:
         self.s = session
         self.scan = scan
+        self.scan_id = scan.pk
         self.options = options
         self.source = source
         self.now = scan.started_at
+        self.now_iso = self.now.isoformat()
         self.pg = session.postgres
         self.now_db = _db_time(self.now, self.pg)
-        self.enriched: dict[tuple[str | None, str, str | None, bool | None], Enriched] = {}
-        self.times: dict[dt.datetime | None, Any] = {None: None}
         self.assets: dict[tuple[str, str], Asset] = {}
         self.scopes: dict[tuple[int, str], _Scope] = {}
+        self.targets: dict[tuple[str | None, str | None, str], _Target] = {}
+        self.enriched: dict[tuple[str | None, str, str | None, bool | None], _Facts] = {}
+        self.times: dict[dt.datetime | None, Any] = {None: None}
         self.vulns: dict[str, tuple[str, str, str]] = {}
         self.inserts: list[tuple[Any, ...]] = []
         self.updates: list[tuple[Any, ...]] = []
         self.report_fps: set[str] = set()
-        self.counts = {"parsed": 0, "duplicates": 0, "new": 0, "unchanged": 0, "refreshed": 0,
-                       "reopened": 0, "closed": 0}  # fmt: skip
+        self.parsed = self.duplicates = self.new = self.unchanged = 0
+        self.refreshed = self.reopened = self.closed = 0
         self.scanners: set[str] = set()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "parsed": self.parsed, "duplicates": self.duplicates, "new": self.new,
+            "unchanged": self.unchanged, "refreshed": self.refreshed, "reopened": self.reopened,
+            "closed": self.closed,
+        }  # fmt: skip
 
     # -- assets and scopes -----------------------------------------------------------------
     def asset_for(self, kind: str | None, name: str | None) -> Asset:
@@ -179,36 +207,32 @@ class _Run:
             scope = self.scopes[key] = _Scope(asset, scanner, existing, previous)
         return scope
 
-    # -- the per-finding step --------------------------------------------------------------
-    def handle_chunk(self, chunk: list[ParsedFinding]) -> None:
-        self.s.intel.ensure(cve for pf in chunk for cve in pf.cves)
-        for pf in chunk:
-            self.handle(pf)
-        self.flush()
+    def target_for(self, pf: ParsedFinding) -> _Target:
+        key = (pf.asset_kind, pf.asset_name, pf.scanner)
+        target = self.targets.get(key)
+        if target is None:
+            asset = self.asset_for(pf.asset_kind, pf.asset_name)
+            scanner = pf.scanner[:64]
+            self.scanners.add(scanner)
+            target = self.targets[key] = _Target(
+                asset=asset,
+                asset_id=asset.pk,
+                exposed=asset.publicly_exposed,
+                scope=self.scope_for(asset, scanner),
+                prefix="\x1f".join((scanner, asset.kind, asset.identifier, "")),
+            )
+        return target
 
-    def handle(self, pf: ParsedFinding) -> None:
-        self.counts["parsed"] += 1
-        asset = self.asset_for(pf.asset_kind, pf.asset_name)
-        scanner = pf.scanner[:64]
-        self.scanners.add(scanner)
-        scope = self.scope_for(asset, scanner)
-        fp = fingerprint(scanner, asset, pf.identity)
-        if fp in self.report_fps:
-            self.counts["duplicates"] += 1
-            return
-        self.report_fps.add(fp)
-        scope.seen.add(fp)
-        cve = pf.cve
-        severity = pf.severity.value
-        key = (cve, severity, pf.cvss_vector, asset.publicly_exposed)
-        e = self.enriched.get(key)
-        if e is None:
+    def facts_for(self, pf: ParsedFinding, cve: str | None, target: _Target) -> _Facts:
+        key = (cve, pf.severity, pf.cvss_vector, target.exposed)
+        facts = self.enriched.get(key)
+        if facts is None:
             try:
-                e = self.enriched[key] = enrich(
+                e = enrich(
                     cve=cve,
-                    severity=severity,
+                    severity=pf.severity.value,
                     cvss_vector=pf.cvss_vector,
-                    exposed=asset.publicly_exposed,
+                    exposed=target.exposed,
                     intel=self.s.intel,
                     evaluator=self.s.evaluator,
                     record=pf.record,
@@ -217,62 +241,108 @@ class _Run:
                 raise InputError(
                     exc.message, file=self.source, record=pf.record, field=exc.field
                 ) from None
+            d = e.decision
+            new_deadline = due_for(d, self.now, e.kev, self.s.evaluator)
+            facts = self.enriched[key] = _Facts(
+                e=e,
+                signature=enrichment_signature(e, target.exposed),
+                score=e.cvss.score if e.cvss else None,
+                version=e.cvss.version if e.cvss else "",
+                kev=e.kev is not None,
+                epss=e.epss.epss if e.epss else None,
+                percentile=e.epss.percentile if e.epss else None,
+                exposed=target.exposed is not False,
+                deadline_class=d.deadline_class,
+                reason_id=self.s.reasons.id_for(d.reason),
+                needs_analyst=d.needs_analyst,
+                new_deadline_db=self.db_time(new_deadline),
+            )
+        return facts
+
+    # -- the per-finding step --------------------------------------------------------------
+    def handle_chunk(self, chunk: list[ParsedFinding]) -> None:
+        cves = [pf.cve for pf in chunk]
+        self.s.intel.ensure(c for c in cves if c)
+        report_fps = self.report_fps
+        for pf, cve in zip(chunk, cves, strict=True):
+            self.parsed += 1
+            target = self.target_for(pf)
+            fp = blake2b((target.prefix + "\x1f".join(pf.identity)).encode(), digest_size=16)
+            fingerprint = fp.hexdigest()
+            if fingerprint in report_fps:
+                self.duplicates += 1
+                continue
+            report_fps.add(fingerprint)
+            target.scope.seen.add(fingerprint)
+            self.handle(pf, cve, target, fingerprint)
+        self.flush()
+
+    def handle(self, pf: ParsedFinding, cve: str | None, target: _Target, fp: str) -> None:
+        facts = self.facts_for(pf, cve, target)
         if pf.description and pf.vuln_id not in self.vulns:
             self.vulns[pf.vuln_id] = (
                 pf.title[:500],
                 pf.description[:20_000],
                 json.dumps(list(pf.references[:20])),
             )
-        existing = scope.existing.get(fp)
-        status = Status.FALSE_POSITIVE if pf.suppressed else Status.OPEN
+        existing = target.scope.existing.get(fp)
+        status: str = _FALSE_POSITIVE if pf.suppressed else _OPEN
+        severity = pf.severity.value
+        title = pf.title[:500]
+        score = facts.score if facts.score is not None else pf.cvss_score
         if existing is None:
-            first_seen = self.now
-        else:
-            first_seen = existing.first_seen
-            if existing.status in (Status.FIXED, Status.MITIGATED):
-                if self.s.restart_on_reopen:
-                    first_seen = self.now
-            elif existing.status in (Status.ACCEPTED, Status.FALSE_POSITIVE):
-                status = Status(existing.status)
-        decision = e.decision
-        deadline = due_for(decision, first_seen, e.kev, self.s.evaluator)
-        cvss_score = e.cvss.score if e.cvss else pf.cvss_score
-        epss = e.epss.epss if e.epss else None
-        sh = state_hash(
-            pf.title[:500], severity, pf.scanner_severity, pf.component_version, pf.fixed_in,
-            pf.cvss_vector, cvss_score, e.kev is not None, epss, asset.publicly_exposed,
-            status, pf.suppressed, first_seen.isoformat(), deadline, decision.deadline_class,
-            decision.reason,
-        )  # fmt: skip
-        mutable = (
-            pf.title[:500], severity, pf.scanner_severity[:40], _cut(pf.component_version, 200),
-            _cut(pf.fixed_in, 500), _cut(pf.cvss_vector, 200), cvss_score,
-            e.cvss.version if e.cvss else "", e.kev is not None, epss,
-            e.epss.percentile if e.epss else None, asset.publicly_exposed is not False, status,
-            pf.suppressed, self.db_time(first_seen), self.now_db, None, self.db_time(deadline),
-            decision.deadline_class, self.s.reasons.id_for(decision.reason), decision.needs_analyst,
-            self.s.policy_version, sh, self.scan.pk,
-        )  # fmt: skip
-        if existing is None:
-            self.counts["new"] += 1
+            sh = state_hash(
+                facts.signature, title=title, severity=severity,
+                scanner_severity=pf.scanner_severity, component_version=pf.component_version,
+                fixed_in=pf.fixed_in, score=score, status=status, suppressed=pf.suppressed,
+                first_seen=self.now_iso,
+            )  # fmt: skip
+            self.new += 1
             self.inserts.append(
                 (
-                    fp, asset.pk, scanner, pf.vuln_id[:200], cve,
-                    json.dumps(list(pf.aliases)) if pf.aliases else "[]",
-                    *mutable[:2], mutable[2], _cut(pf.component, 300), *mutable[3:5],
+                    fp, target.asset_id, pf.scanner[:64], pf.vuln_id[:200], cve,
+                    json.dumps(list(pf.aliases)) if pf.aliases else "[]", title, severity,
+                    pf.scanner_severity[:40], _cut(pf.component, 300),
+                    _cut(pf.component_version, 200), _cut(pf.fixed_in, 500),
                     _cut(pf.file_path, 1000), pf.line, _cut(pf.endpoint, 1000), pf.cwe,
-                    *mutable[5:],
+                    _cut(pf.cvss_vector, 200), score, facts.version, facts.kev, facts.epss,
+                    facts.percentile, facts.exposed, status, pf.suppressed, self.now_db,
+                    self.now_db, None, facts.new_deadline_db, facts.deadline_class,
+                    facts.reason_id, facts.needs_analyst, self.s.policy_version, sh, self.scan_id,
                 )
             )  # fmt: skip
-        elif existing.status in (Status.FIXED, Status.MITIGATED):
-            self.counts["reopened"] += 1
-            self.updates.append((*mutable, existing.id))
-        elif existing.state_hash != sh:
-            self.counts["refreshed"] += 1
-            self.counts["unchanged"] += 1
-            self.updates.append((*mutable, existing.id))
+            return
+        first_seen = existing.first_seen
+        reopening = existing.status in (Status.FIXED, Status.MITIGATED)
+        if reopening:
+            if self.s.restart_on_reopen:
+                first_seen = self.now
+        elif existing.status in (Status.ACCEPTED, Status.FALSE_POSITIVE):
+            status = existing.status
+        sh = state_hash(
+            facts.signature, title=title, severity=severity,
+            scanner_severity=pf.scanner_severity, component_version=pf.component_version,
+            fixed_in=pf.fixed_in, score=score, status=status, suppressed=pf.suppressed,
+            first_seen=first_seen.isoformat(),
+        )  # fmt: skip
+        if reopening:
+            self.reopened += 1
         else:
-            self.counts["unchanged"] += 1
+            self.unchanged += 1
+            if existing.state_hash == sh:
+                return
+            self.refreshed += 1
+        deadline = due_for(facts.e.decision, first_seen, facts.e.kev, self.s.evaluator)
+        self.updates.append(
+            (
+                title, severity, pf.scanner_severity[:40], _cut(pf.component_version, 200),
+                _cut(pf.fixed_in, 500), _cut(pf.cvss_vector, 200), score, facts.version,
+                facts.kev, facts.epss, facts.percentile, facts.exposed, status, pf.suppressed,
+                self.db_time(first_seen), self.now_db, None, self.db_time(deadline),
+                facts.deadline_class, facts.reason_id, facts.needs_analyst,
+                self.s.policy_version, sh, self.scan_id, existing.id,
+            )
+        )  # fmt: skip
 
     def db_time(self, moment: dt.datetime | None) -> Any:
         found = self.times.get(moment)
@@ -303,8 +373,8 @@ class _Run:
             last_seen = self.db_time(scope.previous_seen or self.now)
             for fp, ex in scope.existing.items():
                 if fp not in scope.seen and ex.status in (Status.OPEN, Status.ACCEPTED):
-                    closing.append((self.now_db, last_seen, self.scan.pk, ex.id))
-        self.counts["closed"] = len(closing)
+                    closing.append((self.now_db, last_seen, self.scan_id, ex.id))
+        self.closed = len(closing)
         execute_many(
             f"UPDATE {table} SET status = 'fixed', closed_at = %s, last_seen = %s, "  # noqa: S608
             "last_import_id = %s WHERE id = %s",
@@ -323,6 +393,24 @@ class _Run:
                 "ON CONFLICT (vuln_id) DO NOTHING",
                 [(vid, *rest) for vid, rest in self.vulns.items()],
             )
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """Enrichment of one distinct (CVE, severity, vector, exposure), ready for the row."""
+
+    e: Enriched
+    signature: str
+    score: float | None
+    version: str
+    kev: bool
+    epss: float | None
+    percentile: float | None
+    exposed: bool
+    deadline_class: str
+    reason_id: int
+    needs_analyst: bool
+    new_deadline_db: Any
 
 
 def _cut(value: str | None, length: int) -> str | None:
@@ -408,7 +496,7 @@ def import_stream(
             ).values_list("scanner", flat=True):
                 run.scope_for(asset, scanner)
         run.finish()
-        for key, value in run.counts.items():
+        for key, value in run.counts.items():  # parsed, duplicates, new, unchanged, …
             setattr(scan, key, value)
         scan.scanner = ",".join(sorted(run.scanners))[:64]
         scan.duration_ms = int((time.perf_counter() - started) * 1000)

@@ -105,8 +105,15 @@ class ScanScope(models.Model):
 
 class Finding(models.Model):
     fingerprint = models.CharField(max_length=32, unique=True)
+    # The import hot path writes millions of rows; per-row foreign-key checks cost a third of
+    # SQLite's insert rate, so these references are kept by the code (PROTECT in the ORM), not by
+    # database constraints. See ARCHITECTURE.md.
     asset = models.ForeignKey(
-        "inventory.Asset", on_delete=models.PROTECT, related_name="findings", db_index=False
+        "inventory.Asset",
+        on_delete=models.PROTECT,
+        related_name="findings",
+        db_index=False,
+        db_constraint=False,
     )
     scanner = models.CharField(max_length=64)
     vuln_id = models.CharField(max_length=200)
@@ -137,13 +144,24 @@ class Finding(models.Model):
     deadline = models.DateTimeField(null=True, blank=True)
     deadline_class = models.CharField(max_length=32, blank=True)
     deadline_reason = models.ForeignKey(
-        DeadlineReason, null=True, blank=True, on_delete=models.PROTECT, db_index=False
+        DeadlineReason,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_index=False,
+        db_constraint=False,
     )
     needs_analyst = models.BooleanField(default=False)
     policy_version = models.PositiveIntegerField(null=True, blank=True)
     state_hash = models.CharField(max_length=16)
     last_import = models.ForeignKey(
-        ScanImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        ScanImport,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
 
     class Meta:

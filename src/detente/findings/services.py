@@ -11,7 +11,7 @@ from django.db import transaction
 from detente.audit.services import audit_record
 from detente.core.bulk import execute_many
 from detente.core.errors import InputError
-from detente.findings.enrich import due_for, enrich, state_hash
+from detente.findings.enrich import due_for, enrich, enrichment_signature, state_hash
 from detente.findings.importer import ImportOptions, Session, import_path
 from detente.findings.importer import _db_time as db_time
 from detente.findings.models import PRESENT, Finding, ScanImport
@@ -115,9 +115,10 @@ def findings_reevaluate(*, actor: Person | None = None, batch: int = 5000) -> Re
                 cvss_score = e.cvss.score if e.cvss else score
                 epss = e.epss.epss if e.epss else None
                 sh = state_hash(
-                    title, severity, scanner_severity, component_version, fixed_in, vector,
-                    cvss_score, e.kev is not None, epss, exposed, status, suppressed,
-                    first_seen.isoformat(), deadline, decision.deadline_class, decision.reason,
+                    enrichment_signature(e, exposed), title=title, severity=severity,
+                    scanner_severity=scanner_severity, component_version=component_version,
+                    fixed_in=fixed_in, score=cvss_score, status=status, suppressed=suppressed,
+                    first_seen=first_seen.isoformat(),
                 )  # fmt: skip
                 if sh == old_hash:
                     continue

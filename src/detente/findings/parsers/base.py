@@ -48,13 +48,15 @@ class ParseError(InputError):
     """A file that a parser cannot read: names the record and the field."""
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedFinding:
+class ParsedFinding(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """One vulnerability (weakness, secret, misconfiguration) on one asset, as a tool reported it.
 
     ``identity`` holds what identifies the flaw on its asset: ids, component, location. It never
     holds volatile text (titles, descriptions, severities, timestamps), so a re-import of the same
     scan yields the same identity and nothing flips closed and open.
+
+    A frozen msgspec Struct rather than a dataclass: a million of them are built per large import,
+    and the Struct is built about a third faster and is not tracked by the garbage collector.
     """
 
     scanner: str

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import json
 from collections import Counter
 from typing import Any
 
+import msgspec
 import pytest
 
 from detente.findings.parsers import ParsedFinding, ParseError, Severity, parse_stream
@@ -121,7 +121,7 @@ def test_sarif_gitleaks_never_keeps_the_secret() -> None:
     assert len(findings) == 8
     assert findings[0].line == 13
     for finding in findings:
-        assert "AKIAIOSFODNN7EXAMPLE" not in repr(dataclasses.astuple(finding))
+        assert "AKIAIOSFODNN7EXAMPLE" not in repr(msgspec.structs.astuple(finding))
 
 
 def _sarif(result: dict[str, Any], rules: list[dict[str, Any]] | None = None) -> bytes:
@@ -464,7 +464,7 @@ def test_gitleaks_never_keeps_the_secret(local_path: str) -> None:
 
     assert len(findings) == RECORDS[local_path]["expected_findings"]
     for finding in findings:
-        text = repr(dataclasses.astuple(finding))
+        text = repr(msgspec.structs.astuple(finding))
         for secret in GITLEAKS_SECRETS[local_path]:
             assert secret not in text
 
