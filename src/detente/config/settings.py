@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "detente.intel",
     "detente.policy",
     "detente.findings",
+    "detente.decisions",
+    "detente.acceptances",
 ]
 
 MIDDLEWARE = [

@@ -62,6 +62,7 @@ class Acceptances(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_renewals: int = 2
     escalation_signers: list[RoleName] = msgspec.field(default_factory=lambda: ["ciso", "cio"])
     cover_new_findings: bool = True
+    require_controls_for_kev: bool = True
     reminder_days: list[int] = msgspec.field(default_factory=lambda: [30, 7, 1])
 
 

@@ -1,0 +1,1 @@
+"""Decisions: records whose fields are the five principles; acceptances link to them."""
