@@ -7,7 +7,8 @@ in the same transaction and raises a domain error — changing nothing — when 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -27,7 +28,9 @@ from detente.audit.services import audit_record
 from detente.core import clock
 from detente.core.errors import InputError, NotFound, PermissionDenied, RuleViolation
 from detente.decisions.models import DecisionRecord
+from detente.findings.importer import ImportOptions
 from detente.findings.models import Finding, ScanImport, Status
+from detente.findings.services import scan_import
 from detente.inventory.models import Asset, BusinessService
 from detente.people.models import Person, Role
 from detente.policy.document import PolicyDocument
@@ -546,3 +549,20 @@ def acceptances_reconcile(*, scan: ScanImport, actor: Person | None = None) -> d
                     subject_id=acceptance.pk, after={"findings": [f.pk for f in new]},
                 )  # fmt: skip
     return {"noted_fixed": noted, "covered_new": covered}
+
+
+def scans_import(
+    *,
+    paths: Iterable[Path],
+    actor: Person | None = None,
+    options: ImportOptions | None = None,
+    progress: Callable[[Path, ScanImport], None] | None = None,
+) -> list[ScanImport]:
+    """Import scanner files, then square each import with the acceptances it touches."""
+
+    def step(path: Path, scan: ScanImport) -> None:
+        acceptances_reconcile(scan=scan, actor=actor)
+        if progress is not None:
+            progress(path, scan)
+
+    return scan_import(paths=paths, actor=actor, options=options, progress=step)

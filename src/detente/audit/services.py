@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -153,3 +153,31 @@ def audit_verify() -> VerifyResult:
             False, checked, checked + 1, f"the chain ends at #{checked} but #{head_seq} was written"
         )
     return VerifyResult(True, checked)
+
+
+def audit_export(out: IO[str], *, since_seq: int = 0) -> int:
+    """Write every event (from ``since_seq``) as JSON Lines, chain fields included; return count."""
+    count = 0
+    for event in AuditEvent.objects.filter(seq__gt=since_seq).order_by("seq").iterator(2000):
+        out.write(
+            json.dumps(
+                {
+                    "seq": event.seq,
+                    "occurred_at": event.occurred_at.isoformat(),
+                    "actor_id": event.actor_id,
+                    "actor": event.actor_label,
+                    "verb": event.verb,
+                    "subject_type": event.subject_type,
+                    "subject_id": event.subject_id,
+                    "before": event.before,
+                    "after": event.after,
+                    "prev_hash": event.prev_hash,
+                    "hash": event.hash,
+                },
+                sort_keys=True,
+                default=str,
+            )
+            + "\n"
+        )
+        count += 1
+    return count

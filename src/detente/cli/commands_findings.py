@@ -41,8 +41,9 @@ def import_command(
 ) -> None:
     """Import scanner output; each file is one transaction. Re-importing closes what is gone."""
     ensure_database()
+    from detente.acceptances.services import scans_import
     from detente.findings.importer import ImportOptions
-    from detente.findings.services import scan_import, scan_paths
+    from detente.findings.services import scan_paths
     from detente.inventory.selectors import service_by_slug
 
     options = ImportOptions(
@@ -75,7 +76,7 @@ def import_command(
                     f" ({scan.duration_ms} ms)"
                 )
 
-        scan_import(paths=files, options=options, progress=step)
+        scans_import(paths=files, options=options, progress=step)
     if len(files) > 1:
         console.print(
             f"{len(files)} files: {totals['parsed']} parsed, {totals['new']} new, "

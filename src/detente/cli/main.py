@@ -20,7 +20,13 @@ def _setup_django() -> None:
 
 
 def build_app() -> typer.Typer:
-    from detente.cli import commands_audit, commands_core, commands_findings, commands_intel
+    from detente.cli import (
+        commands_accept,
+        commands_audit,
+        commands_core,
+        commands_findings,
+        commands_intel,
+    )
 
     app = typer.Typer(
         name="detente",
@@ -32,6 +38,7 @@ def build_app() -> typer.Typer:
     commands_core.register(app)
     commands_findings.register(app)
     commands_intel.register(app)
+    commands_accept.register(app)
     commands_audit.register(app)
     return app
 
