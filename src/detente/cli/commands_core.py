@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
+from typing import Annotated
+
 import typer
 
 from detente.cli.common import console, ensure_database
@@ -18,13 +21,18 @@ def migrate() -> None:
     console.print("database ready")
 
 
-def demo() -> None:
-    """Build the demo organisation from the real sample scans and show what matters first."""
+def demo(
+    serve: Annotated[bool, typer.Option(help="Start the web app afterwards.")] = True,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Build the demo organisation from the real sample scans, show what matters first, and
+    serve the web app with one account per role."""
     ensure_database()
     from django.conf import settings
 
     from detente.cli.commands_findings import findings_list
-    from detente.demo.org import build_demo
+    from detente.demo.org import build_demo, demo_accounts
     from detente.findings.selectors import findings_summary
 
     db = settings.DATABASES["default"]
@@ -45,3 +53,13 @@ def demo() -> None:
         "\nNext: [bold]detente findings list --exploited[/], [bold]detente findings show ID[/], "
         "[bold]detente import FILE[/], [bold]detente policy show[/]."
     )
+    password = secrets.token_urlsafe(12)
+    people = demo_accounts(password)
+    console.print(f"\n[bold]Demo accounts[/] (password for all: [bold]{password}[/]):")
+    for person in people:
+        console.print(f"  {person.get_role_display():<16} {person.email}")
+    if serve:
+        from detente.cli.commands_serve import run_server
+
+        console.print(f"\nServing on [bold]http://{host}:{port}/[/] — Ctrl-C to stop.")
+        run_server(host, port, workers=2, threads=4)

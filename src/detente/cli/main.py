@@ -26,6 +26,7 @@ def build_app() -> typer.Typer:
         commands_core,
         commands_findings,
         commands_intel,
+        commands_serve,
     )
 
     app = typer.Typer(
@@ -39,6 +40,7 @@ def build_app() -> typer.Typer:
     commands_findings.register(app)
     commands_intel.register(app)
     commands_accept.register(app)
+    commands_serve.register(app)
     commands_audit.register(app)
     return app
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from detente.access.services import account_set_password
 from detente.core.errors import InputError
 from detente.findings.importer import ImportOptions
 from detente.findings.models import ScanImport
@@ -85,6 +86,14 @@ def samples_dir() -> Path:
     raise InputError(
         "the demo needs the sample data (shared/samples beside the checkout); set DETENTE_SAMPLES"
     )
+
+
+def demo_accounts(password: str) -> list[Person]:
+    """Give every demo person a sign-in account with ``password``."""
+    people = list(Person.objects.filter(email__endswith="@demo.detente").order_by("id"))
+    for person in people:
+        account_set_password(person=person, password=password)
+    return people
 
 
 def build_demo(*, progress: Callable[[str], None] = lambda _msg: None) -> list[ScanImport]:

@@ -10,13 +10,16 @@ from django.db import transaction
 
 from detente.audit.services import audit_record
 from detente.core.bulk import execute_many
-from detente.core.errors import InputError
+from detente.core.errors import InputError, PermissionDenied
 from detente.findings.enrich import due_for, enrich, enrichment_signature, state_hash
 from detente.findings.importer import ImportOptions, Session, import_path
 from detente.findings.importer import _db_time as db_time
 from detente.findings.models import PRESENT, Finding, ScanImport
-from detente.people.models import Person
+from detente.people.models import Person, Role
 
+IMPORTER_ROLES = frozenset(
+    {Role.CISO, Role.SECURITY_LEAD, Role.IT_LEAD, Role.SERVICE_OWNER, Role.ENGINEER, Role.CIO}
+)
 SCAN_SUFFIXES = {".json", ".sarif", ".xml", ".nessus", ".csv", ".cdx", ".txt"}
 
 
@@ -48,6 +51,8 @@ def scan_import(
 
     A bad file stops the run with an error naming it; files imported before it stay imported.
     """
+    if actor is not None and actor.role not in IMPORTER_ROLES:
+        raise PermissionDenied(f"a {actor.get_role_display()} does not import scans")
     options = options or ImportOptions()
     session = Session()
     results = []

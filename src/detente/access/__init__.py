@@ -1,0 +1,1 @@
+"""Access: sign-in accounts, optional TOTP second factor, and hashed, scoped, expiring API tokens."""

@@ -1,0 +1,154 @@
+"""Accounts, tokens and second factors. Secrets never reach a log or an audit event."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+import pyotp
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from detente.access.models import ApiToken, Scope, TotpDevice
+from detente.audit.services import audit_record
+from detente.core import clock
+from detente.core.errors import InputError, NotFound, PermissionDenied
+from detente.people.models import Person, Role
+
+TOKEN_PREFIX = "dtt"
+MAX_TOKEN_DAYS = 365
+ISSUER = "Détente"
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def account_set_password(*, person: Person, password: str, actor: Person | None = None) -> None:
+    """Create or update the sign-in account of ``person`` (username = e-mail; argon2 hash)."""
+    if len(password) < 12:
+        raise InputError("a password has at least 12 characters", field="password")
+    user_model = get_user_model()
+    with transaction.atomic():
+        user = person.user
+        if user is None:
+            user = user_model.objects.create_user(username=person.email, email=person.email)
+            person.user = user
+            person.save(update_fields=["user"])
+        user.set_password(password)
+        user.save()
+        audit_record(
+            actor=actor, verb="account.password_set", subject_type="person", subject_id=person.pk
+        )
+
+
+def token_issue(
+    *, actor: Person, person: Person, name: str, scope: str = Scope.READ, days: int = 90
+) -> tuple[ApiToken, str]:
+    """Issue a token; return it with its only plaintext copy."""
+    if actor.pk != person.pk and actor.role not in (Role.CISO, Role.SECURITY_LEAD):
+        raise PermissionDenied("you issue tokens for yourself only")
+    if scope not in Scope.values:
+        raise InputError(f"unknown scope {scope!r}", field="scope")
+    if person.role == Role.AUDITOR and scope != Scope.READ:
+        raise PermissionDenied("an auditor's token can only read")
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise InputError(f"a token lives 1 to {MAX_TOKEN_DAYS} days", field="days")
+    prefix = secrets.token_hex(4)
+    raw = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    now = clock.now()
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            person=person,
+            name=name.strip()[:100] or "token",
+            prefix=prefix,
+            digest=_digest(raw),
+            scope=scope,
+            created_at=now,
+            expires_at=now + dt.timedelta(days=days),
+        )
+        audit_record(
+            actor=actor, verb="token.issued", subject_type="token", subject_id=token.pk,
+            after={"person": person.pk, "prefix": prefix, "scope": scope, "days": days},
+        )  # fmt: skip
+    return token, raw
+
+
+def token_revoke(*, actor: Person, token: ApiToken) -> None:
+    if actor.pk != token.person_id and actor.role not in (Role.CISO, Role.SECURITY_LEAD):
+        raise PermissionDenied("you revoke your own tokens only")
+    with transaction.atomic():
+        locked = ApiToken.objects.select_for_update().get(pk=token.pk)
+        if locked.revoked_at is None:
+            locked.revoked_at = clock.now()
+            locked.save(update_fields=["revoked_at"])
+            audit_record(
+                actor=actor, verb="token.revoked", subject_type="token", subject_id=locked.pk
+            )
+
+
+def token_authenticate(raw: str) -> tuple[Person, str] | None:
+    """The person and scope behind a presented token, or None (unknown, expired, revoked)."""
+    parts = raw.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        return None
+    token = ApiToken.objects.select_related("person").filter(prefix=parts[1]).first()
+    if token is None or not hmac.compare_digest(token.digest, _digest(raw.strip())):
+        return None
+    now = clock.now()
+    if token.revoked_at is not None or token.expires_at <= now or not token.person.active:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)  # throttled: not per request
+    return token.person, token.scope
+
+
+# ------------------------------------------------------------------------------ TOTP
+
+
+def totp_begin(*, user: User) -> str:
+    """Start (or restart) enrolment; returns the otpauth:// URI for an authenticator app."""
+    secret = pyotp.random_base32()
+    TotpDevice.objects.update_or_create(user=user, defaults={"secret": secret, "confirmed": False})
+    return pyotp.TOTP(secret).provisioning_uri(name=str(user.get_username()), issuer_name=ISSUER)
+
+
+def _check(device: TotpDevice, code: str, at: float) -> int | None:
+    totp = pyotp.TOTP(device.secret)
+    for drift in (0, -1, 1):
+        counter = int(at // 30) + drift
+        if hmac.compare_digest(totp.at(counter * 30), code.strip()) and counter > device.last_counter:
+            return counter
+    return None
+
+
+def totp_confirm(*, user: User, code: str) -> None:
+    device = TotpDevice.objects.filter(user=user).first()
+    if device is None:
+        raise NotFound("no second factor is being enrolled")
+    counter = _check(device, code, clock.now().timestamp())
+    if counter is None:
+        raise InputError("that code is not valid", field="code")
+    device.confirmed, device.last_counter = True, counter
+    device.save(update_fields=["confirmed", "last_counter"])
+
+
+def totp_required(user: User) -> bool:
+    return TotpDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def totp_verify(*, user: User, code: str) -> bool:
+    """Check a sign-in code; each code works once."""
+    with transaction.atomic():
+        device = TotpDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+        if device is None:
+            return True
+        counter = _check(device, code, clock.now().timestamp())
+        if counter is None:
+            return False
+        device.last_counter = counter
+        device.save(update_fields=["last_counter"])
+        return True

@@ -1,0 +1,1 @@
+"""REST API shell (django-ninja): thin routes over the services, one error model, token auth."""

@@ -1,0 +1,56 @@
+"""Who is calling: a bearer token (hashed at rest, scoped, expiring) or a signed-in session
+(CSRF-checked on unsafe methods, second factor passed when enrolled)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer, SessionAuth
+
+from detente.access.services import token_authenticate
+from detente.core.errors import PermissionDenied
+from detente.people.models import Person
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Person | None:
+        found = token_authenticate(token)
+        if found is None:
+            return None
+        person, scope = found
+        request.detente_person = person  # type: ignore[attr-defined]
+        request.detente_scope = scope  # type: ignore[attr-defined]
+        return person
+
+
+class PersonSessionAuth(SessionAuth):
+    """Django's session, mapped to the signed-in Person; CSRF is checked by the base class."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Person | None:
+        user = super().authenticate(request, key)
+        if not user:
+            return None
+        person: Person | None = getattr(user, "person", None)
+        if person is None or not person.active or not request.session.get("second_factor_ok"):
+            return None
+        request.detente_person = person  # type: ignore[attr-defined]
+        request.detente_scope = "write"  # type: ignore[attr-defined]
+        return person
+
+
+def actor(request: HttpRequest) -> Person:
+    person: Person = request.detente_person  # type: ignore[attr-defined]
+    return person
+
+
+def require_write(request: HttpRequest) -> Person:
+    """The caller, if allowed to change things (a read-only token is refused)."""
+    if getattr(request, "detente_scope", "read") != "write":
+        raise PermissionDenied("this token is read-only")
+    return actor(request)
+
+
+AUTH: list[Any] = [TokenAuth(), PersonSessionAuth()]

@@ -1,0 +1,153 @@
+"""/api/findings and /api/imports."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import File, Form, Query, Router, Schema
+from ninja.files import UploadedFile
+
+from detente.acceptances.models import AcceptanceFinding
+from detente.api.auth import actor, require_write
+from detente.api.schemas import FindingDetailOut, FindingPage, ImportOut
+from detente.core.errors import InputError, NotFound
+from detente.findings.models import Finding, ScanImport, Vulnerability
+from detente.findings.selectors import FindingFilter, findings_page, visible_findings
+
+router = Router(tags=["findings"])
+imports = Router(tags=["imports"])
+
+
+class FindingQuery(Schema):
+    status: str | None = "open"
+    exploited: bool = False
+    exposed: bool = False
+    overdue: bool = False
+    service: str | None = None
+    severity: str | None = None
+    scanner: str | None = None
+    cve: str | None = None
+    limit: int = 50
+    cursor: str | None = None
+
+
+def finding_out(f: Finding) -> dict[str, Any]:
+    return {
+        "id": f.pk, "vuln_id": f.vuln_id, "cve": f.cve, "title": f.title, "severity": f.severity,
+        "scanner": f.scanner, "scanner_severity": f.scanner_severity, "status": f.status,
+        "kev": f.kev, "epss": f.epss, "epss_percentile": f.epss_percentile, "exposed": f.exposed,
+        "cvss_vector": f.cvss_vector, "cvss_score": f.cvss_score, "component": f.component,
+        "component_version": f.component_version, "fixed_in": f.fixed_in,
+        "file_path": f.file_path, "line": f.line, "endpoint": f.endpoint,
+        "asset": f.asset.identifier, "asset_id": f.asset_id,
+        "service": f.asset.service.slug if f.asset.service else None,
+        "deadline": f.deadline, "deadline_class": f.deadline_class,
+        "needs_analyst": f.needs_analyst, "first_seen": f.first_seen,
+    }  # fmt: skip
+
+
+@router.get("/findings", response=FindingPage, summary="Findings in priority order")
+def list_findings(request: HttpRequest, q: Query[FindingQuery]) -> dict[str, Any]:
+    if not 1 <= q.limit <= 500:
+        raise InputError("limit must be between 1 and 500", field="limit")
+    rows, cursor = findings_page(
+        FindingFilter(
+            overdue=q.overdue, exploited=q.exploited, exposed=q.exposed, service=q.service,
+            status=None if q.status in (None, "any") else q.status, severity=q.severity,
+            scanner=q.scanner, cve=q.cve,
+        ),
+        actor(request),
+        cursor=q.cursor,
+        limit=q.limit,
+    )  # fmt: skip
+    return {"items": [finding_out(f) for f in rows], "next_cursor": cursor}
+
+
+@router.get("/findings/{finding_id}", response=FindingDetailOut, summary="Every fact of a finding")
+def get_finding(request: HttpRequest, finding_id: int) -> dict[str, Any]:
+    f = (
+        visible_findings(actor(request))
+        .select_related("asset", "asset__service", "deadline_reason")
+        .filter(pk=finding_id)
+        .first()
+    )
+    if f is None:
+        raise NotFound(f"finding {finding_id} does not exist")
+    vuln = Vulnerability.objects.filter(vuln_id=f.vuln_id).first()
+    return finding_out(f) | {
+        "aliases": list(f.aliases or []),
+        "reason": f.reason,
+        "description": vuln.description if vuln else None,
+        "references": list(vuln.references) if vuln else [],
+        "acceptances": list(
+            AcceptanceFinding.objects.filter(finding=f).values_list("acceptance_id", flat=True)
+        ),
+    }
+
+
+def import_out(s: ScanImport) -> dict[str, Any]:
+    return {
+        "id": s.pk, "file_name": s.file_name, "format": s.format, "scanner": s.scanner,
+        "started_at": s.started_at, "duration_ms": s.duration_ms, "parsed": s.parsed,
+        "duplicates": s.duplicates, "new": s.new, "unchanged": s.unchanged,
+        "refreshed": s.refreshed, "reopened": s.reopened, "closed": s.closed,
+    }  # fmt: skip
+
+
+@imports.post("/imports", response={201: ImportOut}, summary="Upload one scanner file")
+def upload(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    format: Form[str | None] = None,
+    service: Form[str | None] = None,
+    asset: Form[str | None] = None,
+    asset_kind: Form[str] = "application",
+) -> tuple[int, dict[str, Any]]:
+    from detente.acceptances.services import scans_import
+    from detente.findings.importer import ImportOptions
+    from detente.inventory.selectors import service_by_slug
+
+    person = require_write(request)
+    limit: int = settings.DETENTE_MAX_IMPORT_BYTES
+    if file.size is not None and file.size > limit:
+        raise InputError(f"file is over the {limit} byte import limit", file=file.name)
+    name = Path(file.name or "upload").name
+    with tempfile.TemporaryDirectory(prefix="detente-upload-") as folder:
+        path = Path(folder) / name
+        digest = hashlib.sha256()
+        with path.open("wb") as out:
+            for chunk in file.chunks():
+                digest.update(chunk)
+                out.write(chunk)
+        options = ImportOptions(
+            fmt=format or None,
+            service=service_by_slug(service) if service else None,
+            asset_name=asset or None,
+            asset_kind=asset_kind,
+        )
+        try:
+            (scan,) = scans_import(paths=[path], actor=person, options=options)
+        except InputError as exc:
+            # Name the file as the user knows it, not our temporary path.
+            raise InputError(exc.message, file=name, record=exc.record, field=exc.field) from None
+    return 201, import_out(scan)
+
+
+@imports.get("/imports", response=list[ImportOut], summary="Recent imports")
+def list_imports(request: HttpRequest, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    if not 1 <= limit <= 500 or offset < 0:
+        raise InputError("limit 1..500, offset ≥ 0", field="limit")
+    return [import_out(s) for s in ScanImport.objects.all()[offset : offset + limit]]
+
+
+@imports.get("/imports/{import_id}", response=ImportOut, summary="One import's summary")
+def get_import(request: HttpRequest, import_id: int) -> dict[str, Any]:
+    scan = ScanImport.objects.filter(pk=import_id).first()
+    if scan is None:
+        raise NotFound(f"import {import_id} does not exist")
+    return import_out(scan)

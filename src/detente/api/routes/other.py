@@ -1,0 +1,113 @@
+"""/api/decisions, /api/people, /api/audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router
+
+from detente.api.auth import actor, require_write
+from detente.api.schemas import (
+    AuditEventOut,
+    DecideIn,
+    DecisionIn,
+    DecisionOut,
+    PersonOut,
+    VerifyOut,
+)
+from detente.audit.models import AuditEvent
+from detente.audit.services import audit_verify
+from detente.core.errors import InputError, NotFound
+from detente.decisions.models import DecisionRecord
+from detente.decisions.services import decision_create, decision_decide
+from detente.people.models import Person
+
+decisions = Router(tags=["decisions"])
+people = Router(tags=["people"])
+audit = Router(tags=["audit"])
+
+
+def decision_out(d: DecisionRecord) -> dict[str, Any]:
+    return {
+        "id": d.pk, "title": d.title, "pressure_point": d.pressure_point, "question": d.question,
+        "options": list(d.options), "company_first": d.company_first,
+        "cio_position": d.cio_position, "ciso_position": d.ciso_position,
+        "informed": list(d.informed), "win_win": d.win_win, "decision": d.decision,
+        "chosen_option": d.chosen_option, "status": d.status,
+        "escalation_level": d.escalation_level, "review_date": d.review_date,
+        "acceptances": list(d.acceptances.values_list("id", flat=True)),
+    }  # fmt: skip
+
+
+def _page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= 500 or offset < 0:
+        raise InputError("limit 1..500, offset ≥ 0", field="limit")
+
+
+@decisions.get("/decisions", response=list[DecisionOut])
+def list_decisions(request: HttpRequest, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    _page(limit, offset)
+    return [decision_out(d) for d in DecisionRecord.objects.all()[offset : offset + limit]]
+
+
+@decisions.get("/decisions/{decision_id}", response=DecisionOut)
+def get_decision(request: HttpRequest, decision_id: int) -> dict[str, Any]:
+    found = DecisionRecord.objects.filter(pk=decision_id).first()
+    if found is None:
+        raise NotFound(f"decision record {decision_id} does not exist")
+    return decision_out(found)
+
+
+@decisions.post("/decisions", response={201: DecisionOut})
+def create_decision(request: HttpRequest, body: DecisionIn) -> tuple[int, dict[str, Any]]:
+    data = body.dict()
+    record = decision_create(actor=require_write(request), **data)
+    return 201, decision_out(record)
+
+
+@decisions.post("/decisions/{decision_id}/decide", response=DecisionOut)
+def decide(request: HttpRequest, decision_id: int, body: DecideIn) -> dict[str, Any]:
+    found = DecisionRecord.objects.filter(pk=decision_id).first()
+    if found is None:
+        raise NotFound(f"decision record {decision_id} does not exist")
+    done = decision_decide(
+        actor=require_write(request), record=found, decision=body.decision,
+        chosen_option=body.chosen_option,
+        ciso_recommendation_followed=body.ciso_recommendation_followed,
+    )  # fmt: skip
+    return decision_out(done)
+
+
+def person_out(p: Person) -> dict[str, Any]:
+    return {"id": p.pk, "name": p.name, "email": p.email, "role": p.role}
+
+
+@people.get("/people", response=list[PersonOut])
+def list_people(request: HttpRequest) -> list[dict[str, Any]]:
+    return [person_out(p) for p in Person.objects.filter(active=True)]
+
+
+@people.get("/people/me", response=PersonOut)
+def me(request: HttpRequest) -> dict[str, Any]:
+    return person_out(actor(request))
+
+
+@audit.get("/audit", response=list[AuditEventOut], summary="Audit events after a sequence number")
+def list_events(request: HttpRequest, since: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+    _page(limit, 0)
+    return [
+        {"seq": e.seq, "occurred_at": e.occurred_at, "actor": e.actor_label, "verb": e.verb,
+         "subject_type": e.subject_type, "subject_id": e.subject_id, "before": e.before,
+         "after": e.after, "hash": e.hash}
+        for e in AuditEvent.objects.filter(seq__gt=since).order_by("seq")[:limit]
+    ]  # fmt: skip
+
+
+@audit.get("/audit/verify", response=VerifyOut, summary="Recompute the hash chain")
+def verify(request: HttpRequest) -> dict[str, Any]:
+    result = audit_verify()
+    return {
+        "ok": result.ok, "checked": result.checked, "broken_at": result.broken_at,
+        "reason": result.reason,
+    }  # fmt: skip

@@ -1,0 +1,209 @@
+"""Request and response shapes of the REST API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ninja import Schema
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    field: str | None = None
+    record: str | None = None
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+class FindingOut(Schema):
+    id: int
+    vuln_id: str
+    cve: str | None
+    title: str
+    severity: str
+    scanner: str
+    scanner_severity: str
+    status: str
+    kev: bool
+    epss: float | None
+    epss_percentile: float | None
+    exposed: bool
+    cvss_vector: str | None
+    cvss_score: float | None
+    component: str | None
+    component_version: str | None
+    fixed_in: str | None
+    file_path: str | None
+    line: int | None
+    endpoint: str | None
+    asset: str
+    asset_id: int
+    service: str | None
+    deadline: dt.datetime | None
+    deadline_class: str
+    needs_analyst: bool
+    first_seen: dt.datetime
+
+
+class FindingDetailOut(FindingOut):
+    aliases: list[str]
+    reason: dict[str, Any]
+    description: str | None
+    references: list[str]
+    acceptances: list[int]
+
+
+class FindingPage(Schema):
+    items: list[FindingOut]
+    next_cursor: str | None
+
+
+class ImportOut(Schema):
+    id: int
+    file_name: str
+    format: str
+    scanner: str
+    started_at: dt.datetime
+    duration_ms: int
+    parsed: int
+    duplicates: int
+    new: int
+    unchanged: int
+    refreshed: int
+    reopened: int
+    closed: int
+
+
+class SignatureOut(Schema):
+    role: str
+    signer: str
+    verdict: str
+    comment: str
+    signed_at: dt.datetime
+    facts: dict[str, Any]
+
+
+class AcceptanceOut(Schema):
+    id: int
+    title: str
+    status: str
+    scope: str
+    cve: str
+    rule_id: str
+    justification: str
+    compensating_controls: str
+    requested_until: dt.date
+    expires_at: dt.datetime
+    deadline_class: str
+    required_roles: list[str]
+    signed_roles: list[str]
+    requester: str
+    decision_id: int | None
+    renewals: int
+    findings: list[int]
+    signatures: list[SignatureOut]
+
+
+class AcceptanceIn(Schema):
+    title: str = ""
+    scope: str = "findings"
+    finding_ids: list[int] = []
+    cve: str = ""
+    rule_id: str = ""
+    service: str | None = None
+    asset_id: int | None = None
+    justification: str
+    compensating_controls: str = ""
+    until: dt.date
+    decision_id: int | None = None
+    submit: bool = True
+
+
+class SignIn(Schema):
+    role: str | None = None
+    comment: str = ""
+
+
+class ReasonIn(Schema):
+    reason: str
+
+
+class RenewIn(Schema):
+    until: dt.date
+    justification: str
+
+
+class OptionIn(Schema):
+    title: str
+    business_benefit: str
+    facts: list[str] = []
+    findings: list[int] = []
+
+
+class DecisionIn(Schema):
+    title: str
+    pressure_point: str
+    question: str
+    options: list[OptionIn]
+    company_first: str = ""
+    cio_position: str = ""
+    ciso_position: str = ""
+    informed: list[str] = []
+    win_win: str = ""
+    review_date: dt.date | None = None
+    escalation_level: str = "team"
+
+
+class DecideIn(Schema):
+    decision: str
+    chosen_option: int | None = None
+    ciso_recommendation_followed: bool | None = None
+
+
+class DecisionOut(Schema):
+    id: int
+    title: str
+    pressure_point: str
+    question: str
+    options: list[dict[str, Any]]
+    company_first: str
+    cio_position: str
+    ciso_position: str
+    informed: list[str]
+    win_win: str
+    decision: str
+    chosen_option: int | None
+    status: str
+    escalation_level: str
+    review_date: dt.date | None
+    acceptances: list[int]
+
+
+class PersonOut(Schema):
+    id: int
+    name: str
+    email: str
+    role: str
+
+
+class AuditEventOut(Schema):
+    seq: int
+    occurred_at: dt.datetime
+    actor: str
+    verb: str
+    subject_type: str
+    subject_id: str
+    before: Any
+    after: Any
+    hash: str
+
+
+class VerifyOut(Schema):
+    ok: bool
+    checked: int
+    broken_at: int | None
+    reason: str

@@ -1,0 +1,61 @@
+"""``detente worker``: run the periodic jobs and the background task queue."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from detente.cli.common import console, ensure_database
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker")(worker)
+
+
+def worker(
+    interval: Annotated[
+        int, typer.Option(min=1, help="Seconds between rounds of the periodic jobs.")
+    ] = 60,
+    once: Annotated[bool, typer.Option("--once", help="Run one round, then exit.")] = False,
+) -> None:
+    """Expire acceptances, send reminders, deliver notifications; run queued tasks.
+
+    Every round queues the periodic jobs and runs every ready task of the database queue.
+    SIGTERM or Ctrl-C stops it after the round in progress.
+    """
+    ensure_database()
+    from django.db import close_old_connections
+
+    from detente.acceptances.tasks import worker_round
+
+    worker_id = f"{socket.gethostname()}-{os.getpid()}"[:64]
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    if not once:
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+    while True:
+        close_old_connections()  # drop connections the database closed while we slept
+        run, failed = worker_round(worker_id=worker_id)
+        console.print(f"worker round: {run} task(s) run, {failed} failed")
+        if once:
+            if failed:
+                raise typer.Exit(1)
+            return
+        slept = 0.0
+        while slept < interval and not stopping:
+            time.sleep(0.5)
+            slept += 0.5
+        if stopping:
+            console.print("worker stopped")
+            return

@@ -1,0 +1,172 @@
+"""The figures behind the CISO and CIO views. Pages and the PDF board report both call these, so
+a number means the same thing wherever it appears."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Count, F, Min, Q, QuerySet
+
+from detente.acceptances.models import AcceptanceStatus, RiskAcceptance
+from detente.core import clock
+from detente.findings.models import Finding, ScanImport, Status
+from detente.findings.selectors import visible_findings
+from detente.people.models import Person, Role
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    label: str
+    value: float
+
+
+@dataclass(frozen=True)
+class ServiceLoad:
+    service: str
+    due_this_month: int
+    overdue: int
+    exploited: int
+    risk_score: int
+
+
+@dataclass(frozen=True)
+class DeferralCost:
+    acceptance: RiskAcceptance
+    findings: int
+    exposure_days: int  # Σ over covered findings of days deferred beyond each one's deadline
+    weighted: float  # the same, weighted by KEV (×3), exposure (×2) and EPSS
+
+
+@dataclass
+class CisoView:
+    open: int
+    exploited_exposed: list[Finding]
+    overdue: int
+    overdue_findings: list[Finding]
+    needs_analyst: int
+    awaiting_my_signature: list[RiskAcceptance]
+    awaiting_signatures: int
+    expiring: list[RiskAcceptance]
+    compliance: list[SeriesPoint] = field(default_factory=list)
+
+
+@dataclass
+class CioView:
+    by_service: list[ServiceLoad]
+    requested: list[RiskAcceptance]
+    expiring: list[RiskAcceptance]
+    costs: list[DeferralCost]
+    due_this_month: int
+
+
+def _month_end(now: dt.datetime) -> dt.datetime:
+    first_next = (now.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    return first_next.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def deadline_compliance(findings: QuerySet[Finding], *, weeks: int = 12) -> list[SeriesPoint]:
+    """For each of the last ``weeks`` weeks: the share (%) of the findings due by then that were
+    fixed by their deadline or deferred by a signed acceptance, rather than late."""
+    now = clock.now()
+    points = []
+    for back in range(weeks - 1, -1, -1):
+        edge = now - dt.timedelta(weeks=back)
+        due = findings.filter(deadline__lte=edge, first_seen__lte=edge)
+        total = due.count()
+        # Late: still open past the deadline, or closed only after it. Accepted risks are
+        # deferred by signature, not late.
+        late = due.filter(
+            Q(status=Status.OPEN) | Q(closed_at__isnull=False, closed_at__gt=F("deadline"))
+        ).count()
+        share = 100.0 if total == 0 else round(100.0 * (total - late) / total, 1)
+        points.append(SeriesPoint(edge.date().isoformat(), share))
+    return points
+
+
+def ciso_view(person: Person) -> CisoView:
+    now = clock.now()
+    findings = visible_findings(person)
+    open_ = findings.filter(status=Status.OPEN).select_related("asset", "asset__service")
+    pending = RiskAcceptance.objects.filter(status=AcceptanceStatus.REQUESTED).select_related(
+        "requester"
+    )
+    mine = [a for a in pending if person.role in a.required_roles and person.pk != a.requester_id]
+    mine = [a for a in mine if not a.signatures.filter(role=person.role).exists()]
+    return CisoView(
+        open=open_.count(),
+        exploited_exposed=list(
+            open_.filter(kev=True, exposed=True).order_by("deadline", "id")[:20]
+        ),
+        overdue=open_.filter(deadline__lt=now).count(),
+        overdue_findings=list(open_.filter(deadline__lt=now).order_by("deadline", "id")[:10]),
+        needs_analyst=open_.filter(needs_analyst=True).count(),
+        awaiting_my_signature=mine,
+        awaiting_signatures=pending.count(),
+        expiring=list(
+            RiskAcceptance.objects.filter(
+                status=AcceptanceStatus.APPROVED, expires_at__lte=now + dt.timedelta(days=30)
+            ).order_by("expires_at")[:20]
+        ),
+        compliance=deadline_compliance(findings),
+    )
+
+
+def deferral_costs(acceptances: QuerySet[RiskAcceptance]) -> list[DeferralCost]:
+    costs = []
+    for acceptance in acceptances.prefetch_related("items__finding"):
+        end = acceptance.expires_at
+        days = 0
+        weighted = 0.0
+        findings = [item.finding for item in acceptance.items.all()]
+        for f in findings:
+            if f.deadline is None or f.deadline >= end:
+                continue
+            extra = (end - f.deadline).days
+            days += extra
+            weight = (3.0 if f.kev else 1.0) * (2.0 if f.exposed else 1.0) * (1.0 + (f.epss or 0))
+            weighted += extra * weight
+        costs.append(DeferralCost(acceptance, len(findings), days, round(weighted, 1)))
+    return sorted(costs, key=lambda c: c.weighted, reverse=True)
+
+
+def cio_view(person: Person) -> CioView:
+    now = clock.now()
+    month_end = _month_end(now)
+    findings = visible_findings(person).filter(status=Status.OPEN)
+    rows = (
+        findings.values("asset__service__name")
+        .annotate(
+            due=Count("id", filter=Q(deadline__lt=month_end)),
+            overdue=Count("id", filter=Q(deadline__lt=now)),
+            exploited=Count("id", filter=Q(kev=True)),
+            first=Min("deadline"),
+        )
+        .order_by("asset__service__name")
+    )
+    loads = [
+        ServiceLoad(
+            service=r["asset__service__name"] or "(no service)",
+            due_this_month=r["due"],
+            overdue=r["overdue"],
+            exploited=r["exploited"],
+            risk_score=r["overdue"] * 3 + r["exploited"] * 5 + r["due"],
+        )
+        for r in rows
+    ]
+    approved = RiskAcceptance.objects.filter(status=AcceptanceStatus.APPROVED)
+    return CioView(
+        by_service=sorted(loads, key=lambda s: s.risk_score, reverse=True),
+        requested=list(RiskAcceptance.objects.filter(status=AcceptanceStatus.REQUESTED)[:20]),
+        expiring=list(approved.filter(expires_at__lte=now + dt.timedelta(days=30))[:20]),
+        costs=deferral_costs(approved)[:20],
+        due_this_month=findings.filter(deadline__lt=month_end).count(),
+    )
+
+
+def home_for(person: Person) -> str:
+    return "cio" if person.role in (Role.CIO, Role.IT_LEAD, Role.CHANGE_MANAGER) else "ciso"
+
+
+def recent_imports(limit: int = 10) -> list[ScanImport]:
+    return list(ScanImport.objects.all()[:limit])

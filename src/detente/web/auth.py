@@ -1,0 +1,106 @@
+"""Sign-in (password, then the second factor when enrolled) and the guard every page uses."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from detente.access.services import totp_required, totp_verify
+from detente.people.models import Person
+
+View = Callable[..., HttpResponseBase]
+
+
+def person_of(request: HttpRequest) -> Person | None:
+    user = request.user
+    if not user.is_authenticated or not request.session.get("second_factor_ok"):
+        return None
+    person: Person | None = getattr(user, "person", None)
+    return person if person is not None and person.active else None
+
+
+def signed_in(view: View) -> View:
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        person = person_of(request)
+        if person is None:
+            query = urlencode({"next": request.get_full_path()})
+            return HttpResponseRedirect(f"{reverse('web:login')}?{query}")
+        request.person = person  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or reverse("web:home")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return reverse("web:home")
+    return target
+
+
+def _finish(request: HttpRequest, user: AbstractBaseUser) -> HttpResponse:
+    login(request, user)  # type: ignore[arg-type]  # rotates the session key
+    request.session["second_factor_ok"] = True
+    return HttpResponseRedirect(_next(request))
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    error = ""
+    if request.method == "POST":
+        user = authenticate(
+            request,
+            username=request.POST.get("email", "").strip().lower(),
+            password=request.POST.get("password", ""),
+        )
+        if user is None or getattr(user, "person", None) is None:
+            error = "E-mail or password is wrong."
+        elif totp_required(user):
+            request.session["pending_user"] = user.pk
+            query = urlencode({"next": _next(request)})
+            return HttpResponseRedirect(f"{reverse('web:login_code')}?{query}")
+        else:
+            return _finish(request, user)
+    status = 401 if error else 200
+    return render(
+        request, "web/login.html", {"error": error, "next": _next(request)}, status=status
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def login_code_view(request: HttpRequest) -> HttpResponse:
+    from django.contrib.auth import get_user_model
+
+    pending = request.session.get("pending_user")
+    if pending is None:
+        return HttpResponseRedirect(reverse("web:login"))
+    user = get_user_model().objects.get(pk=pending)
+    error = ""
+    if request.method == "POST":
+        if totp_verify(user=user, code=request.POST.get("code", "")):
+            del request.session["pending_user"]
+            user.backend = "django.contrib.auth.backends.ModelBackend"  # type: ignore[attr-defined]
+            return _finish(request, user)
+        error = "That code is not valid."
+    return render(
+        request, "web/login_code.html", {"error": error, "next": _next(request)},
+        status=401 if error else 200,
+    )  # fmt: skip
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return HttpResponseRedirect(reverse("web:login"))

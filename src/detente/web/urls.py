@@ -1,0 +1,31 @@
+from django.urls import URLPattern, path
+
+from detente.web import auth, views
+
+app_name = "web"
+
+urlpatterns: list[URLPattern] = [
+    path("", views.home, name="home"),
+    path("login", auth.login_view, name="login"),
+    path("login/code", auth.login_code_view, name="login_code"),
+    path("logout", auth.logout_view, name="logout"),
+    path("ciso", views.ciso, name="ciso"),
+    path("cio", views.cio, name="cio"),
+    path("findings", views.findings, name="findings"),
+    path("findings.csv", views.findings_csv, name="findings_csv"),
+    path("findings/<int:finding_id>", views.finding_detail, name="finding"),
+    path("imports/new", views.upload, name="upload"),
+    path("imports/<int:import_id>", views.import_detail, name="import"),
+    path("acceptances", views.acceptances, name="acceptances"),
+    path("acceptances/new", views.acceptance_new, name="acceptance_new"),
+    path("acceptances/<int:acceptance_id>", views.acceptance_detail, name="acceptance"),
+    path(
+        "acceptances/<int:acceptance_id>/<str:action>",
+        views.acceptance_act,
+        name="acceptance_act",
+    ),
+    path("decisions", views.decisions, name="decisions"),
+    path("decisions/new", views.decision_new, name="decision_new"),
+    path("decisions/<int:decision_id>", views.decision_detail, name="decision"),
+    path("audit", views.audit, name="audit"),
+]

@@ -1,0 +1,516 @@
+"""The pages. Each view parses input, calls one service or selector, and renders; refusals from a
+service come back as a message on the same page, with nothing changed."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from detente.acceptances import services as acceptance_services
+from detente.acceptances.models import AcceptanceFinding, RiskAcceptance, ScopeKind
+from detente.audit.models import AuditEvent
+from detente.audit.services import audit_verify
+from detente.core import clock
+from detente.core.errors import DetenteError, InputError, NotFound
+from detente.decisions.models import DecisionRecord, EscalationLevel, PressurePoint
+from detente.decisions.services import decision_create, decision_decide
+from detente.findings.importer import ImportOptions
+from detente.findings.models import ScanImport, Vulnerability
+from detente.findings.selectors import FindingFilter, findings_page, visible_findings
+from detente.inventory.models import BusinessService
+from detente.inventory.selectors import service_by_slug
+from detente.people.models import Person, Role
+from detente.reports.charts import bar_chart
+from detente.reports.dashboards import cio_view, ciso_view, home_for
+from detente.web.auth import signed_in
+
+PAGE = 50
+
+
+def _person(request: HttpRequest) -> Person:
+    person: Person = request.person  # type: ignore[attr-defined]
+    return person
+
+
+def _render(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    person = _person(request)
+    base = {"me": person, "can_write": person.role != Role.AUDITOR, "now": clock.now()}
+    return render(request, f"web/{template}", base | context, status=status)
+
+
+# ---------------------------------------------------------------- dashboards
+
+
+@signed_in
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return HttpResponseRedirect(reverse(f"web:{home_for(_person(request))}"))
+
+
+@signed_in
+@require_GET
+def ciso(request: HttpRequest) -> HttpResponse:
+    view = ciso_view(_person(request))
+    chart = bar_chart(view.compliance, title="Deadline compliance by week", unit="%", maximum=100)
+    return _render(request, "ciso.html", {"view": view, "chart": mark_safe(chart)})  # noqa: S308 - escaped SVG
+
+
+@signed_in
+@require_GET
+def cio(request: HttpRequest) -> HttpResponse:
+    return _render(request, "cio.html", {"view": cio_view(_person(request))})
+
+
+# ---------------------------------------------------------------- findings
+
+
+def _filter(request: HttpRequest) -> FindingFilter:
+    get = request.GET
+    status = get.get("status", "open")
+    return FindingFilter(
+        overdue=get.get("overdue") == "1",
+        exploited=get.get("exploited") == "1",
+        exposed=get.get("exposed") == "1",
+        service=get.get("service") or None,
+        status=None if status == "any" else status,
+        severity=get.get("severity") or None,
+        cve=get.get("cve") or None,
+    )
+
+
+@signed_in
+@require_GET
+def findings(request: HttpRequest) -> HttpResponse:
+    rows, cursor = findings_page(
+        _filter(request), _person(request), cursor=request.GET.get("cursor"), limit=PAGE
+    )
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    next_query = None
+    if cursor:
+        query["cursor"] = cursor
+        next_query = query.urlencode()
+    return _render(
+        request,
+        "findings.html",
+        {
+            "rows": rows,
+            "next_query": next_query,
+            "filters": request.GET,
+            "services": BusinessService.objects.all(),
+            "severities": ["critical", "high", "medium", "low", "info"],
+            "statuses": ["open", "accepted", "fixed", "false_positive", "mitigated", "any"],
+            "csv_query": request.GET.urlencode(),
+        },
+    )
+
+
+@signed_in
+@require_GET
+def findings_csv(request: HttpRequest) -> HttpResponseBase:
+    from detente.findings.selectors import findings_query
+
+    query = findings_query(_filter(request), _person(request))
+
+    class Echo:
+        def write(self, value: str) -> str:
+            return value
+
+    def cell(value: Any) -> Any:
+        # Neutralise spreadsheet formulas in exported text.
+        if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            return "'" + value
+        return value
+
+    def lines() -> Iterator[str]:
+        writer = csv.writer(Echo())
+        yield writer.writerow(
+            ["id", "severity", "vuln_id", "kev", "epss", "exposed", "asset", "service",
+             "component", "version", "fixed_in", "deadline", "deadline_class", "status"]
+        )  # fmt: skip
+        for f in query.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [cell(v) for v in (
+                    f.pk, f.severity, f.vuln_id, f.kev, f.epss, f.exposed, f.asset.identifier,
+                    f.asset.service.slug if f.asset.service else "", f.component,
+                    f.component_version, f.fixed_in,
+                    f.deadline.isoformat() if f.deadline else "", f.deadline_class, f.status,
+                )]
+            )  # fmt: skip
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="findings.csv"'
+    return response
+
+
+@signed_in
+@require_GET
+def finding_detail(request: HttpRequest, finding_id: int) -> HttpResponse:
+    f = (
+        visible_findings(_person(request))
+        .select_related("asset", "asset__service", "deadline_reason", "last_import")
+        .filter(pk=finding_id)
+        .first()
+    )
+    if f is None:
+        return _render(
+            request, "error.html", {"message": f"Finding {finding_id} does not exist."}, 404
+        )
+    history = AuditEvent.objects.filter(
+        subject_type="acceptance",
+        subject_id__in=[
+            str(pk)
+            for pk in AcceptanceFinding.objects.filter(finding=f).values_list(
+                "acceptance_id", flat=True
+            )
+        ],
+    ).order_by("seq")
+    return _render(
+        request,
+        "finding.html",
+        {
+            "f": f,
+            "reason": f.reason,
+            "vuln": Vulnerability.objects.filter(vuln_id=f.vuln_id).first(),
+            "acceptances": RiskAcceptance.objects.filter(items__finding=f).distinct(),
+            "history": history,
+        },
+    )
+
+
+# ---------------------------------------------------------------- imports
+
+
+@signed_in
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest) -> HttpResponse:
+    wants_json = request.headers.get("Accept", "").startswith("application/json")
+    if request.method == "GET":
+        return _render(
+            request,
+            "upload.html",
+            {"services": BusinessService.objects.all(), "recent": ScanImport.objects.all()[:10]},
+        )
+    person = _person(request)
+    file = request.FILES.get("file")
+    try:
+        if file is None:
+            raise InputError("choose a scanner file to upload", field="file")
+        limit: int = settings.DETENTE_MAX_IMPORT_BYTES
+        if file.size is not None and file.size > limit:
+            raise InputError(f"file is over the {limit} byte import limit", file=file.name)
+        name = Path(file.name or "upload").name
+        with tempfile.TemporaryDirectory(prefix="detente-upload-") as folder:
+            path = Path(folder) / name
+            digest = hashlib.sha256()
+            with path.open("wb") as out:
+                for chunk in file.chunks():
+                    digest.update(chunk)
+                    out.write(chunk)
+            service = request.POST.get("service") or None
+            options = ImportOptions(
+                fmt=request.POST.get("format") or None,
+                service=service_by_slug(service) if service else None,
+                asset_name=request.POST.get("asset") or None,
+                asset_kind=request.POST.get("asset_kind") or "application",
+            )
+            try:
+                (scan,) = acceptance_services.scans_import(
+                    paths=[path], actor=person, options=options
+                )
+            except InputError as exc:
+                raise InputError(
+                    exc.message, file=name, record=exc.record, field=exc.field
+                ) from None
+    except DetenteError as exc:
+        if wants_json:
+            return JsonResponse(
+                {"error": {"code": exc.code, "message": str(exc)}}, status=exc.http_status
+            )
+        messages.error(request, str(exc))
+        return HttpResponseRedirect(reverse("web:upload"))
+    url = reverse("web:import", args=[scan.pk])
+    if wants_json:
+        return JsonResponse(
+            {"id": scan.pk, "url": url, "file": scan.file_name, "format": scan.format,
+             "parsed": scan.parsed, "new": scan.new, "unchanged": scan.unchanged,
+             "reopened": scan.reopened, "closed": scan.closed, "duration_ms": scan.duration_ms},
+            status=201,
+        )  # fmt: skip
+    return HttpResponseRedirect(url)
+
+
+@signed_in
+@require_GET
+def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
+    scan = ScanImport.objects.filter(pk=import_id).first()
+    if scan is None:
+        return _render(
+            request, "error.html", {"message": f"Import {import_id} does not exist."}, 404
+        )
+    return _render(request, "import.html", {"scan": scan})
+
+
+# ---------------------------------------------------------------- acceptances
+
+
+def _acceptances(person: Person) -> Any:
+    qs = RiskAcceptance.objects.select_related("requester").prefetch_related("signatures")
+    if person.role == Role.SERVICE_OWNER:
+        qs = qs.filter(items__finding__asset__service__owner=person).distinct()
+    return qs
+
+
+@signed_in
+@require_GET
+def acceptances(request: HttpRequest) -> HttpResponse:
+    qs = _acceptances(_person(request))
+    status = request.GET.get("status")
+    if status:
+        qs = qs.filter(status=status)
+    return _render(request, "acceptances.html", {"rows": qs[:200], "status": status or ""})
+
+
+@signed_in
+@require_http_methods(["GET", "POST"])
+def acceptance_new(request: HttpRequest) -> HttpResponse:
+    person = _person(request)
+    ids = [
+        int(i)
+        for i in request.POST.getlist("finding") or request.GET.getlist("finding")
+        if i.isdigit()
+    ]
+    chosen = list(visible_findings(person).filter(pk__in=ids).select_related("asset"))
+    if request.method == "POST" and request.POST.get("justification") is not None:
+        try:
+            until = dt.date.fromisoformat(request.POST.get("until", ""))
+        except ValueError:
+            messages.error(request, "Give the end date as YYYY-MM-DD.")
+        else:
+            try:
+                decision_id = request.POST.get("decision") or None
+                created = acceptance_services.acceptance_request(
+                    actor=person,
+                    title=request.POST.get("title", ""),
+                    scope=ScopeKind.FINDINGS,
+                    finding_ids=[f.pk for f in chosen],
+                    justification=request.POST.get("justification", ""),
+                    compensating_controls=request.POST.get("controls", ""),
+                    until=until,
+                    decision=DecisionRecord.objects.filter(pk=decision_id).first()
+                    if decision_id
+                    else None,
+                )
+            except DetenteError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(
+                    request,
+                    f"RA-{created.pk} requested; it needs {', '.join(created.required_roles)}.",
+                )
+                return HttpResponseRedirect(reverse("web:acceptance", args=[created.pk]))
+    return _render(
+        request,
+        "acceptance_new.html",
+        {"chosen": chosen, "decisions": DecisionRecord.objects.all()[:50], "form": request.POST},
+    )
+
+
+@signed_in
+@require_GET
+def acceptance_detail(request: HttpRequest, acceptance_id: int) -> HttpResponse:
+    a = _acceptances(_person(request)).filter(pk=acceptance_id).first()
+    if a is None:
+        return _render(
+            request,
+            "error.html",
+            {"message": f"Risk acceptance {acceptance_id} does not exist."},
+            404,
+        )
+    person = _person(request)
+    signed_roles = {s.role for s in a.signatures.all()}
+    can_sign = (
+        a.status == "requested"
+        and person.pk != a.requester_id
+        and person.role in a.required_roles
+        and person.role not in signed_roles
+        and not a.signatures.filter(signer=person).exists()
+    )
+    return _render(
+        request,
+        "acceptance.html",
+        {
+            "a": a,
+            "items": a.items.select_related("finding", "finding__asset"),
+            "signatures": a.signatures.select_related("signer"),
+            "can_sign": can_sign,
+            "can_revoke": (
+                a.status == "approved" and person.role in {*a.required_roles, Role.CISO, Role.CIO}
+            )
+            or (
+                a.status in ("draft", "requested")
+                and (person.pk == a.requester_id or person.role in (Role.CISO, Role.CIO))
+            ),
+            "missing": [r for r in a.required_roles if r not in signed_roles],
+        },
+    )
+
+
+@signed_in
+@require_POST
+def acceptance_act(request: HttpRequest, acceptance_id: int, action: str) -> HttpResponse:
+    person = _person(request)
+    a = _acceptances(person).filter(pk=acceptance_id).first()
+    if a is None:
+        raise_not_found = NotFound(f"risk acceptance {acceptance_id} does not exist")
+        return _render(request, "error.html", {"message": str(raise_not_found)}, 404)
+    text = request.POST.get("comment", "")
+    try:
+        if action == "sign":
+            acceptance_services.acceptance_sign(actor=person, acceptance=a, comment=text)
+        elif action == "reject":
+            acceptance_services.acceptance_reject(actor=person, acceptance=a, reason=text)
+        elif action == "revoke":
+            acceptance_services.acceptance_revoke(actor=person, acceptance=a, reason=text)
+        else:
+            return _render(request, "error.html", {"message": "Unknown action."}, 404)
+    except DetenteError as exc:
+        messages.error(request, str(exc))
+    else:
+        a.refresh_from_db()
+        messages.success(request, f"RA-{a.pk} is now {a.get_status_display().lower()}.")
+    return HttpResponseRedirect(reverse("web:acceptance", args=[acceptance_id]))
+
+
+# ---------------------------------------------------------------- decisions
+
+
+@signed_in
+@require_GET
+def decisions(request: HttpRequest) -> HttpResponse:
+    return _render(request, "decisions.html", {"rows": DecisionRecord.objects.all()[:200]})
+
+
+@signed_in
+@require_http_methods(["GET", "POST"])
+def decision_new(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        post = request.POST
+        options = [
+            {
+                "title": t,
+                "business_benefit": b,
+                "facts": [x.strip() for x in f.splitlines() if x.strip()],
+            }
+            for t, b, f in zip(
+                post.getlist("option_title"),
+                post.getlist("option_benefit"),
+                post.getlist("option_facts"),
+                strict=False,
+            )
+            if t.strip() or b.strip()
+        ]
+        try:
+            review = dt.date.fromisoformat(post["review_date"]) if post.get("review_date") else None
+            record = decision_create(
+                actor=_person(request),
+                title=post.get("title", ""),
+                pressure_point=post.get("pressure_point", ""),
+                question=post.get("question", ""),
+                options=options,
+                company_first=post.get("company_first", ""),
+                cio_position=post.get("cio_position", ""),
+                ciso_position=post.get("ciso_position", ""),
+                informed=[x.strip() for x in post.get("informed", "").split(",") if x.strip()],
+                win_win=post.get("win_win", ""),
+                review_date=review,
+                escalation_level=post.get("escalation_level", "team"),
+            )
+        except (DetenteError, ValueError) as exc:
+            messages.error(request, str(exc))
+        else:
+            return HttpResponseRedirect(reverse("web:decision", args=[record.pk]))
+    return _render(
+        request,
+        "decision_new.html",
+        {
+            "points": PressurePoint.choices,
+            "levels": EscalationLevel.choices,
+            "form": request.POST,
+            "slots": range(3),
+        },
+    )
+
+
+@signed_in
+@require_http_methods(["GET", "POST"])
+def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
+    d = DecisionRecord.objects.filter(pk=decision_id).first()
+    if d is None:
+        return _render(
+            request,
+            "error.html",
+            {"message": f"Decision record {decision_id} does not exist."},
+            404,
+        )
+    if request.method == "POST":
+        followed = request.POST.get("ciso_followed")
+        option = request.POST.get("chosen_option")
+        try:
+            decision_decide(
+                actor=_person(request),
+                record=d,
+                decision=request.POST.get("decision", ""),
+                chosen_option=int(option) if option else None,
+                ciso_recommendation_followed=None if followed in (None, "") else followed == "yes",
+            )
+        except DetenteError as exc:
+            messages.error(request, str(exc))
+        return HttpResponseRedirect(reverse("web:decision", args=[decision_id]))
+    can_decide = d.status == "open" and _person(request).role in (Role.CIO, Role.CISO)
+    return _render(
+        request,
+        "decision.html",
+        {"d": d, "acceptances": d.acceptances.all(), "can_decide": can_decide},
+    )
+
+
+# ---------------------------------------------------------------- audit
+
+
+@signed_in
+@require_http_methods(["GET", "POST"])
+def audit(request: HttpRequest) -> HttpResponse:
+    result = audit_verify() if request.method == "POST" else None
+    before = request.GET.get("before")
+    events = AuditEvent.objects.order_by("-seq")
+    if before and before.isdigit():
+        events = events.filter(seq__lt=int(before))
+    rows = list(events[:100])
+    return _render(
+        request,
+        "audit.html",
+        {"rows": rows, "result": result, "older": rows[-1].seq if len(rows) == 100 else None},
+    )
