@@ -1,1 +1,1 @@
-"""Access: sign-in accounts, optional TOTP second factor, and hashed, scoped, expiring API tokens."""
+"""Access: sign-in accounts, an optional TOTP second factor, hashed scoped expiring tokens."""

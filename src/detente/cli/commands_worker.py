@@ -24,7 +24,8 @@ def worker(
     ] = 60,
     once: Annotated[bool, typer.Option("--once", help="Run one round, then exit.")] = False,
 ) -> None:
-    """Expire acceptances, send reminders, deliver notifications; run queued tasks.
+    """Expire acceptances, send acceptance and incident reminders, deliver notifications; run
+    queued tasks.
 
     Every round queues the periodic jobs and runs every ready task of the database queue.
     SIGTERM or Ctrl-C stops it after the round in progress.
@@ -32,7 +33,22 @@ def worker(
     ensure_database()
     from django.db import close_old_connections
 
-    from detente.acceptances.tasks import worker_round
+    from detente.acceptances.tasks import (
+        deliver_outbox,
+        expire_acceptances,
+        run_queued,
+        send_reminders,
+    )
+    from detente.incidents.tasks import send_incident_reminders
+
+    # Expiry before reminders (an expired approval needs none); delivery last, so what the
+    # others queued goes out in the same round.
+    periodic = (expire_acceptances, send_reminders, send_incident_reminders, deliver_outbox)
+
+    def worker_round(*, worker_id: str) -> tuple[int, int]:
+        for job in periodic:
+            job.enqueue()
+        return run_queued(worker_id=worker_id)
 
     worker_id = f"{socket.gethostname()}-{os.getpid()}"[:64]
     stopping = False
@@ -45,7 +61,6 @@ def worker(
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
     while True:
-        close_old_connections()  # drop connections the database closed while we slept
         run, failed = worker_round(worker_id=worker_id)
         console.print(f"worker round: {run} task(s) run, {failed} failed")
         if once:
@@ -59,3 +74,4 @@ def worker(
         if stopping:
             console.print("worker stopped")
             return
+        close_old_connections()  # drop connections the database closed while we slept

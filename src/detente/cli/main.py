@@ -25,8 +25,11 @@ def build_app() -> typer.Typer:
         commands_audit,
         commands_core,
         commands_findings,
+        commands_incident,
         commands_intel,
         commands_serve,
+        commands_vex,
+        commands_worker,
     )
 
     app = typer.Typer(
@@ -40,6 +43,9 @@ def build_app() -> typer.Typer:
     commands_findings.register(app)
     commands_intel.register(app)
     commands_accept.register(app)
+    commands_incident.register(app)
+    commands_vex.register(app)
+    commands_worker.register(app)
     commands_serve.register(app)
     commands_audit.register(app)
     return app

@@ -60,16 +60,23 @@ INSTALLED_APPS = [
     "detente.core",
     "detente.audit",
     "detente.people",
+    "detente.access",
     "detente.inventory",
     "detente.intel",
     "detente.policy",
     "detente.findings",
     "detente.decisions",
     "detente.acceptances",
+    "detente.web",
+    "detente.incidents",
+    "detente.notifications",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -120,6 +127,11 @@ def _database() -> dict[str, Any]:
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -131,9 +143,42 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True  # serve from the package without a collectstatic step
+
+LOGIN_URL = "/login"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 8 * 3600
+SESSION_COOKIE_SECURE = env_bool("DETENTE_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Limits on what users may feed in.
 DETENTE_MAX_IMPORT_BYTES = env_int("DETENTE_MAX_IMPORT_BYTES", 3 * 1024**3)
+
+# Background tasks (django-tasks) kept in the database; ``detente worker`` runs them.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# Notifications: outgoing mail, and webhooks as a JSON list of {url, kind, events?}
+# (parsed and checked by detente.notifications.channels). Secrets never reach the logs.
+DETENTE_SMTP_HOST = env_str("DETENTE_SMTP_HOST", "")
+DETENTE_SMTP_PORT = env_int("DETENTE_SMTP_PORT", 587)
+DETENTE_SMTP_USER = env_str("DETENTE_SMTP_USER", "")
+DETENTE_SMTP_PASSWORD = env_str("DETENTE_SMTP_PASSWORD", "")
+DETENTE_SMTP_FROM = env_str("DETENTE_SMTP_FROM", "detente@localhost")
+DETENTE_SMTP_STARTTLS = env_bool("DETENTE_SMTP_STARTTLS", True)
+DETENTE_WEBHOOKS = env_str("DETENTE_WEBHOOKS", "[]")
 
 LOGGING = {
     "version": 1,

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
+from dataclasses import dataclass, field, replace
 from hashlib import blake2b
 from pathlib import Path
 from typing import IO, Any
 
+import msgspec
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -23,6 +24,7 @@ from detente.audit.services import audit_record
 from detente.core import clock
 from detente.core.bulk import execute_many, insert_rows, is_postgres
 from detente.core.errors import InputError
+from detente.findings import parse_worker
 from detente.findings.enrich import (
     Enriched,
     IntelCache,
@@ -42,6 +44,9 @@ from detente.policy.services import active_policy
 CHUNK = 20_000
 _OPEN = Status.OPEN.value
 _FALSE_POSITIVE = Status.FALSE_POSITIVE.value
+_REOPENABLE = frozenset({Status.FIXED.value, Status.MITIGATED.value})
+_KEPT = frozenset({Status.ACCEPTED.value, Status.FALSE_POSITIVE.value})
+_CLOSABLE = frozenset({Status.OPEN.value, Status.ACCEPTED.value})
 
 FINDING_COLUMNS = (
     "fingerprint", "asset_id", "scanner", "vuln_id", "cve", "aliases", "title", "severity",
@@ -69,12 +74,9 @@ class ImportOptions:
     asset_kind: str = AssetKind.APPLICATION
 
 
-@dataclass
-class _Existing:
-    id: int
-    status: str
-    state_hash: str
-    first_seen: dt.datetime
+# A finding already stored in a scope: (id, status, state hash, first seen). Plain tuples: a
+# re-import of a large report loads a million of them.
+_Existing = tuple[int, str, str, dt.datetime]
 
 
 @dataclass
@@ -97,6 +99,7 @@ class Session:
         self.intel = IntelCache()
         self.reasons = ReasonCache()
         self.postgres = is_postgres()
+        self.enriched: dict[tuple[str | None, str, str | None, bool | None], _Facts] = {}
 
 
 def _db_time(moment: dt.datetime | None, postgres: bool | None = None) -> Any:
@@ -131,6 +134,12 @@ class _Target:
     exposed: bool | None
     scope: _Scope
     prefix: str  # the fingerprint's leading text: scanner, asset kind, asset identifier
+    existing: dict[str, _Existing] = field(init=False)
+    seen_add: Callable[[str], None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.existing = self.scope.existing
+        self.seen_add = self.scope.seen.add
 
 
 class _Run:
@@ -151,7 +160,9 @@ class _Run:
         self.targets: dict[tuple[str | None, str | None, str], _Target] = {}
         self.enriched: dict[tuple[str | None, str, str | None, bool | None], _Facts] = {}
         self.times: dict[dt.datetime | None, Any] = {None: None}
+        self.isos: dict[dt.datetime, str] = {}
         self.vulns: dict[str, tuple[str, str, str]] = {}
+        self.cves: dict[str | tuple[str, tuple[str, ...]], str | None] = {}
         self.inserts: list[tuple[Any, ...]] = []
         self.updates: list[tuple[Any, ...]] = []
         self.report_fps: set[str] = set()
@@ -193,12 +204,20 @@ class _Run:
         key = (asset.pk, scanner)
         scope = self.scopes.get(key)
         if scope is None:
-            existing = {
-                fp: _Existing(pk, status, sh, _from_db_time(first))
-                for pk, fp, status, sh, first in Finding.objects.filter(
-                    asset=asset, scanner=scanner
-                ).values_list("id", "fingerprint", "status", "state_hash", "first_seen")
-            }
+            existing: dict[str, _Existing] = {}
+            times: dict[Any, dt.datetime] = {}  # most findings share an import time
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT fingerprint, id, status, state_hash, first_seen "  # noqa: S608
+                    f"FROM {Finding._meta.db_table} WHERE asset_id = %s AND scanner = %s",
+                    [asset.pk, scanner],
+                )
+                while rows := cursor.fetchmany(50_000):
+                    for fp, pk, status, sh, first in rows:
+                        moment = times.get(first)
+                        if moment is None:
+                            moment = times[first] = _from_db_time(first)
+                        existing[fp] = (pk, status, sh, moment)
             previous = (
                 ScanScope.objects.filter(asset=asset, scanner=scanner)
                 .values_list("last_seen", flat=True)
@@ -225,7 +244,7 @@ class _Run:
 
     def facts_for(self, pf: ParsedFinding, cve: str | None, target: _Target) -> _Facts:
         key = (cve, pf.severity, pf.cvss_vector, target.exposed)
-        facts = self.enriched.get(key)
+        facts = self.s.enriched.get(key)
         if facts is None:
             try:
                 e = enrich(
@@ -242,8 +261,7 @@ class _Run:
                     exc.message, file=self.source, record=pf.record, field=exc.field
                 ) from None
             d = e.decision
-            new_deadline = due_for(d, self.now, e.kev, self.s.evaluator)
-            facts = self.enriched[key] = _Facts(
+            facts = _Facts(
                 e=e,
                 signature=enrichment_signature(e, target.exposed),
                 score=e.cvss.score if e.cvss else None,
@@ -255,94 +273,139 @@ class _Run:
                 deadline_class=d.deadline_class,
                 reason_id=self.s.reasons.id_for(d.reason),
                 needs_analyst=d.needs_analyst,
-                new_deadline_db=self.db_time(new_deadline),
+                new_deadline_db=None,
             )
+            # the session keeps what does not depend on the import's time (a folder of files
+            # shares it); the deadline of a new finding counts from this import's time
+            self.s.enriched[key] = facts
+        new_deadline = due_for(facts.e.decision, self.now, facts.e.kev, self.s.evaluator)
+        facts = self.enriched[key] = replace(facts, new_deadline_db=self.db_time(new_deadline))
         return facts
 
     # -- the per-finding step --------------------------------------------------------------
+    def cve_of(self, pf: ParsedFinding) -> str | None:
+        """``pf.cve`` (a regular expression over the ids), remembered per distinct id set."""
+        key = (pf.vuln_id, pf.aliases) if pf.aliases else pf.vuln_id
+        try:
+            return self.cves[key]
+        except KeyError:
+            cve = self.cves[key] = pf.cve
+            return cve
+
     def handle_chunk(self, chunk: list[ParsedFinding]) -> None:
-        cves = [pf.cve for pf in chunk]
-        self.s.intel.ensure(c for c in cves if c)
+        cve_of = self.cve_of
+        cves = [cve_of(pf) for pf in chunk]
+        self.s.intel.ensure({c for c in cves if c})
         report_fps = self.report_fps
+        targets = self.targets
+        handle = self.handle
+        duplicates = 0
         for pf, cve in zip(chunk, cves, strict=True):
-            self.parsed += 1
-            target = self.target_for(pf)
-            fp = blake2b((target.prefix + "\x1f".join(pf.identity)).encode(), digest_size=16)
-            fingerprint = fp.hexdigest()
+            target = targets.get((pf.asset_kind, pf.asset_name, pf.scanner))
+            if target is None:
+                target = self.target_for(pf)
+            fingerprint = blake2b(
+                (target.prefix + "\x1f".join(pf.identity)).encode(), digest_size=16
+            ).hexdigest()
             if fingerprint in report_fps:
-                self.duplicates += 1
+                duplicates += 1
                 continue
             report_fps.add(fingerprint)
-            target.scope.seen.add(fingerprint)
-            self.handle(pf, cve, target, fingerprint)
+            target.seen_add(fingerprint)
+            handle(pf, cve, target, fingerprint)
+        self.parsed += len(chunk)
+        self.duplicates += duplicates
         self.flush()
 
     def handle(self, pf: ParsedFinding, cve: str | None, target: _Target, fp: str) -> None:
-        facts = self.facts_for(pf, cve, target)
+        facts = self.enriched.get((cve, pf.severity, pf.cvss_vector, target.exposed))
+        if facts is None:
+            facts = self.facts_for(pf, cve, target)
         if pf.description and pf.vuln_id not in self.vulns:
             self.vulns[pf.vuln_id] = (
                 pf.title[:500],
                 pf.description[:20_000],
-                json.dumps(list(pf.references[:20])),
+                _json_text(list(pf.references[:20])),
             )
-        existing = target.scope.existing.get(fp)
-        status: str = _FALSE_POSITIVE if pf.suppressed else _OPEN
+        existing = target.existing.get(fp)
+        suppressed = pf.suppressed
+        status: str = _FALSE_POSITIVE if suppressed else _OPEN
         severity = pf.severity.value
         title = pf.title[:500]
         score = facts.score if facts.score is not None else pf.cvss_score
+        component_version = pf.component_version
+        fixed_in = pf.fixed_in
         if existing is None:
-            sh = state_hash(
-                facts.signature, title=title, severity=severity,
-                scanner_severity=pf.scanner_severity, component_version=pf.component_version,
-                fixed_in=pf.fixed_in, score=score, status=status, suppressed=pf.suppressed,
-                first_seen=self.now_iso,
-            )  # fmt: skip
+            # enrich.state_hash, inlined: this line runs a million times per large import
+            sh = blake2b(
+                "\x1f".join(
+                    (
+                        facts.signature, title, severity, pf.scanner_severity,
+                        component_version or "", fixed_in or "",
+                        "" if score is None else str(score), status, "1" if suppressed else "0",
+                        self.now_iso,
+                    )
+                ).encode(),
+                digest_size=8,
+            ).hexdigest()  # fmt: skip
             self.new += 1
+            cvss_vector = pf.cvss_vector
+            component = pf.component
+            file_path = pf.file_path
+            endpoint = pf.endpoint
             self.inserts.append(
                 (
                     fp, target.asset_id, pf.scanner[:64], pf.vuln_id[:200], cve,
-                    json.dumps(list(pf.aliases)) if pf.aliases else "[]", title, severity,
-                    pf.scanner_severity[:40], _cut(pf.component, 300),
-                    _cut(pf.component_version, 200), _cut(pf.fixed_in, 500),
-                    _cut(pf.file_path, 1000), pf.line, _cut(pf.endpoint, 1000), pf.cwe,
-                    _cut(pf.cvss_vector, 200), score, facts.version, facts.kev, facts.epss,
-                    facts.percentile, facts.exposed, status, pf.suppressed, self.now_db,
+                    _json_text(list(pf.aliases)) if pf.aliases else "[]", title, severity,
+                    pf.scanner_severity[:40], component and component[:300],
+                    component_version and component_version[:200], fixed_in and fixed_in[:500],
+                    file_path and file_path[:1000], pf.line, endpoint and endpoint[:1000], pf.cwe,
+                    cvss_vector and cvss_vector[:200], score, facts.version, facts.kev,
+                    facts.epss, facts.percentile, facts.exposed, status, suppressed, self.now_db,
                     self.now_db, None, facts.new_deadline_db, facts.deadline_class,
                     facts.reason_id, facts.needs_analyst, self.s.policy_version, sh, self.scan_id,
                 )
             )  # fmt: skip
             return
-        first_seen = existing.first_seen
-        reopening = existing.status in (Status.FIXED, Status.MITIGATED)
+        existing_id, old_status, old_hash, first_seen = existing
+        reopening = old_status in _REOPENABLE
         if reopening:
             if self.s.restart_on_reopen:
                 first_seen = self.now
-        elif existing.status in (Status.ACCEPTED, Status.FALSE_POSITIVE):
-            status = existing.status
+        elif old_status in _KEPT:
+            status = old_status
         sh = state_hash(
             facts.signature, title=title, severity=severity,
-            scanner_severity=pf.scanner_severity, component_version=pf.component_version,
-            fixed_in=pf.fixed_in, score=score, status=status, suppressed=pf.suppressed,
-            first_seen=first_seen.isoformat(),
+            scanner_severity=pf.scanner_severity, component_version=component_version,
+            fixed_in=fixed_in, score=score, status=status, suppressed=suppressed,
+            first_seen=self.iso(first_seen),
         )  # fmt: skip
         if reopening:
             self.reopened += 1
         else:
             self.unchanged += 1
-            if existing.state_hash == sh:
+            if old_hash == sh:
                 return
             self.refreshed += 1
         deadline = due_for(facts.e.decision, first_seen, facts.e.kev, self.s.evaluator)
         self.updates.append(
             (
-                title, severity, pf.scanner_severity[:40], _cut(pf.component_version, 200),
-                _cut(pf.fixed_in, 500), _cut(pf.cvss_vector, 200), score, facts.version,
-                facts.kev, facts.epss, facts.percentile, facts.exposed, status, pf.suppressed,
+                title, severity, pf.scanner_severity[:40], _cut(component_version, 200),
+                _cut(fixed_in, 500), _cut(pf.cvss_vector, 200), score, facts.version,
+                facts.kev, facts.epss, facts.percentile, facts.exposed, status, suppressed,
                 self.db_time(first_seen), self.now_db, None, self.db_time(deadline),
                 facts.deadline_class, facts.reason_id, facts.needs_analyst,
-                self.s.policy_version, sh, self.scan_id, existing.id,
+                self.s.policy_version, sh, self.scan_id, existing_id,
             )
         )  # fmt: skip
+
+    def iso(self, moment: dt.datetime) -> str:
+        found = self.isos.get(moment)
+        if found is None:
+            found = moment.isoformat()
+            if len(self.isos) < 10_000:
+                self.isos[moment] = found
+        return found
 
     def db_time(self, moment: dt.datetime | None) -> Any:
         found = self.times.get(moment)
@@ -371,9 +434,10 @@ class _Run:
         closing: list[tuple[Any, ...]] = []
         for scope in self.scopes.values():
             last_seen = self.db_time(scope.previous_seen or self.now)
-            for fp, ex in scope.existing.items():
-                if fp not in scope.seen and ex.status in (Status.OPEN, Status.ACCEPTED):
-                    closing.append((self.now_db, last_seen, self.scan_id, ex.id))
+            seen = scope.seen
+            for fp, (pk, status, _, _) in scope.existing.items():
+                if status in _CLOSABLE and fp not in seen:
+                    closing.append((self.now_db, last_seen, self.scan_id, pk))
         self.closed = len(closing)
         execute_many(
             f"UPDATE {table} SET status = 'fixed', closed_at = %s, last_seen = %s, "  # noqa: S608
@@ -413,6 +477,10 @@ class _Facts:
     new_deadline_db: Any
 
 
+def _json_text(value: list[str]) -> str:
+    return msgspec.json.encode(value).decode()
+
+
 def _cut(value: str | None, length: int) -> str | None:
     return value[:length] if value is not None else None
 
@@ -426,6 +494,16 @@ def _chunks(findings: Iterator[ParsedFinding]) -> Iterator[list[ParsedFinding]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def _parsed_batches(
+    stream: IO[bytes], name: str, fmt: str, size: int
+) -> Generator[list[ParsedFinding], None, None]:
+    """The parsed findings in chunks; a big file is parsed on the other core meanwhile."""
+    if size >= parse_worker.PARALLEL_MIN_BYTES and parse_worker.can_fork():
+        yield from parse_worker.parse_batches(stream, name, fmt=fmt)
+    else:
+        yield from _chunks(parse_stream(stream, name, fmt=fmt))
 
 
 def _check_size(path: Path) -> int:
@@ -485,9 +563,9 @@ def import_stream(
         run = _Run(session, scan, options, name)
         if options.asset_name:
             run.asset_for(options.asset_kind, options.asset_name)
-        findings = parse_stream(stream, name, fmt=fmt)
-        for chunk in _chunks(findings):
-            run.handle_chunk(chunk)
+        with closing(_parsed_batches(stream, name, fmt, size)) as batches:
+            for chunk in batches:
+                run.handle_chunk(chunk)
         if options.asset_name and not run.scopes:
             # An empty report for a named asset says: nothing this tool found there is left.
             asset = run.asset_for(options.asset_kind, options.asset_name)

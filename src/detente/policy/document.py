@@ -66,11 +66,36 @@ class Acceptances(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reminder_days: list[int] = msgspec.field(default_factory=lambda: [30, 7, 1])
 
 
+IncidentSeverityName = Literal["sev1", "sev2", "sev3", "sev4"]
+
+
+class BriefingCadence(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    first_within_hours: float | None  # after declaration; None: no CIO briefing required
+    every_hours: float | None  # between briefings afterwards; None: no further cadence
+
+
+def _default_cadence() -> dict[IncidentSeverityName, BriefingCadence]:
+    return {
+        "sev1": BriefingCadence(first_within_hours=1, every_hours=2),
+        "sev2": BriefingCadence(first_within_hours=4, every_hours=6),
+        "sev3": BriefingCadence(first_within_hours=24, every_hours=24),
+        "sev4": BriefingCadence(first_within_hours=None, every_hours=None),
+    }
+
+
+class Incidents(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    cadence: dict[IncidentSeverityName, BriefingCadence] = msgspec.field(
+        default_factory=_default_cadence
+    )
+    reminder_minutes_before: int = 30  # remind the incident lead this long before a briefing
+
+
 class PolicyDocument(msgspec.Struct, frozen=True, forbid_unknown_fields=True, dict=True):
     name: str
     pack: str
     deadlines: Deadlines
     acceptances: Acceptances
+    incidents: Incidents = msgspec.field(default_factory=Incidents)
 
     @cached_property
     def bod_table(self) -> dict[tuple[bool, bool, bool, bool], tuple[int, str]]:
@@ -126,6 +151,19 @@ def _check(doc: PolicyDocument) -> None:
     for cls in known - set(doc.acceptances.by_class):
         raise InputError(
             f"no acceptance rule for deadline class {cls!r}", record="acceptances.by_class"
+        )
+    missing_sev = {"sev1", "sev2", "sev3", "sev4"} - set(doc.incidents.cadence)
+    if missing_sev:
+        raise InputError(
+            f"missing severities: {', '.join(sorted(missing_sev))}", record="incidents.cadence"
+        )
+    for sev, cadence in doc.incidents.cadence.items():
+        hours = (cadence.first_within_hours, cadence.every_hours)
+        if any(h is not None and h <= 0 for h in hours):
+            raise InputError("hours must be positive", record=f"incidents.cadence.{sev}")
+    if doc.incidents.reminder_minutes_before < 0:
+        raise InputError(
+            "must not be negative", record="incidents", field="reminder_minutes_before"
         )
 
 

@@ -43,7 +43,8 @@ def bar_chart(
         f'aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg">'
         f'<title id="chart-title">{escape(title)}</title>'
         f'<desc id="chart-desc">{escape(summary)}</desc>'
-        f'<line x1="{PAD}" y1="{PAD + inner_h}" x2="{WIDTH - PAD}" y2="{PAD + inner_h}" class="axis"/>'
+        f'<line x1="{PAD}" y1="{PAD + inner_h}" x2="{WIDTH - PAD}" '
+        f'y2="{PAD + inner_h}" class="axis"/>'
         f'<text x="{PAD}" y="{PAD - 10}" class="tick">{top:g}{escape(unit)}</text>'
         + "".join(bars)
         + "</svg>"

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from detente.acceptances import services
 from detente.acceptances.models import RiskAcceptance
@@ -77,7 +77,7 @@ def get_acceptance(request: HttpRequest, acceptance_id: int) -> dict[str, Any]:
 
 
 @router.post("/acceptances", response={201: AcceptanceOut}, summary="Request a deferral")
-def request_acceptance(request: HttpRequest, body: AcceptanceIn) -> tuple[int, dict[str, Any]]:
+def request_acceptance(request: HttpRequest, body: AcceptanceIn) -> Status[dict[str, Any]]:
     person = require_write(request)
     decision = None
     if body.decision_id is not None:
@@ -96,7 +96,7 @@ def request_acceptance(request: HttpRequest, body: AcceptanceIn) -> tuple[int, d
         service=service_by_slug(body.service) if body.service else None, asset=asset,
         decision=decision, submit=body.submit,
     )  # fmt: skip
-    return 201, _fresh(created.pk, request)
+    return Status(201, _fresh(created.pk, request))
 
 
 @router.post("/acceptances/{acceptance_id}/submit", response=AcceptanceOut)
@@ -133,9 +133,9 @@ def revoke(request: HttpRequest, acceptance_id: int, body: ReasonIn) -> dict[str
 
 
 @router.post("/acceptances/{acceptance_id}/renew", response={201: AcceptanceOut})
-def renew(request: HttpRequest, acceptance_id: int, body: RenewIn) -> tuple[int, dict[str, Any]]:
+def renew(request: HttpRequest, acceptance_id: int, body: RenewIn) -> Status[dict[str, Any]]:
     created = services.acceptance_renew(
         actor=require_write(request), acceptance=_get(request, acceptance_id), until=body.until,
         justification=body.justification,
     )  # fmt: skip
-    return 201, _fresh(created.pk, request)
+    return Status(201, _fresh(created.pk, request))

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import File, Form, Query, Router, Schema
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from detente.acceptances.models import AcceptanceFinding
@@ -107,7 +107,7 @@ def upload(
     service: Form[str | None] = None,
     asset: Form[str | None] = None,
     asset_kind: Form[str] = "application",
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     from detente.acceptances.services import scans_import
     from detente.findings.importer import ImportOptions
     from detente.inventory.selectors import service_by_slug
@@ -135,7 +135,7 @@ def upload(
         except InputError as exc:
             # Name the file as the user knows it, not our temporary path.
             raise InputError(exc.message, file=name, record=exc.record, field=exc.field) from None
-    return 201, import_out(scan)
+    return Status(201, import_out(scan))
 
 
 @imports.get("/imports", response=list[ImportOut], summary="Recent imports")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from detente.api.auth import actor, require_write
 from detente.api.schemas import (
@@ -60,10 +60,10 @@ def get_decision(request: HttpRequest, decision_id: int) -> dict[str, Any]:
 
 
 @decisions.post("/decisions", response={201: DecisionOut})
-def create_decision(request: HttpRequest, body: DecisionIn) -> tuple[int, dict[str, Any]]:
+def create_decision(request: HttpRequest, body: DecisionIn) -> Status[dict[str, Any]]:
     data = body.dict()
     record = decision_create(actor=require_write(request), **data)
-    return 201, decision_out(record)
+    return Status(201, decision_out(record))
 
 
 @decisions.post("/decisions/{decision_id}/decide", response=DecisionOut)

@@ -1,0 +1,1 @@
+"""Incidents: declaration, executive briefings on a cadence, regulatory clocks, timeline, review."""
