@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from ninja import Schema
+from ninja import Path, Query, Schema
+from pydantic import Field, field_validator
 
 
 class ErrorDetail(Schema):
@@ -17,6 +18,31 @@ class ErrorDetail(Schema):
 
 class ErrorOut(Schema):
     error: ErrorDetail
+
+
+# Object ids in paths: positive and within a 64-bit integer, so no database sees an overflow.
+PathId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=10**9)]
+Since = Annotated[int, Query(ge=0, le=2**63 - 1)]
+
+
+class In(Schema):
+    """Base of request bodies: text must not carry NUL characters (PostgreSQL refuses them)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and "\x00" in t for t in texts):
+            raise ValueError("text must not contain NUL characters")
+        return value
+
+
+# Every route documents the one error model for the statuses the central mapping can return.
+ERRORS: dict[int, type[Schema]] = dict.fromkeys((400, 401, 403, 404, 409, 422), ErrorOut)
 
 
 class FindingOut(Schema):
@@ -108,43 +134,43 @@ class AcceptanceOut(Schema):
     signatures: list[SignatureOut]
 
 
-class AcceptanceIn(Schema):
+class AcceptanceIn(In):
     title: str = ""
     scope: str = "findings"
-    finding_ids: list[int] = []
+    finding_ids: list[Id] = Field(default_factory=list, max_length=10_000)
     cve: str = ""
     rule_id: str = ""
     service: str | None = None
-    asset_id: int | None = None
+    asset_id: Id | None = None
     justification: str
     compensating_controls: str = ""
     until: dt.date
-    decision_id: int | None = None
+    decision_id: Id | None = None
     submit: bool = True
 
 
-class SignIn(Schema):
+class SignIn(In):
     role: str | None = None
     comment: str = ""
 
 
-class ReasonIn(Schema):
+class ReasonIn(In):
     reason: str
 
 
-class RenewIn(Schema):
+class RenewIn(In):
     until: dt.date
     justification: str
 
 
-class OptionIn(Schema):
+class OptionIn(In):
     title: str
     business_benefit: str
     facts: list[str] = []
-    findings: list[int] = []
+    findings: list[Id] = []
 
 
-class DecisionIn(Schema):
+class DecisionIn(In):
     title: str
     pressure_point: str
     question: str
@@ -158,9 +184,9 @@ class DecisionIn(Schema):
     escalation_level: str = "team"
 
 
-class DecideIn(Schema):
+class DecideIn(In):
     decision: str
-    chosen_option: int | None = None
+    chosen_option: Annotated[int, Field(ge=0, le=1000)] | None = None
     ciso_recommendation_followed: bool | None = None
 
 

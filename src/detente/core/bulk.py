@@ -7,7 +7,8 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection
@@ -15,6 +16,30 @@ from django.db import connection
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@contextmanager
+def write_cache(megabytes: int) -> Iterator[None]:
+    """SQLite: hold up to ``megabytes`` of pages in memory for a large write, then go back.
+
+    A transaction that dirties more pages than the cache holds spills them to the WAL mid-way and
+    writes the ones it touches again (random index inserts touch most) a second time. Memory is
+    only taken as pages are used, and given back when the cache shrinks. Nothing on PostgreSQL.
+    """
+    if is_postgres() or megabytes <= 0:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (previous,) = cursor.fetchone()
+        if previous >= 0 or -previous >= megabytes * 1024:
+            yield
+            return
+        cursor.execute(f"PRAGMA cache_size = {-int(megabytes) * 1024}")
+        try:
+            yield
+        finally:
+            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
 def insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:

@@ -11,8 +11,9 @@ import hashlib
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from hashlib import blake2b
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,7 +23,7 @@ from django.db import connection, transaction
 
 from detente.audit.services import audit_record
 from detente.core import clock
-from detente.core.bulk import execute_many, insert_rows, is_postgres
+from detente.core.bulk import execute_many, insert_rows, is_postgres, write_cache
 from detente.core.errors import InputError
 from detente.findings import parse_worker
 from detente.findings.enrich import (
@@ -36,14 +37,18 @@ from detente.findings.enrich import (
 )
 from detente.findings.models import Finding, ScanImport, ScanScope, Status, Vulnerability
 from detente.findings.parsers import ParsedFinding, detect_format, parse_stream
+from detente.findings.parsers.base import Severity
 from detente.inventory.models import Asset, AssetKind, BusinessService
 from detente.people.models import Person
 from detente.policy.deadlines import DeadlineEvaluator
 from detente.policy.services import active_policy
 
 CHUNK = 20_000
+# The most SQLite page cache an import may take (see core.bulk.write_cache).
+WRITE_CACHE_LIMIT = 768 * 2**20
 _OPEN = Status.OPEN.value
 _FALSE_POSITIVE = Status.FALSE_POSITIVE.value
+_SEVERITY_TEXT = {s: s.value for s in Severity}  # Enum.value is a slow property
 _REOPENABLE = frozenset({Status.FIXED.value, Status.MITIGATED.value})
 _KEPT = frozenset({Status.ACCEPTED.value, Status.FALSE_POSITIVE.value})
 _CLOSABLE = frozenset({Status.OPEN.value, Status.ACCEPTED.value})
@@ -279,7 +284,11 @@ class _Run:
             # shares it); the deadline of a new finding counts from this import's time
             self.s.enriched[key] = facts
         new_deadline = due_for(facts.e.decision, self.now, facts.e.kev, self.s.evaluator)
-        facts = self.enriched[key] = replace(facts, new_deadline_db=self.db_time(new_deadline))
+        facts = self.enriched[key] = _Facts(
+            facts.e, facts.signature, facts.score, facts.version, facts.kev, facts.epss,
+            facts.percentile, facts.exposed, facts.deadline_class, facts.reason_id,
+            facts.needs_analyst, self.db_time(new_deadline),
+        )  # fmt: skip
         return facts
 
     # -- the per-finding step --------------------------------------------------------------
@@ -330,7 +339,7 @@ class _Run:
         existing = target.existing.get(fp)
         suppressed = pf.suppressed
         status: str = _FALSE_POSITIVE if suppressed else _OPEN
-        severity = pf.severity.value
+        severity = _SEVERITY_TEXT[pf.severity]
         title = pf.title[:500]
         score = facts.score if facts.score is not None else pf.cvss_score
         component_version = pf.component_version
@@ -417,6 +426,8 @@ class _Run:
 
     def flush(self) -> None:
         if self.inserts:
+            # in fingerprint order: the unique index is then written page by page, not at random
+            self.inserts.sort(key=_first)
             insert_rows(Finding._meta.db_table, FINDING_COLUMNS, self.inserts)
             self.inserts = []
         if self.updates:
@@ -477,6 +488,9 @@ class _Facts:
     new_deadline_db: Any
 
 
+_first = itemgetter(0)
+
+
 def _json_text(value: list[str]) -> str:
     return msgspec.json.encode(value).decode()
 
@@ -496,13 +510,20 @@ def _chunks(findings: Iterator[ParsedFinding]) -> Iterator[list[ParsedFinding]]:
         yield chunk
 
 
+def _parallel(size: int) -> bool:
+    return size >= parse_worker.PARALLEL_MIN_BYTES and parse_worker.can_fork()
+
+
 def _parsed_batches(
-    stream: IO[bytes], name: str, fmt: str, size: int
+    stream: IO[bytes], name: str, fmt: str, size: int, digest: parse_worker.Digest | None
 ) -> Generator[list[ParsedFinding], None, None]:
     """The parsed findings in chunks; a big file is parsed on the other core meanwhile."""
-    if size >= parse_worker.PARALLEL_MIN_BYTES and parse_worker.can_fork():
-        yield from parse_worker.parse_batches(stream, name, fmt=fmt)
+    if _parallel(size):
+        yield from parse_worker.parse_batches(stream, name, fmt=fmt, digest=digest)
     else:
+        if digest is not None:
+            digest.hexdigest = parse_worker.stream_sha256(stream)
+            stream.seek(0)
         yield from _chunks(parse_stream(stream, name, fmt=fmt))
 
 
@@ -528,10 +549,10 @@ def import_path(
 ) -> ScanImport:
     """Import one scanner file as one transaction; return its ``ScanImport`` summary."""
     size = _check_size(path)
-    sha = file_sha256(path)
     with path.open("rb") as handle:
+        # the digest is taken while parsing (by the parse child, for a big file)
         return import_stream(
-            stream=handle, name=str(path), size=size, sha256=sha, actor=actor, options=options,
+            stream=handle, name=str(path), size=size, sha256=None, actor=actor, options=options,
             session=session,
         )  # fmt: skip
 
@@ -541,18 +562,22 @@ def import_stream(
     stream: IO[bytes],
     name: str,
     size: int,
-    sha256: str,
+    sha256: str | None,
     actor: Person | None,
     options: ImportOptions,
     session: Session | None = None,
 ) -> ScanImport:
+    """Import one stream as one transaction. ``sha256=None``: hash the stream while importing."""
     session = session or Session()
+    digest = parse_worker.Digest() if sha256 is None else None
     started = time.perf_counter()
     fmt = options.fmt or _detected(name, stream)
-    with transaction.atomic():
+    # about a third of a scanner file's size ends up as table and index pages
+    cache = min(size // 3, WRITE_CACHE_LIMIT) // 2**20
+    with write_cache(cache), transaction.atomic():
         scan = ScanImport.objects.create(
             file_name=Path(name).name[:500],
-            sha256=sha256,
+            sha256=sha256 or "",
             size_bytes=size,
             format=fmt,
             service=options.service,
@@ -563,17 +588,19 @@ def import_stream(
         run = _Run(session, scan, options, name)
         if options.asset_name:
             run.asset_for(options.asset_kind, options.asset_name)
-        with closing(_parsed_batches(stream, name, fmt, size)) as batches:
+        with closing(_parsed_batches(stream, name, fmt, size, digest)) as batches:
             for chunk in batches:
                 run.handle_chunk(chunk)
-        if options.asset_name and not run.scopes:
-            # An empty report for a named asset says: nothing this tool found there is left.
-            asset = run.asset_for(options.asset_kind, options.asset_name)
-            for scanner in ScanScope.objects.filter(
-                asset=asset, last_import__format=fmt
-            ).values_list("scanner", flat=True):
-                run.scope_for(asset, scanner)
-        run.finish()
+            if options.asset_name and not run.scopes:
+                # An empty report for a named asset says: nothing this tool found there is left.
+                asset = run.asset_for(options.asset_kind, options.asset_name)
+                for scanner in ScanScope.objects.filter(
+                    asset=asset, last_import__format=fmt
+                ).values_list("scanner", flat=True):
+                    run.scope_for(asset, scanner)
+            run.finish()
+        if digest is not None:
+            scan.sha256 = sha256 = digest.hexdigest or ""
         for key, value in run.counts.items():  # parsed, duplicates, new, unchanged, …
             setattr(scan, key, value)
         scan.scanner = ",".join(sorted(run.scanners))[:64]

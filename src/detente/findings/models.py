@@ -104,7 +104,10 @@ class ScanScope(models.Model):
 
 
 class Finding(models.Model):
-    fingerprint = models.CharField(max_length=32, unique=True)
+    # Unique through Meta.constraints, not unique=True: on PostgreSQL a unique CharField also gets
+    # a second, varchar_pattern_ops index for LIKE queries that nothing runs on a fingerprint, and
+    # every import row would pay for it.
+    fingerprint = models.CharField(max_length=32)
     # The import hot path writes millions of rows; per-row foreign-key checks cost a third of
     # SQLite's insert rate, so these references are kept by the code (PROTECT in the ORM), not by
     # database constraints. See ARCHITECTURE.md.
@@ -165,6 +168,9 @@ class Finding(models.Model):
     )
 
     class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("fingerprint",), name="finding_fingerprint"),
+        )
         indexes = (
             models.Index(fields=("asset", "scanner"), name="finding_scope"),
             models.Index(fields=("status", "deadline"), name="finding_status_deadline"),

@@ -13,6 +13,7 @@ Forking costs a few milliseconds, so small files are parsed in-process (see ``PA
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import pickle
@@ -34,22 +35,46 @@ BATCH = 5_000
 _FINDINGS, _ERROR, _FAILED, _DONE = b"F", b"E", b"X", b"D"
 
 
+def stream_sha256(stream: IO[bytes]) -> str:
+    """SHA-256 of the rest of ``stream``."""
+    digest = hashlib.sha256()
+    while chunk := stream.read(8 * 1024 * 1024):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
+class Digest:
+    """The SHA-256 of the stream, filled in by ``parse_batches`` when the child has read it all."""
+
+    hexdigest: str | None = None
+
+
 def parse_batches(
-    stream: IO[bytes], name: str, *, fmt: str | None, batch: int = BATCH
+    stream: IO[bytes],
+    name: str,
+    *,
+    fmt: str | None,
+    digest: Digest | None = None,
+    batch: int = BATCH,
 ) -> Iterator[list[ParsedFinding]]:
     """Batches of what ``parse_stream(stream, name, fmt=fmt)`` yields, parsed in a child process.
 
-    The stream is inherited by the child; the caller must not read it while this runs. Closing
-    the iterator early (an error in the caller) kills the child.
+    With ``digest``, the child also hashes the stream after parsing it (hashing 2 GB takes
+    seconds; the child has them to spare while the caller writes the last batches). The stream is
+    inherited by the child; the caller must not read it while this runs. Closing the iterator
+    early (an error in the caller) kills the child.
     """
     ctx = multiprocessing.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(
-        target=_child, args=(sender, stream, name, fmt, batch), name="detente-parse", daemon=True
+        target=_child,
+        args=(sender, stream, name, fmt, batch, digest is not None),
+        name="detente-parse",
+        daemon=True,
     )
     child.start()
     sender.close()
@@ -71,6 +96,8 @@ def parse_batches(
             elif tag == _FAILED:
                 raise RuntimeError(f"the parser process failed: {bytes(body).decode()}")
             else:
+                if digest is not None:
+                    digest.hexdigest = bytes(body).decode()
                 return
     finally:
         receiver.close()
@@ -79,7 +106,9 @@ def parse_batches(
         child.join()
 
 
-def _child(sender: Connection, stream: IO[bytes], name: str, fmt: str | None, batch: int) -> None:
+def _child(
+    sender: Connection, stream: IO[bytes], name: str, fmt: str | None, batch: int, digest: bool
+) -> None:
     """Runs in the forked process: parse, send, and leave without running the parent's cleanup."""
     encoder = msgspec.msgpack.Encoder()
     try:
@@ -91,7 +120,11 @@ def _child(sender: Connection, stream: IO[bytes], name: str, fmt: str | None, ba
                 pending = []
         if pending:
             _send(sender, encoder, pending)
-        sender.send_bytes(_DONE)
+        if digest:
+            stream.seek(0)
+            sender.send_bytes(_DONE + stream_sha256(stream).encode())
+        else:
+            sender.send_bytes(_DONE)
     except InputError as exc:
         details = (type(exc), exc.message, exc.file, exc.record, exc.field)
         sender.send_bytes(_ERROR + pickle.dumps(details))

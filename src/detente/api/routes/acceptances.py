@@ -11,7 +11,17 @@ from ninja import Router, Status
 from detente.acceptances import services
 from detente.acceptances.models import RiskAcceptance
 from detente.api.auth import actor, require_write
-from detente.api.schemas import AcceptanceIn, AcceptanceOut, ReasonIn, RenewIn, SignIn
+from detente.api.schemas import (
+    ERRORS,
+    AcceptanceIn,
+    AcceptanceOut,
+    Limit,
+    Offset,
+    PathId,
+    ReasonIn,
+    RenewIn,
+    SignIn,
+)
 from detente.core.errors import InputError, NotFound
 from detente.decisions.models import DecisionRecord
 from detente.inventory.models import Asset
@@ -59,24 +69,30 @@ def _fresh(pk: int, request: HttpRequest) -> dict[str, Any]:
     return acceptance_out(_get(request, pk))
 
 
-@router.get("/acceptances", response=list[AcceptanceOut], summary="Acceptances, newest first")
+@router.get(
+    "/acceptances",
+    response={200: list[AcceptanceOut], **ERRORS},
+    summary="Acceptances, newest first",
+)
 def list_acceptances(
-    request: HttpRequest, status: str | None = None, limit: int = 50, offset: int = 0
+    request: HttpRequest, status: str | None = None, limit: Limit = 50, offset: Offset = 0
 ) -> list[dict[str, Any]]:
-    if not 1 <= limit <= 500 or offset < 0:
-        raise InputError("limit 1..500, offset ≥ 0", field="limit")
+    if not 1 <= limit <= 500 or not 0 <= offset <= 10**9:
+        raise InputError("limit 1..500, offset 0..10^9", field="limit")
     qs = _visible(actor(request))
+    if status and "\x00" in status:
+        raise InputError("text must not contain NUL characters", field="status")
     if status:
         qs = qs.filter(status=status)
     return [acceptance_out(a) for a in qs[offset : offset + limit]]
 
 
-@router.get("/acceptances/{acceptance_id}", response=AcceptanceOut)
-def get_acceptance(request: HttpRequest, acceptance_id: int) -> dict[str, Any]:
+@router.get("/acceptances/{acceptance_id}", response={200: AcceptanceOut, **ERRORS})
+def get_acceptance(request: HttpRequest, acceptance_id: PathId) -> dict[str, Any]:
     return _fresh(acceptance_id, request)
 
 
-@router.post("/acceptances", response={201: AcceptanceOut}, summary="Request a deferral")
+@router.post("/acceptances", response={201: AcceptanceOut, **ERRORS}, summary="Request a deferral")
 def request_acceptance(request: HttpRequest, body: AcceptanceIn) -> Status[dict[str, Any]]:
     person = require_write(request)
     decision = None
@@ -99,16 +115,16 @@ def request_acceptance(request: HttpRequest, body: AcceptanceIn) -> Status[dict[
     return Status(201, _fresh(created.pk, request))
 
 
-@router.post("/acceptances/{acceptance_id}/submit", response=AcceptanceOut)
-def submit(request: HttpRequest, acceptance_id: int) -> dict[str, Any]:
+@router.post("/acceptances/{acceptance_id}/submit", response={200: AcceptanceOut, **ERRORS})
+def submit(request: HttpRequest, acceptance_id: PathId) -> dict[str, Any]:
     services.acceptance_submit(
         actor=require_write(request), acceptance=_get(request, acceptance_id)
     )
     return _fresh(acceptance_id, request)
 
 
-@router.post("/acceptances/{acceptance_id}/sign", response=AcceptanceOut)
-def sign(request: HttpRequest, acceptance_id: int, body: SignIn) -> dict[str, Any]:
+@router.post("/acceptances/{acceptance_id}/sign", response={200: AcceptanceOut, **ERRORS})
+def sign(request: HttpRequest, acceptance_id: PathId, body: SignIn) -> dict[str, Any]:
     services.acceptance_sign(
         actor=require_write(request), acceptance=_get(request, acceptance_id), role=body.role,
         comment=body.comment,
@@ -116,24 +132,24 @@ def sign(request: HttpRequest, acceptance_id: int, body: SignIn) -> dict[str, An
     return _fresh(acceptance_id, request)
 
 
-@router.post("/acceptances/{acceptance_id}/reject", response=AcceptanceOut)
-def reject(request: HttpRequest, acceptance_id: int, body: ReasonIn) -> dict[str, Any]:
+@router.post("/acceptances/{acceptance_id}/reject", response={200: AcceptanceOut, **ERRORS})
+def reject(request: HttpRequest, acceptance_id: PathId, body: ReasonIn) -> dict[str, Any]:
     services.acceptance_reject(
         actor=require_write(request), acceptance=_get(request, acceptance_id), reason=body.reason
     )
     return _fresh(acceptance_id, request)
 
 
-@router.post("/acceptances/{acceptance_id}/revoke", response=AcceptanceOut)
-def revoke(request: HttpRequest, acceptance_id: int, body: ReasonIn) -> dict[str, Any]:
+@router.post("/acceptances/{acceptance_id}/revoke", response={200: AcceptanceOut, **ERRORS})
+def revoke(request: HttpRequest, acceptance_id: PathId, body: ReasonIn) -> dict[str, Any]:
     services.acceptance_revoke(
         actor=require_write(request), acceptance=_get(request, acceptance_id), reason=body.reason
     )
     return _fresh(acceptance_id, request)
 
 
-@router.post("/acceptances/{acceptance_id}/renew", response={201: AcceptanceOut})
-def renew(request: HttpRequest, acceptance_id: int, body: RenewIn) -> Status[dict[str, Any]]:
+@router.post("/acceptances/{acceptance_id}/renew", response={201: AcceptanceOut, **ERRORS})
+def renew(request: HttpRequest, acceptance_id: PathId, body: RenewIn) -> Status[dict[str, Any]]:
     created = services.acceptance_renew(
         actor=require_write(request), acceptance=_get(request, acceptance_id), until=body.until,
         justification=body.justification,

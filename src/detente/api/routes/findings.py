@@ -9,12 +9,22 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import File, Form, Query, Router, Schema, Status
+from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
+from pydantic import Field
 
 from detente.acceptances.models import AcceptanceFinding
 from detente.api.auth import actor, require_write
-from detente.api.schemas import FindingDetailOut, FindingPage, ImportOut
+from detente.api.schemas import (
+    ERRORS,
+    FindingDetailOut,
+    FindingPage,
+    ImportOut,
+    In,
+    Limit,
+    Offset,
+    PathId,
+)
 from detente.core.errors import InputError, NotFound
 from detente.findings.models import Finding, ScanImport, Vulnerability
 from detente.findings.selectors import FindingFilter, findings_page, visible_findings
@@ -23,7 +33,7 @@ router = Router(tags=["findings"])
 imports = Router(tags=["imports"])
 
 
-class FindingQuery(Schema):
+class FindingQuery(In):
     status: str | None = "open"
     exploited: bool = False
     exposed: bool = False
@@ -32,7 +42,7 @@ class FindingQuery(Schema):
     severity: str | None = None
     scanner: str | None = None
     cve: str | None = None
-    limit: int = 50
+    limit: int = Field(50, ge=1, le=500)
     cursor: str | None = None
 
 
@@ -51,7 +61,9 @@ def finding_out(f: Finding) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@router.get("/findings", response=FindingPage, summary="Findings in priority order")
+@router.get(
+    "/findings", response={200: FindingPage, **ERRORS}, summary="Findings in priority order"
+)
 def list_findings(request: HttpRequest, q: Query[FindingQuery]) -> dict[str, Any]:
     if not 1 <= q.limit <= 500:
         raise InputError("limit must be between 1 and 500", field="limit")
@@ -68,8 +80,12 @@ def list_findings(request: HttpRequest, q: Query[FindingQuery]) -> dict[str, Any
     return {"items": [finding_out(f) for f in rows], "next_cursor": cursor}
 
 
-@router.get("/findings/{finding_id}", response=FindingDetailOut, summary="Every fact of a finding")
-def get_finding(request: HttpRequest, finding_id: int) -> dict[str, Any]:
+@router.get(
+    "/findings/{finding_id}",
+    response={200: FindingDetailOut, **ERRORS},
+    summary="Every fact of a finding",
+)
+def get_finding(request: HttpRequest, finding_id: PathId) -> dict[str, Any]:
     f = (
         visible_findings(actor(request))
         .select_related("asset", "asset__service", "deadline_reason")
@@ -99,7 +115,7 @@ def import_out(s: ScanImport) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@imports.post("/imports", response={201: ImportOut}, summary="Upload one scanner file")
+@imports.post("/imports", response={201: ImportOut, **ERRORS}, summary="Upload one scanner file")
 def upload(
     request: HttpRequest,
     file: File[UploadedFile],
@@ -138,15 +154,19 @@ def upload(
     return Status(201, import_out(scan))
 
 
-@imports.get("/imports", response=list[ImportOut], summary="Recent imports")
-def list_imports(request: HttpRequest, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-    if not 1 <= limit <= 500 or offset < 0:
-        raise InputError("limit 1..500, offset ≥ 0", field="limit")
+@imports.get("/imports", response={200: list[ImportOut], **ERRORS}, summary="Recent imports")
+def list_imports(
+    request: HttpRequest, limit: Limit = 50, offset: Offset = 0
+) -> list[dict[str, Any]]:
+    if not 1 <= limit <= 500 or not 0 <= offset <= 10**9:
+        raise InputError("limit 1..500, offset 0..10^9", field="limit")
     return [import_out(s) for s in ScanImport.objects.all()[offset : offset + limit]]
 
 
-@imports.get("/imports/{import_id}", response=ImportOut, summary="One import's summary")
-def get_import(request: HttpRequest, import_id: int) -> dict[str, Any]:
+@imports.get(
+    "/imports/{import_id}", response={200: ImportOut, **ERRORS}, summary="One import's summary"
+)
+def get_import(request: HttpRequest, import_id: PathId) -> dict[str, Any]:
     scan = ScanImport.objects.filter(pk=import_id).first()
     if scan is None:
         raise NotFound(f"import {import_id} does not exist")

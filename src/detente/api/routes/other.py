@@ -9,11 +9,16 @@ from ninja import Router, Status
 
 from detente.api.auth import actor, require_write
 from detente.api.schemas import (
+    ERRORS,
     AuditEventOut,
     DecideIn,
     DecisionIn,
     DecisionOut,
+    Limit,
+    Offset,
+    PathId,
     PersonOut,
+    Since,
     VerifyOut,
 )
 from detente.audit.models import AuditEvent
@@ -41,33 +46,35 @@ def decision_out(d: DecisionRecord) -> dict[str, Any]:
 
 
 def _page(limit: int, offset: int) -> None:
-    if not 1 <= limit <= 500 or offset < 0:
-        raise InputError("limit 1..500, offset ≥ 0", field="limit")
+    if not 1 <= limit <= 500 or not 0 <= offset <= 10**9:
+        raise InputError("limit 1..500, offset 0..10^9", field="limit")
 
 
-@decisions.get("/decisions", response=list[DecisionOut])
-def list_decisions(request: HttpRequest, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+@decisions.get("/decisions", response={200: list[DecisionOut], **ERRORS})
+def list_decisions(
+    request: HttpRequest, limit: Limit = 50, offset: Offset = 0
+) -> list[dict[str, Any]]:
     _page(limit, offset)
     return [decision_out(d) for d in DecisionRecord.objects.all()[offset : offset + limit]]
 
 
-@decisions.get("/decisions/{decision_id}", response=DecisionOut)
-def get_decision(request: HttpRequest, decision_id: int) -> dict[str, Any]:
+@decisions.get("/decisions/{decision_id}", response={200: DecisionOut, **ERRORS})
+def get_decision(request: HttpRequest, decision_id: PathId) -> dict[str, Any]:
     found = DecisionRecord.objects.filter(pk=decision_id).first()
     if found is None:
         raise NotFound(f"decision record {decision_id} does not exist")
     return decision_out(found)
 
 
-@decisions.post("/decisions", response={201: DecisionOut})
+@decisions.post("/decisions", response={201: DecisionOut, **ERRORS})
 def create_decision(request: HttpRequest, body: DecisionIn) -> Status[dict[str, Any]]:
     data = body.dict()
     record = decision_create(actor=require_write(request), **data)
     return Status(201, decision_out(record))
 
 
-@decisions.post("/decisions/{decision_id}/decide", response=DecisionOut)
-def decide(request: HttpRequest, decision_id: int, body: DecideIn) -> dict[str, Any]:
+@decisions.post("/decisions/{decision_id}/decide", response={200: DecisionOut, **ERRORS})
+def decide(request: HttpRequest, decision_id: PathId, body: DecideIn) -> dict[str, Any]:
     found = DecisionRecord.objects.filter(pk=decision_id).first()
     if found is None:
         raise NotFound(f"decision record {decision_id} does not exist")
@@ -83,19 +90,25 @@ def person_out(p: Person) -> dict[str, Any]:
     return {"id": p.pk, "name": p.name, "email": p.email, "role": p.role}
 
 
-@people.get("/people", response=list[PersonOut])
+@people.get("/people", response={200: list[PersonOut], **ERRORS})
 def list_people(request: HttpRequest) -> list[dict[str, Any]]:
     return [person_out(p) for p in Person.objects.filter(active=True)]
 
 
-@people.get("/people/me", response=PersonOut)
+@people.get("/people/me", response={200: PersonOut, **ERRORS})
 def me(request: HttpRequest) -> dict[str, Any]:
     return person_out(actor(request))
 
 
-@audit.get("/audit", response=list[AuditEventOut], summary="Audit events after a sequence number")
-def list_events(request: HttpRequest, since: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+@audit.get(
+    "/audit",
+    response={200: list[AuditEventOut], **ERRORS},
+    summary="Audit events after a sequence number",
+)
+def list_events(request: HttpRequest, since: Since = 0, limit: Limit = 100) -> list[dict[str, Any]]:
     _page(limit, 0)
+    if not 0 <= since < 2**63:
+        raise InputError("since is a sequence number ≥ 0", field="since")
     return [
         {"seq": e.seq, "occurred_at": e.occurred_at, "actor": e.actor_label, "verb": e.verb,
          "subject_type": e.subject_type, "subject_id": e.subject_id, "before": e.before,
@@ -104,7 +117,7 @@ def list_events(request: HttpRequest, since: int = 0, limit: int = 100) -> list[
     ]  # fmt: skip
 
 
-@audit.get("/audit/verify", response=VerifyOut, summary="Recompute the hash chain")
+@audit.get("/audit/verify", response={200: VerifyOut, **ERRORS}, summary="Recompute the hash chain")
 def verify(request: HttpRequest) -> dict[str, Any]:
     result = audit_verify()
     return {

@@ -61,7 +61,7 @@ class Migration(migrations.Migration):
             name='Finding',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fingerprint', models.CharField(max_length=32, unique=True)),
+                ('fingerprint', models.CharField(max_length=32)),
                 ('scanner', models.CharField(max_length=64)),
                 ('vuln_id', models.CharField(max_length=200)),
                 ('cve', models.CharField(blank=True, max_length=32, null=True)),
@@ -99,6 +99,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'indexes': [models.Index(fields=['asset', 'scanner'], name='finding_scope'), models.Index(fields=['status', 'deadline'], name='finding_status_deadline'), models.Index(fields=['cve'], name='finding_cve')],
+                'constraints': [models.UniqueConstraint(fields=('fingerprint',), name='finding_fingerprint')],
             },
         ),
         migrations.CreateModel(

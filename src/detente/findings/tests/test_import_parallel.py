@@ -1,0 +1,140 @@
+"""The parallel parse path (a forked child parses, the importer writes): same rows and refusals."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from detente.audit.models import AuditEvent
+from detente.core import clock
+from detente.core.errors import InputError
+from detente.findings import importer, parse_worker
+from detente.findings.importer import ImportOptions
+from detente.findings.models import Finding, ScanImport, Vulnerability
+from detente.findings.parsers.base import ParseError
+from detente.findings.services import scan_import
+from detente.findings.tests.factories import trivy_report, trivy_vuln, write_json
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(not parse_worker.can_fork(), reason="the parallel path needs fork"),
+]
+
+NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+# every stored column but the ids, which depend on what was written before
+COLUMNS = tuple(
+    f.attname for f in Finding._meta.concrete_fields if f.attname not in ("id", "last_import_id")
+)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _parallel(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
+    monkeypatch.setattr(parse_worker, "PARALLEL_MIN_BYTES", 0 if on else 1 << 62)
+
+
+def _import(path: Path) -> ScanImport:
+    (scan,) = scan_import(paths=[path], options=ImportOptions())
+    return scan
+
+
+def _report(tmp_path: Path, count: int, name: str = "report.json") -> Path:
+    vulns = [
+        trivy_vuln(f"CVE-2024-{1000 + i % 7}", pkg=f"lib{i}", severity=("HIGH", "LOW")[i % 2])
+        for i in range(count)
+    ]
+    vulns.append(trivy_vuln("CVE-2024-1000", pkg="lib0"))  # a duplicate inside the report
+    return write_json(tmp_path / name, trivy_report(vulns))
+
+
+def _rows_of_import(path: Path) -> tuple[dict[str, Any], list[tuple[Any, ...]], list[Any]]:
+    """Import, read back every row, and undo the import."""
+    with contextlib.suppress(_Rollback), transaction.atomic():
+        scan = _import(path)
+        counts = {
+            k: getattr(scan, k) for k in ("parsed", "duplicates", "new", "unchanged", "closed")
+        }
+        counts["sha256"] = scan.sha256
+        rows = list(Finding.objects.order_by("fingerprint").values_list(*COLUMNS))
+        vulns = list(Vulnerability.objects.order_by("vuln_id").values_list())
+        raise _Rollback
+    return counts, rows, vulns
+
+
+def test_parallel_and_serial_paths_write_identical_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock.set_now(NOW)
+    path = _report(tmp_path, 40)
+    monkeypatch.setattr(parse_worker, "BATCH", 3)  # many messages, several writes
+    monkeypatch.setattr(importer, "CHUNK", 5)
+    _parallel(monkeypatch, False)
+    serial = _rows_of_import(path)
+    _parallel(monkeypatch, True)
+    parallel = _rows_of_import(path)
+    assert serial[0]["parsed"] == 41
+    assert serial[0]["duplicates"] == 1
+    assert serial[0]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert len(serial[1]) == 40
+    assert parallel == serial
+
+
+def test_parallel_reimport_counts_match_the_serial_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock.set_now(NOW)
+    first = _report(tmp_path, 30, "first.json")
+    later = write_json(
+        tmp_path / "later.json",
+        trivy_report([trivy_vuln(f"CVE-2024-{1000 + i % 7}", pkg=f"lib{i}") for i in range(5, 35)]),
+    )
+    _parallel(monkeypatch, True)
+    _import(first)
+    clock.set_now(NOW + dt.timedelta(days=1))
+    scan = _import(later)
+    assert (scan.new, scan.unchanged, scan.reopened, scan.closed) == (5, 25, 0, 5)
+
+
+def test_a_parse_error_in_the_child_names_file_record_and_field_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vulns = [trivy_vuln(f"CVE-2024-{1000 + i}", pkg=f"lib{i}") for i in range(12)]
+    vulns[10]["Severity"] = "APOCALYPTIC"
+    path = write_json(tmp_path / "late-error.json", trivy_report(vulns))
+    monkeypatch.setattr(parse_worker, "BATCH", 2)  # five batches are written before the error
+    monkeypatch.setattr(importer, "CHUNK", 2)
+    _parallel(monkeypatch, True)
+    with pytest.raises(ParseError) as caught:
+        _import(path)
+    error = caught.value
+    assert error.file == str(path)
+    assert error.record == "Results[0].Vulnerabilities[10]"
+    assert error.field == "Severity"
+    assert "late-error.json" in str(error)
+    assert Finding.objects.count() == 0
+    assert ScanImport.objects.count() == 0
+    assert Vulnerability.objects.count() == 0
+    assert not AuditEvent.objects.filter(verb="scan.imported").exists()
+
+
+def test_an_error_while_writing_stops_the_child_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vulns = [trivy_vuln(f"CVE-2024-{1000 + i}", pkg=f"lib{i}") for i in range(12)]
+    vulns[11]["CVSS"] = {"nvd": {"V3Vector": "CVSS:3.1/nonsense", "V3Score": 1.0}}
+    path = write_json(tmp_path / "bad-vector.json", trivy_report(vulns))
+    monkeypatch.setattr(parse_worker, "BATCH", 2)
+    monkeypatch.setattr(importer, "CHUNK", 2)
+    _parallel(monkeypatch, True)
+    with pytest.raises(InputError, match=r"bad-vector\.json.*cvss_vector"):
+        _import(path)
+    assert Finding.objects.count() == 0
+    assert ScanImport.objects.count() == 0
