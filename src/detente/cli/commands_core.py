@@ -32,14 +32,26 @@ def demo(
     from django.conf import settings
 
     from detente.cli.commands_findings import findings_list
+    from detente.demo.history import build_history
+    from detente.demo.incident import build_incident_demo
     from detente.demo.org import build_demo, demo_accounts
     from detente.findings.selectors import findings_summary
+    from detente.incidents.models import Incident
 
     db = settings.DATABASES["default"]
     console.print(
         f"[bold]Détente demo[/] — database: {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}"
     )
     build_demo(progress=lambda msg: console.print(f"  {msg}"))
+    made = build_history()
+    if made:
+        console.print(
+            f"  decision DR-{made['decision']}; acceptances: "
+            + ", ".join(f"RA-{pk} {state}" for state, pk in made.items() if state != "decision")
+        )
+    if not Incident.objects.exists():
+        incident = build_incident_demo()
+        console.print(f"  incident #{incident.pk} (SEV2, reviewed) with briefings and clocks")
     summary = findings_summary()
     console.print(
         f"\n[bold]{summary['open']}[/] open findings; [bold red]{summary['exploited']}[/] "

@@ -22,6 +22,7 @@ def _setup_django() -> None:
 def build_app() -> typer.Typer:
     from detente.cli import (
         commands_accept,
+        commands_account,
         commands_audit,
         commands_core,
         commands_findings,
@@ -43,6 +44,7 @@ def build_app() -> typer.Typer:
     commands_findings.register(app)
     commands_intel.register(app)
     commands_accept.register(app)
+    commands_account.register(app)
     commands_incident.register(app)
     commands_vex.register(app)
     commands_worker.register(app)

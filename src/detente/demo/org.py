@@ -26,6 +26,7 @@ PEOPLE = (
     ("Tom Becker", "it.lead@demo.detente", Role.IT_LEAD),
     ("Lena Novak", "owner.banking@demo.detente", Role.SERVICE_OWNER),
     ("Marco Silva", "owner.payments@demo.detente", Role.SERVICE_OWNER),
+    ("Noor Haddad", "owner.platform@demo.detente", Role.SERVICE_OWNER),
     ("Ada Mensah", "engineer@demo.detente", Role.ENGINEER),
     ("Rui Costa", "change.manager@demo.detente", Role.CHANGE_MANAGER),
     ("Iris Lang", "auditor@demo.detente", Role.AUDITOR),
@@ -42,8 +43,15 @@ SERVICES = (
         "restricted",
     ),
     ("payments-api", "Payments API", "owner.payments@demo.detente", "critical", True, "restricted"),
-    ("hr-portal", "HR Portal", "it.lead@demo.detente", "medium", False, "confidential"),
-    ("dev-platform", "Developer Platform", "it.lead@demo.detente", "high", False, "internal"),
+    ("hr-portal", "HR Portal", "owner.platform@demo.detente", "medium", False, "confidential"),
+    (
+        "dev-platform",
+        "Developer Platform",
+        "owner.platform@demo.detente",
+        "high",
+        False,
+        "internal",
+    ),
 )
 
 
