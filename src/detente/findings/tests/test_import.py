@@ -281,3 +281,21 @@ def test_a_folder_imports_every_scanner_file_in_it(samples: Path, tmp_path: Path
         shutil.copy(samples / "scans/zap" / name, folder / name)
     scans = scan_import(paths=[folder])
     assert [s.parsed for s in scans] == [4, 15]
+
+
+def test_conflicting_duplicated_entries_are_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    doc = {
+        "findings": [
+            {"title": "Hard-coded key", "severity": "High", "unique_id_from_tool": "k-1",
+             "file_path": "app/settings.py", "line": 10},
+            {"title": "Hard-coded key", "severity": "Low", "unique_id_from_tool": "k-1",
+             "file_path": "app/settings.py", "line": 12},
+        ]
+    }  # fmt: skip
+    path = write_json(tmp_path / "dups.json", doc)
+    with pytest.raises(InputError) as caught:
+        _import(path, fmt="generic", asset_name="repo")
+    message = str(caught.value)
+    assert message.startswith(f"{path}")
+    assert "unique_id_from_tool" in message
+    _nothing_written()
