@@ -23,6 +23,10 @@ def migrate() -> None:
 
 def demo(
     serve: Annotated[bool, typer.Option(help="Start the web app afterwards.")] = True,
+    scenario: Annotated[
+        str | None,
+        typer.Option(help="Instead: a year of history, calm | simmering | overt | covert."),
+    ] = None,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
@@ -38,6 +42,11 @@ def demo(
     from detente.findings.selectors import findings_summary
     from detente.incidents.models import Incident
 
+    if scenario is not None:
+        from detente.cli.commands_tension import demo_scenario
+
+        demo_scenario(scenario)
+        return
     db = settings.DATABASES["default"]
     console.print(
         f"[bold]Détente demo[/] — database: {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}"

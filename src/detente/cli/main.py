@@ -29,6 +29,7 @@ def build_app() -> typer.Typer:
         commands_incident,
         commands_intel,
         commands_serve,
+        commands_tension,
         commands_vex,
         commands_worker,
     )
@@ -46,6 +47,7 @@ def build_app() -> typer.Typer:
     commands_accept.register(app)
     commands_account.register(app)
     commands_incident.register(app)
+    commands_tension.register(app)
     commands_vex.register(app)
     commands_worker.register(app)
     commands_serve.register(app)

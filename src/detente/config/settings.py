@@ -67,9 +67,11 @@ INSTALLED_APPS = [
     "detente.findings",
     "detente.decisions",
     "detente.acceptances",
+    "detente.planning",
     "detente.web",
     "detente.incidents",
     "detente.notifications",
+    "detente.tension",
     "django_tasks",
     "django_tasks_db",
 ]

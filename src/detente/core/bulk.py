@@ -71,6 +71,73 @@ def insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
     return count
 
 
+def _staged(cursor: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """PostgreSQL: COPY ``rows`` into a temporary table shaped like ``table``'s ``columns``."""
+    stage = f"_bulk_{table}"
+    cols = ", ".join(columns)
+    cursor.execute(f"DROP TABLE IF EXISTS {stage}")
+    cursor.execute(f"CREATE TEMP TABLE {stage} AS SELECT {cols} FROM {table} WITH NO DATA")  # noqa: S608
+    with cursor.cursor.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    return stage
+
+
+def insert_new_rows(
+    table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, key: str
+) -> None:
+    """Insert the rows whose ``key`` (a unique column) is not in the table yet.
+
+    On PostgreSQL the rows are copied to a temporary table and inserted with one statement: a
+    row-by-row ``executemany`` costs a round trip each (about 100 µs: 5 s for 50,000 rows).
+    """
+    if not rows:
+        return
+    cols = ", ".join(columns)
+    with connection.cursor() as cursor:
+        if is_postgres():
+            stage = _staged(cursor, table, columns, rows)
+            cursor.execute(
+                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} "  # noqa: S608
+                f"ON CONFLICT ({key}) DO NOTHING"
+            )
+            cursor.execute(f"DROP TABLE {stage}")
+            return
+        marks = ", ".join("?" for _ in columns)
+        cursor.cursor.executemany(
+            f"INSERT INTO {table} ({cols}) VALUES ({marks}) "  # noqa: S608
+            f"ON CONFLICT ({key}) DO NOTHING",
+            rows,
+        )
+
+
+def update_rows(
+    table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, key: str = "id"
+) -> None:
+    """Set ``columns`` of the row whose ``key`` is each row's last value.
+
+    SQLite: one ``executemany`` (local calls, fast). PostgreSQL: COPY to a temporary table and
+    one ``UPDATE … FROM``, for the same reason as ``insert_new_rows``.
+    """
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        if is_postgres():
+            stage = _staged(cursor, table, (*columns, key), rows)
+            sets = ", ".join(f"{c} = s.{c}" for c in columns)
+            cursor.execute(
+                f"UPDATE {table} AS t SET {sets} FROM {stage} AS s "  # noqa: S608
+                f"WHERE t.{key} = s.{key}"
+            )
+            cursor.execute(f"DROP TABLE {stage}")
+            return
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        cursor.cursor.executemany(
+            f"UPDATE {table} SET {sets} WHERE {key} = ?",  # noqa: S608
+            rows,
+        )
+
+
 def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> None:
     """Run one parameterised statement (``%s`` placeholders) for every row."""
     if not rows:

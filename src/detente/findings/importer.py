@@ -7,10 +7,11 @@ existing fingerprints and one chunk, not every parsed record. Writes are set-bas
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import time
 from collections.abc import Callable, Generator, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from hashlib import blake2b
 from operator import itemgetter
@@ -23,7 +24,13 @@ from django.db import connection, transaction
 
 from detente.audit.services import audit_record
 from detente.core import clock
-from detente.core.bulk import execute_many, insert_rows, is_postgres, write_cache
+from detente.core.bulk import (
+    insert_new_rows,
+    insert_rows,
+    is_postgres,
+    update_rows,
+    write_cache,
+)
 from detente.core.errors import InputError
 from detente.findings import parse_worker
 from detente.findings.enrich import (
@@ -45,9 +52,10 @@ from detente.policy.services import active_policy
 
 CHUNK = 20_000
 # The most SQLite page cache an import may take (see core.bulk.write_cache).
-WRITE_CACHE_LIMIT = 768 * 2**20
+WRITE_CACHE_LIMIT = 512 * 2**20
 _OPEN = Status.OPEN.value
 _FALSE_POSITIVE = Status.FALSE_POSITIVE.value
+_FIXED = Status.FIXED.value
 _SEVERITY_TEXT = {s: s.value for s in Severity}  # Enum.value is a slow property
 _REOPENABLE = frozenset({Status.FIXED.value, Status.MITIGATED.value})
 _KEPT = frozenset({Status.ACCEPTED.value, Status.FALSE_POSITIVE.value})
@@ -431,30 +439,22 @@ class _Run:
             insert_rows(Finding._meta.db_table, FINDING_COLUMNS, self.inserts)
             self.inserts = []
         if self.updates:
-            sets = ", ".join(f"{c} = %s" for c in REFRESH_COLUMNS)
-            execute_many(
-                f"UPDATE {Finding._meta.db_table} SET {sets} WHERE id = %s",  # noqa: S608
-                self.updates,
-            )
+            update_rows(Finding._meta.db_table, REFRESH_COLUMNS, self.updates)
             self.updates = []
 
     # -- after the last finding ------------------------------------------------------------
     def finish(self) -> None:
         self.flush()
         table = Finding._meta.db_table
-        closing: list[tuple[Any, ...]] = []
+        gone: list[tuple[Any, ...]] = []
         for scope in self.scopes.values():
             last_seen = self.db_time(scope.previous_seen or self.now)
             seen = scope.seen
             for fp, (pk, status, _, _) in scope.existing.items():
                 if status in _CLOSABLE and fp not in seen:
-                    closing.append((self.now_db, last_seen, self.scan_id, pk))
-        self.closed = len(closing)
-        execute_many(
-            f"UPDATE {table} SET status = 'fixed', closed_at = %s, last_seen = %s, "  # noqa: S608
-            "last_import_id = %s WHERE id = %s",
-            closing,
-        )
+                    gone.append((_FIXED, self.now_db, last_seen, self.scan_id, pk))
+        self.closed = len(gone)
+        update_rows(table, ("status", "closed_at", "last_seen", "last_import_id"), gone)
         for scope in self.scopes.values():
             ScanScope.objects.update_or_create(
                 asset=scope.asset,
@@ -462,11 +462,11 @@ class _Run:
                 defaults={"last_import": self.scan, "last_seen": self.now},
             )
         if self.vulns:
-            execute_many(
-                f"INSERT INTO {Vulnerability._meta.db_table} "  # noqa: S608
-                '(vuln_id, title, description, "references") VALUES (%s, %s, %s, %s) '
-                "ON CONFLICT (vuln_id) DO NOTHING",
+            insert_new_rows(
+                Vulnerability._meta.db_table,
+                ("vuln_id", "title", "description", '"references"'),
                 [(vid, *rest) for vid, rest in self.vulns.items()],
+                key="vuln_id",
             )
 
 
@@ -508,6 +508,23 @@ def _chunks(findings: Iterator[ParsedFinding]) -> Iterator[list[ParsedFinding]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector while rows are built.
+
+    An import allocates millions of tuples and keeps a million existing-finding entries alive;
+    the collector would walk all of them again and again to find no cycles. Reference counting
+    still frees everything as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _parallel(size: int) -> bool:
@@ -588,7 +605,10 @@ def import_stream(
         run = _Run(session, scan, options, name)
         if options.asset_name:
             run.asset_for(options.asset_kind, options.asset_name)
-        with closing(_parsed_batches(stream, name, fmt, size, digest)) as batches:
+        with (
+            _no_cycle_collection(),
+            closing(_parsed_batches(stream, name, fmt, size, digest)) as batches,
+        ):
             for chunk in batches:
                 run.handle_chunk(chunk)
             if options.asset_name and not run.scopes:

@@ -90,12 +90,81 @@ class Incidents(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reminder_minutes_before: int = 30  # remind the incident lead this long before a briefing
 
 
+WorkKind = Literal["package", "image", "host", "other"]
+
+
+def _default_effort() -> dict[WorkKind, float]:
+    return {"package": 1.0, "image": 2.0, "host": 4.0, "other": 2.0}
+
+
+def _default_remedy_cost() -> dict[str, float]:
+    return {"extra_window": 5.0, "emergency_change": 20.0, "deferral": 0.0}
+
+
+class EmergencyRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    roles: list[RoleName] = msgspec.field(default_factory=lambda: ["cio", "change_manager"])
+    max_per_month: int = 2  # per business service, per calendar month (UTC)
+
+
+class Planning(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Patch planning (see docs/planning.md): effort by kind of work, horizon, penalties."""
+
+    effort_hours: dict[WorkKind, float] = msgspec.field(default_factory=_default_effort)
+    horizon_days: int = 120
+    late_factor: float = 10.0  # each day past a deadline weighs this many exposure-days
+    unplanned_extra_days: int = 30  # unplanned work counts as done this long after the horizon
+    exact_max_pairs: int = 40_000  # CP-SAT up to this many (item, occurrence) pairs; else greedy
+    solver_seconds: float = 10.0
+    emergency: EmergencyRule = msgspec.field(default_factory=EmergencyRule)
+    # Remedy costs, in weighted exposure-day equivalents, added to the exposure a remedy leaves.
+    remedy_cost: dict[str, float] = msgspec.field(default_factory=_default_remedy_cost)
+
+
+SubIndexName = Literal["decision_friction", "risk_debt", "communication", "relationship"]
+
+
+def _default_tension_weights() -> dict[SubIndexName, float]:
+    return {
+        "decision_friction": 0.25,
+        "risk_debt": 0.25,
+        "communication": 0.20,
+        "relationship": 0.30,
+    }
+
+
+class SignalTuning(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Override one radar signal (keys in docs/tension.md); unset fields keep the defaults."""
+
+    weight: float | None = None  # within its sub-index
+    healthy: float | None = None  # value that normalises to 0
+    red_line: float | None = None  # value that normalises to 1
+
+
+class Tension(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The tension radar (docs/tension.md): sub-index weights, zones, hysteresis, red lines."""
+
+    weights: dict[SubIndexName, float] = msgspec.field(default_factory=_default_tension_weights)
+    signals: dict[str, SignalTuning] = msgspec.field(default_factory=dict)
+    amber_at: float = 35.0
+    red_at: float = 60.0
+    periods_to_step_down: int = 2  # consecutive periods below a zone before the zone drops
+    silence_periods: int = 2  # quiet periods (no escalation, override or open disagreement)
+    silence_risk_debt: float = 0.5  # ... while risk debt is at least this (0-1)
+    silence_downplay: float = 3.0  # ... or pressure to downplay (P10) is at least this
+    renewals_red_line: int = 3  # an acceptance renewed this often is a red line
+    expired_open_days: int = 30  # expired this long with its findings still open: a red line
+    pulse_conflict_red: int = 4  # P8 at or above, two pulses running: red
+    pulse_voice_red: int = 2  # P9 at or below, two pulses running: red
+
+
 class PolicyDocument(msgspec.Struct, frozen=True, forbid_unknown_fields=True, dict=True):
     name: str
     pack: str
     deadlines: Deadlines
     acceptances: Acceptances
     incidents: Incidents = msgspec.field(default_factory=Incidents)
+    planning: Planning = msgspec.field(default_factory=Planning)
+    tension: Tension = msgspec.field(default_factory=Tension)
 
     @cached_property
     def bod_table(self) -> dict[tuple[bool, bool, bool, bool], tuple[int, str]]:
@@ -165,6 +234,40 @@ def _check(doc: PolicyDocument) -> None:
         raise InputError(
             "must not be negative", record="incidents", field="reminder_minutes_before"
         )
+    _check_planning(doc)
+    _check_tension(doc)
+
+
+def _check_planning(doc: PolicyDocument) -> None:
+    p = doc.planning
+    if set(p.effort_hours) != {"package", "image", "host", "other"}:
+        raise InputError("give the effort of package, image, host and other", record="planning")
+    if any(hours <= 0 for hours in p.effort_hours.values()):
+        raise InputError("efforts must be positive", record="planning", field="effort_hours")
+    if p.horizon_days <= 0 or p.late_factor < 0 or p.unplanned_extra_days < 0:
+        raise InputError("horizon must be positive, penalties not negative", record="planning")
+    if p.emergency.max_per_month < 0 or not p.emergency.roles:
+        raise InputError("needs roles and a non-negative limit", record="planning.emergency")
+    unknown = set(p.remedy_cost) - {"extra_window", "emergency_change", "deferral"}
+    if unknown:
+        raise InputError(f"unknown remedies: {', '.join(sorted(unknown))}", record="planning")
+
+
+def _check_tension(doc: PolicyDocument) -> None:
+    t = doc.tension
+    if any(w < 0 for w in t.weights.values()) or sum(t.weights.values()) <= 0:
+        raise InputError("weights must not be negative nor all zero", record="tension.weights")
+    if not 0 < t.amber_at < t.red_at <= 100:
+        raise InputError("needs 0 < amber_at < red_at <= 100", record="tension")
+    if t.periods_to_step_down < 1 or t.silence_periods < 1:
+        raise InputError("periods must be at least 1", record="tension")
+    for key, tuning in t.signals.items():
+        if tuning.weight is not None and tuning.weight < 0:
+            raise InputError(
+                "must not be negative", record=f"tension.signals.{key}", field="weight"
+            )
+        if None not in (tuning.healthy, tuning.red_line) and tuning.healthy == tuning.red_line:
+            raise InputError("healthy and red_line must differ", record=f"tension.signals.{key}")
 
 
 def _yaml_booleans_to_words(raw: object) -> None:

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from detente.web import auth, views
+from detente.web import auth, views, views_incidents
 
 app_name = "web"
 
@@ -28,4 +28,17 @@ urlpatterns: list[URLPattern] = [
     path("decisions/new", views.decision_new, name="decision_new"),
     path("decisions/<int:decision_id>", views.decision_detail, name="decision"),
     path("audit", views.audit, name="audit"),
+    path("incidents", views_incidents.incidents, name="incidents"),
+    path("incidents/new", views_incidents.incident_new, name="incident_new"),
+    path("incidents/<int:incident_id>", views_incidents.incident_detail, name="incident"),
+    path(
+        "incidents/<int:incident_id>/briefings/<int:number>.<str:fmt>",
+        views_incidents.briefing_download,
+        name="briefing_download",
+    ),
+    path(
+        "incidents/<int:incident_id>/<str:action>",
+        views_incidents.incident_act,
+        name="incident_act",
+    ),
 ]

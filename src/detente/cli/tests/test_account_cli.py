@@ -71,7 +71,7 @@ def test_totp_enrolment_then_each_code_works_once(
     _set_password(runner)
     ciso.refresh_from_db()
     assert ciso.user is not None
-    monkeypatch.setattr(access.pyotp, "random_base32", lambda: SECRET)
+    monkeypatch.setattr(pyotp, "random_base32", lambda: SECRET)
     totp = pyotp.TOTP(SECRET)
 
     wrong = runner.invoke(build_app(), ["account", "totp", "sam@example.org"], input="000000\n")

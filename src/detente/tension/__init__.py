@@ -1,0 +1,1 @@
+"""Tension: leader profiles, the monthly pulse, signals, the index, its zones and actions."""

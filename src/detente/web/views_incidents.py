@@ -1,0 +1,382 @@
+"""Incident pages: the list (overdue CIO briefings first), declaring, the incident page (status
+moves, regulatory clocks, briefings, timeline, review) and briefing downloads. Each form calls one
+service; a refusal comes back as a message on the incident page, with nothing changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from detente.core.errors import DetenteError, InputError, NotFound
+from detente.decisions.models import DecisionRecord
+from detente.incidents import selectors, services
+from detente.incidents.briefings import render_html, render_markdown, render_pdf, sections
+from detente.incidents.clocks import Clock, ClockState
+from detente.incidents.models import (
+    ALLOWED,
+    Briefing,
+    Confidence,
+    EntryKind,
+    Incident,
+    IncidentStatus,
+    IncidentType,
+    Review,
+    Severity,
+)
+from detente.inventory.models import BusinessService
+from detente.people.models import Person, Role
+from detente.policy.services import active_policy
+from detente.web.auth import signed_in
+from detente.web.views import _person, _render
+
+ORDER = list(IncidentStatus.values)
+FORMATS = {
+    "md": "text/markdown; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+}
+
+
+def _moment(text: str | None, field: str) -> dt.datetime | None:
+    """A time from a form (``datetime-local`` gives no offset: it is read as UTC)."""
+    if not text or not text.strip():
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"not a time: {text!r} (use YYYY-MM-DDTHH:MM)", field=field) from None
+    if not 1971 <= value.year <= 2999:
+        raise InputError("give a time between the years 1971 and 2999", field=field)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def _id(text: str | None) -> int | None:
+    """An object id from a form field, or None (never a number no database column can hold)."""
+    text = (text or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 18 else None
+
+
+def _someone(pk: str | None, field: str) -> Person | None:
+    if not pk:
+        return None
+    number = _id(pk)
+    found = None if number is None else Person.objects.filter(pk=number).first()
+    if found is None:
+        raise InputError("choose a person from the list", field=field)
+    return found
+
+
+def _missing(request: HttpRequest, incident_id: int) -> HttpResponse:
+    return _render(
+        request, "error.html", {"message": f"Incident {incident_id} does not exist."}, 404
+    )
+
+
+# ---------------------------------------------------------------- list and declare
+
+
+@signed_in
+@require_GET
+def incidents(request: HttpRequest) -> HttpResponse:
+    doc, _ = active_policy()
+    open_only = request.GET.get("open") == "1"
+    rows = [
+        (i, selectors.briefing_status(i, doc=doc))
+        for i in selectors.incidents_list(open_only=open_only)[:200]
+    ]
+    return _render(
+        request,
+        "incidents.html",
+        {
+            "overdue": selectors.overdue_briefings(viewer=_person(request)),
+            "rows": rows,
+            "open_only": open_only,
+        },
+    )
+
+
+@signed_in
+@require_http_methods(["GET", "POST"])
+def incident_new(request: HttpRequest) -> HttpResponse:
+    post = request.POST
+    if request.method == "POST":
+        try:
+            lead = _someone(post.get("lead"), "lead")
+            if lead is None:
+                raise InputError("choose the incident lead", field="lead")
+            slugs = post.getlist("services")
+            created = services.incident_declare(
+                actor=_person(request),
+                title=post.get("title", ""),
+                type=post.get("type", "other"),
+                severity=post.get("severity", ""),
+                lead=lead,
+                summary=post.get("summary", ""),
+                detected_at=_moment(post.get("detected_at"), "detected_at"),
+                aware_at=_moment(post.get("aware_at"), "aware_at"),
+                services=list(BusinessService.objects.filter(slug__in=slugs)),
+                personal_data=post.get("personal_data") == "on",
+                data_categories=post.get("data_categories", "").split(","),
+                liaison=_someone(post.get("liaison"), "liaison"),
+                scribe=_someone(post.get("scribe"), "scribe"),
+            )
+        except DetenteError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"INC-{created.pk} declared; the leaders were told.")
+            return HttpResponseRedirect(reverse("web:incident", args=[created.pk]))
+    return _render(
+        request,
+        "incident_new.html",
+        {
+            "types": IncidentType.choices,
+            "severities": Severity.choices,
+            "people": Person.objects.filter(active=True).order_by("name"),
+            "services": BusinessService.objects.all(),
+            "form": post,
+        },
+    )
+
+
+# ---------------------------------------------------------------- the incident page
+
+
+@dataclass(frozen=True)
+class ClockRow:
+    clock: Clock
+    due_local: str  # formatted here: the template's date filter would convert back to UTC
+    zone: str
+
+
+@dataclass(frozen=True)
+class BriefingView:
+    briefing: Briefing
+    sections: list[Any]
+    can_acknowledge: bool
+
+
+def _can_acknowledge(incident: Incident, briefing: Briefing, person: Person) -> bool:
+    if briefing.acknowledged_at is not None:
+        return False
+    if incident.cio_id is not None:
+        return person.pk == incident.cio_id
+    return person.role == Role.CIO
+
+
+@signed_in
+@require_GET
+def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
+    try:
+        incident = selectors.incident_get(incident_id)
+    except NotFound:
+        return _missing(request, incident_id)
+    person = _person(request)
+    profile = selectors.regime_profile()
+    clocks = selectors.incident_clocks(incident)
+    rows = []
+    for c in clocks:
+        zone = profile.us_timezone if c.regime == "SEC" else profile.eu_timezone
+        local = c.due.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z") if c.due else ""
+        rows.append(ClockRow(c, local, zone))
+    briefings = [
+        BriefingView(b, sections(b, clocks), _can_acknowledge(incident, b, person))
+        for b in incident.briefings.select_related("author", "acknowledged_by").order_by("-number")
+    ]
+    review = Review.objects.select_related("author").filter(incident=incident).first()
+    informed = selectors.time_to_inform_cio(incident)
+    return _render(
+        request,
+        "incident.html",
+        {
+            "i": incident,
+            "moves": sorted(ALLOWED[incident.status], key=ORDER.index),
+            "cadence": selectors.briefing_status(incident),
+            "informed": informed,
+            "clocks": [r for r in rows if r.clock.state != ClockState.NOT_APPLICABLE],
+            "not_applicable": [r.clock for r in rows if r.clock.state == ClockState.NOT_APPLICABLE],
+            "fileable": [r.clock for r in rows if r.clock.state != ClockState.NOT_APPLICABLE],
+            "briefings": briefings,
+            "timeline": incident.timeline.select_related("author"),
+            "review": review,
+            "review_actions": review.actions.select_related("owner") if review else [],
+            "review_decisions": review.decisions.all() if review else [],
+            "confidences": Confidence.choices,
+            "kinds": [(k, EntryKind(k).label) for k in sorted(services.MANUAL_KINDS)],
+            "people": Person.objects.filter(active=True).order_by("name"),
+            "decisions": DecisionRecord.objects.all()[:100],
+            "handling": incident.status not in ("recovered", "closed"),
+        },
+    )
+
+
+def _brief(person: Person, incident: Incident, post: Any) -> str:
+    unknowns = [
+        services.Unknown(text=text, confidence=confidence)
+        for text, confidence in zip(
+            post.getlist("unknown"), post.getlist("unknown_confidence"), strict=False
+        )
+        if text.strip()
+    ]
+    b = services.briefing_issue(
+        actor=person,
+        incident=incident,
+        form=post.get("form", "executive"),
+        status_summary=post.get("status_summary", ""),
+        overview=post.get("overview", ""),
+        knowns=_lines(post.get("knowns")),
+        unknowns=unknowns,
+        actions=_lines(post.get("actions")),
+        asks=_lines(post.get("asks")),
+        next_steps=_lines(post.get("next_steps")),
+        next_update_due=_moment(post.get("next_update_due"), "next_update_due"),
+    )
+    return f"Briefing #{b.number} issued and sent to its audience."
+
+
+def _acknowledge(person: Person, incident: Incident, post: Any) -> str:
+    pk = _id(post.get("briefing"))
+    found = None if pk is None else Briefing.objects.filter(pk=pk, incident=incident).first()
+    if found is None:
+        raise NotFound(f"INC-{incident.pk} has no such briefing")
+    done = services.briefing_acknowledge(actor=person, briefing=found)
+    return f"Briefing #{done.number} acknowledged."
+
+
+def _review(person: Person, incident: Incident, post: Any) -> str:
+    actions = []
+    for text, owner, due in zip(
+        post.getlist("action_text"),
+        post.getlist("action_owner"),
+        post.getlist("action_due"),
+        strict=False,
+    ):
+        if not text.strip():
+            continue
+        who = _someone(owner, "action_owner")
+        if who is None:
+            raise InputError("an action needs an owner", field="action_owner")
+        try:
+            when = dt.date.fromisoformat(due)
+        except ValueError:
+            raise InputError(
+                "give the action's due date as YYYY-MM-DD", field="action_due"
+            ) from None
+        actions.append(services.ActionItem(text=text, owner=who, due=when))
+    ids = [n for n in (_id(i) for i in post.getlist("decision")) if n is not None]
+    services.review_record(
+        actor=person,
+        incident=incident,
+        what_happened=post.get("what_happened", ""),
+        went_well=post.get("went_well", ""),
+        went_badly=post.get("went_badly", ""),
+        actions=actions,
+        decisions=list(DecisionRecord.objects.filter(pk__in=ids)),
+    )
+    return "Review saved."
+
+
+def _act(action: str, person: Person, incident: Incident, post: Any) -> str | None:
+    if action == "status":
+        done = services.incident_transition(
+            actor=person, incident=incident, to=post.get("to", ""), note=post.get("note", "")
+        )
+        return f"INC-{done.pk} is now {done.get_status_display().lower()}."
+    if action == "brief":
+        return _brief(person, incident, post)
+    if action == "acknowledge":
+        return _acknowledge(person, incident, post)
+    if action == "file":
+        filing = services.clock_met(
+            actor=person,
+            incident=incident,
+            clock_key=post.get("clock", ""),
+            filed_at=_moment(post.get("filed_at"), "filed_at"),
+            reference=post.get("reference", ""),
+            note=post.get("note", ""),
+        )
+        return f"Filing recorded for {filing.clock}."
+    if action == "facts":
+        services.incident_set_facts(
+            actor=person,
+            incident=incident,
+            material_determined_at=_moment(post.get("material_at"), "material_at"),
+            classified_major_at=_moment(post.get("major_at"), "major_at"),
+            sec_details_available_at=_moment(post.get("details_at"), "details_at"),
+            nis2_significant=True if post.get("significant") == "on" else None,
+            high_risk_to_subjects=True if post.get("high_risk") == "on" else None,
+        )
+        return "Facts recorded."
+    if action == "timeline":
+        services.timeline_add(
+            actor=person,
+            incident=incident,
+            text=post.get("text", ""),
+            kind=post.get("kind", "note"),
+            at=_moment(post.get("at"), "at"),
+        )
+        return "Added to the timeline."
+    if action == "review":
+        return _review(person, incident, post)
+    return None
+
+
+@signed_in
+@require_POST
+def incident_act(request: HttpRequest, incident_id: int, action: str) -> HttpResponse:
+    incident = Incident.objects.filter(pk=incident_id).first()
+    if incident is None:
+        return _missing(request, incident_id)
+    try:
+        done = _act(action, _person(request), incident, request.POST)
+    except DetenteError as exc:
+        messages.error(request, str(exc))
+    else:
+        if done is None:
+            return _render(request, "error.html", {"message": "Unknown action."}, 404)
+        messages.success(request, done)
+    return HttpResponseRedirect(reverse("web:incident", args=[incident_id]))
+
+
+@signed_in
+@require_GET
+def briefing_download(
+    request: HttpRequest, incident_id: int, number: int, fmt: str
+) -> HttpResponse:
+    found = (
+        Briefing.objects.select_related("incident", "author")
+        .filter(incident_id=incident_id, number=number)
+        .first()
+    )
+    if found is None or fmt not in FORMATS:
+        return _render(
+            request,
+            "error.html",
+            {"message": f"INC-{incident_id} has no briefing {number} as {fmt}."},
+            404,
+        )
+    clocks = selectors.incident_clocks(found.incident)
+    previous = selectors.previous_briefings(found)
+    body: str | bytes
+    if fmt == "pdf":
+        body = render_pdf(found, clocks=clocks, previous=previous)
+    elif fmt == "html":
+        body = render_html(found, clocks=clocks, previous=previous)
+    else:
+        body = render_markdown(found, clocks=clocks, previous=previous)
+    response = HttpResponse(body, content_type=FORMATS[fmt])
+    disposition = "inline" if fmt == "html" else "attachment"
+    response["Content-Disposition"] = (
+        f'{disposition}; filename="INC-{incident_id}-briefing-{number}.{fmt}"'
+    )
+    return response
