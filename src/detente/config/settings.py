@@ -123,6 +123,9 @@ def _database() -> dict[str, Any]:
             "transaction_mode": "IMMEDIATE",
         }
         config.setdefault("TEST", {})["NAME"] = os.environ.get("DETENTE_TEST_SQLITE") or None
+    elif test_name := os.environ.get("DETENTE_TEST_DATABASE"):
+        # A test run of its own: concurrent runs on one server must not share "test_<name>".
+        config.setdefault("TEST", {})["NAME"] = test_name
     return config
 
 
