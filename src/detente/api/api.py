@@ -8,7 +8,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from detente import __version__
 from detente.api.auth import AUTH
-from detente.api.routes import acceptances, findings, incidents, other
+from detente.api.routes import acceptances, findings, incidents, other, tension
 from detente.core.errors import DetenteError, InputError
 
 api = NinjaAPI(
@@ -30,6 +30,7 @@ api.add_router("", other.decisions)
 api.add_router("", other.people)
 api.add_router("", other.audit)
 api.add_router("", incidents.router)
+api.add_router("", tension.router)
 
 
 def _error(

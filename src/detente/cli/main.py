@@ -28,6 +28,7 @@ def build_app() -> typer.Typer:
         commands_findings,
         commands_incident,
         commands_intel,
+        commands_plan,
         commands_serve,
         commands_tension,
         commands_vex,
@@ -47,6 +48,7 @@ def build_app() -> typer.Typer:
     commands_accept.register(app)
     commands_account.register(app)
     commands_incident.register(app)
+    commands_plan.register(app)
     commands_tension.register(app)
     commands_vex.register(app)
     commands_worker.register(app)

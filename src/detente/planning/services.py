@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+import msgspec
 from django.db import transaction
 
-from detente.acceptances.models import RiskAcceptance, ScopeKind
+from detente.acceptances.models import AcceptanceStatus, RiskAcceptance, ScopeKind
 from detente.acceptances.services import acceptance_request
 from detente.audit.services import audit_record
 from detente.core import clock
+from detente.core.bulk import insert_rows, is_postgres
 from detente.core.errors import InputError, NotFound, PermissionDenied, RuleViolation
 from detente.inventory.models import BusinessService
 from detente.people.models import Person, Role
@@ -167,6 +170,13 @@ def plan_make(
     solve_ms = round((time.perf_counter() - began) * 1000)
     with transaction.atomic():
         previous = list(PatchPlan.objects.select_for_update().filter(status=PlanStatus.CURRENT))
+        # A deferral already asked for (and not yet decided) stays linked to the same work.
+        pending = dict(
+            PlanItem.objects.filter(
+                plan__in=previous,
+                acceptance__status__in=(AcceptanceStatus.DRAFT, AcceptanceStatus.REQUESTED),
+            ).values_list("key", "acceptance_id")
+        )
         for old in previous:
             _move(old, PlanStatus.SUPERSEDED)
             old.save(update_fields=["status"])
@@ -182,32 +192,7 @@ def plan_make(
                      "blocked": [{"window": o.window.id, "starts_at": o.starts_at.isoformat(),
                                   "blackout": b.reason} for o, b in result.blocked]},
         )  # fmt: skip
-        PlanItem.objects.bulk_create(
-            [
-                PlanItem(
-                    plan=plan,
-                    key=p.item.key,
-                    kind=p.item.kind,
-                    asset_id=p.item.asset_id,
-                    service_id=p.item.service_id,
-                    component=p.item.component,
-                    effort_hours=p.item.effort_hours,
-                    weight=p.item.weight,
-                    deadline=p.item.deadline,
-                    deadline_class=p.item.deadline_class,
-                    finding_ids=p.item.finding_ids,
-                    window_id=p.occurrence.window.id if p.occurrence else None,
-                    starts_at=p.occurrence.starts_at if p.occurrence else None,
-                    ends_at=p.occurrence.ends_at if p.occurrence else None,
-                    exposure_days=p.exposure_days,
-                    late_days=p.late_days,
-                    miss=p.miss,
-                    remedies=p.remedies,
-                )
-                for p in result.placements
-            ],
-            batch_size=2000,
-        )
+        _insert_items(plan, result, pending)
         audit_record(
             actor=actor, verb="planning.plan_made", subject_type="patch_plan",
             subject_id=plan.pk,
@@ -216,6 +201,44 @@ def plan_make(
                                             "method", "optimal")},
         )  # fmt: skip
         return plan
+
+
+ITEM_COLUMNS = (
+    "plan_id", "key", "kind", "asset_id", "service_id", "component", "effort_hours", "weight",
+    "deadline", "deadline_class", "finding_ids", "window_id", "starts_at", "ends_at",
+    "exposure_days", "late_days", "miss", "remedies", "acceptance_id",
+)  # fmt: skip
+
+
+def _json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def _db_time(moment: dt.datetime | None, postgres: bool) -> Any:
+    """As Django stores datetimes: aware for PostgreSQL, naive UTC text for SQLite."""
+    if moment is None or postgres:
+        return moment
+    return str(moment.astimezone(dt.UTC).replace(tzinfo=None))
+
+
+def _insert_items(plan: PatchPlan, result: PlanResult, pending: Mapping[str, int]) -> None:
+    """One row per work item, set-based (``core.bulk``): ``bulk_create`` took 15 s for 20,000.
+    The column names are the contract with ``PlanItem``; the plan tests read every one back."""
+    pg = is_postgres()
+    rows = (
+        (
+            plan.pk, p.item.key, p.item.kind, p.item.asset_id, p.item.service_id,
+            p.item.component, p.item.effort_hours, p.item.weight, _db_time(p.item.deadline, pg),
+            p.item.deadline_class, _json(p.item.finding_ids),
+            p.occurrence.window.id if p.occurrence else None,
+            _db_time(p.occurrence.starts_at if p.occurrence else None, pg),
+            _db_time(p.occurrence.ends_at if p.occurrence else None, pg),
+            p.exposure_days, p.late_days, p.miss, _json(p.remedies),
+            pending.get(p.item.key) if p.miss else None,
+        )
+        for p in result.placements
+    )  # fmt: skip
+    insert_rows(PlanItem._meta.db_table, ITEM_COLUMNS, rows)
 
 
 def plan_result_preview(*, horizon_days: int | None = None, method: str = "auto") -> PlanResult:

@@ -22,7 +22,8 @@ Two methods:
   would add to the item's cost, per unit of capacity), ``density`` (weight per unit of capacity,
   ties by earliest deadline), ``deadline`` (earliest deadline first, ties by density) — then a
   local search (moves into spare room, swaps, and pushing an item to its next place with room)
-  until no move lowers the cost or its time is up. The best of the three is kept.
+  until no move lowers the cost or its time is up. The best of the three is kept and refined by
+  seeded ruin-and-recreate rounds while time is left.
 """
 
 from __future__ import annotations
@@ -129,20 +130,27 @@ def feasible(problem: Problem, assignment: list[int | None]) -> bool:
 RULES = ("delay", "density", "deadline")
 
 
-def greedy(problem: Problem, *, improve_seconds: float = 2.0) -> Solution:
-    """The best of the chronological fill under each ranking rule, each locally improved."""
+def greedy(problem: Problem, *, improve_seconds: float = 2.0, seed: int = 0) -> Solution:
+    """The best of the chronological fill under each ranking rule, each locally improved, then
+    ruin-and-recreate rounds while time is left (stops after ``STALL`` rounds without gain)."""
     began = time.perf_counter()
+    until = began + improve_seconds
     best: list[int | None] | None = None
     best_cost = 0.0
-    share = improve_seconds / len(RULES)
+    share = improve_seconds / (len(RULES) + 1)
+    took = 0.0
     for number, rule in enumerate(RULES):
-        if number and time.perf_counter() - began > improve_seconds:
+        # Another fill only when it is likely to finish within the budget.
+        if number and time.perf_counter() + took > until:
             break
+        fill_began = time.perf_counter()
         found = _fill(problem, rule=rule, improve_until=time.perf_counter() + share)
+        took = time.perf_counter() - fill_began
         found_cost = objective(problem, found)
         if best is None or found_cost < best_cost - 1e-9:
             best, best_cost = found, found_cost
     assert best is not None
+    best, best_cost = _ruin_and_recreate(problem, best, best_cost, until=until, seed=seed)
     return Solution(
         assignment=best,
         method="greedy",
@@ -150,6 +158,85 @@ def greedy(problem: Problem, *, improve_seconds: float = 2.0) -> Solution:
         objective=best_cost,
         seconds=time.perf_counter() - began,
     )
+
+
+STALL = 150  # ruin-and-recreate rounds without a gain before the greedy stops
+
+
+def _state(
+    problem: Problem, assignment: list[int | None]
+) -> tuple[list[float], dict[int, list[int]], dict[int, list[int]]]:
+    slots = problem.slots
+    remaining = [slot.capacity for slot in slots]
+    contents: dict[int, list[int]] = defaultdict(list)
+    by_group: dict[int, list[int]] = defaultdict(list)
+    for s, slot in enumerate(slots):
+        by_group[slot.group].append(s)
+    for members in by_group.values():
+        members.sort(key=lambda s: (slots[s].end, s))
+    for j, placed in enumerate(assignment):
+        if placed is not None:
+            remaining[placed] -= problem.load(j, placed)
+            contents[placed].append(j)
+    return remaining, contents, by_group
+
+
+def _ruin_and_recreate(
+    problem: Problem,
+    start: list[int | None],
+    start_cost: float,
+    *,
+    until: float,
+    seed: int,
+) -> tuple[list[int | None], float]:
+    """Take a few items of one service out (those around a random occurrence), put them back
+    heaviest first into the cheapest occurrence with room, improve locally; keep what is better."""
+    import random
+
+    jobs = problem.jobs
+    rng = random.Random(seed)  # noqa: S311 - a search heuristic, seeded for repeatable plans
+    best, best_cost = list(start), start_cost
+    groups = sorted({job.group for job in jobs})
+    stall = 0
+    while stall < STALL and time.perf_counter() < until and groups:
+        candidate = list(best)
+        remaining, contents, by_group = _state(problem, candidate)
+        group = rng.choice(groups)
+        members = [j for j in range(len(jobs)) if jobs[j].group == group]
+        if group not in by_group or len(members) < 2:
+            stall += 1
+            continue
+        pivot = rng.choice(by_group[group])
+        size = rng.randint(2, max(2, min(12, len(members) // 3)))
+        near = sorted(
+            members,
+            key=lambda j: abs(
+                (problem.slots[candidate[j]].end if candidate[j] is not None else 1e9)  # type: ignore[index]
+                - problem.slots[pivot].end
+            ),
+        )[:size]
+        for j in near:
+            s = candidate[j]
+            if s is not None:
+                contents[s].remove(j)
+                remaining[s] += problem.load(j, s)
+                candidate[j] = None
+        for j in sorted(near, key=lambda j: (-jobs[j].weight * (1 + rng.random()), j)):
+            for s in by_group[group]:
+                if problem.slots[s].start < jobs[j].not_before:
+                    continue
+                if problem.load(j, s) <= remaining[s] + 1e-9:
+                    remaining[s] -= problem.load(j, s)
+                    contents[s].append(j)
+                    candidate[j] = s
+                    break
+        _improve(problem, candidate, remaining, contents, by_group, deadline=until)
+        cost = objective(problem, candidate)
+        if cost < best_cost - 1e-9:
+            best, best_cost, stall = candidate, cost, 0
+        else:
+            stall += 1
+    return best, best_cost
 
 
 def _fill(problem: Problem, *, rule: str, improve_until: float) -> list[int | None]:

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from detente.web import auth, views, views_incidents
+from detente.web import auth, views, views_incidents, views_tension
 
 app_name = "web"
 
@@ -41,4 +41,10 @@ urlpatterns: list[URLPattern] = [
         views_incidents.incident_act,
         name="incident_act",
     ),
+    path("radar", views_tension.radar, name="radar"),
+    path("radar/compute", views_tension.radar_compute, name="radar_compute"),
+    path("radar/<str:period>", views_tension.radar_period, name="radar_period"),
+    path("profile", views_tension.profile, name="profile"),
+    path("pairing", views_tension.pairing, name="pairing"),
+    path("pulse", views_tension.pulse, name="pulse"),
 ]

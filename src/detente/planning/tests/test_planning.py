@@ -280,6 +280,20 @@ def test_a_miss_becomes_an_acceptance_request_with_the_facts_filled_in(org: Org)
     assert RiskAcceptance.objects.count() == 1
 
 
+def test_a_pending_deferral_stays_linked_in_the_next_plan(org: Org) -> None:
+    _saturdays(org, slots=1)
+    _three_images(org)
+    first = plan_make(actor=None)
+    acceptance = plan_item_defer(
+        actor=org.people["it_lead"], item=first.work.exclude(miss="").get(), justification="x"
+    )
+    again = plan_make(actor=None).work.exclude(miss="").get()
+    assert again.acceptance_id == acceptance.pk
+    with pytest.raises(RuleViolation, match=f"RA-{acceptance.pk}"):
+        plan_item_defer(actor=org.people["it_lead"], item=again)
+    assert RiskAcceptance.objects.count() == 1
+
+
 def test_an_item_on_time_is_not_deferred_and_nothing_is_written(org: Org) -> None:
     _saturdays(org, slots=5)
     _three_images(org)
@@ -409,14 +423,24 @@ def test_signals_count_capacity_misses_emergencies_and_deferrals(org: Org) -> No
     assert signals.deferrals_made_necessary(*october).value == 0
 
 
-def test_plan_items_persist_what_the_planner_decided(org: Org) -> None:
-    _saturdays(org, slots=2)
-    _three_images(org)
+def test_plan_items_persist_every_column_the_planner_decided(org: Org) -> None:
+    window = _saturdays(org, slots=1)
+    ids = _three_images(org)
     plan = plan_make(actor=None)
     assert PlanItem.objects.filter(plan=plan).count() == 3
+    late = plan.work.exclude(miss="").get()
+    assert late.finding_ids[0] in ids
+    assert (late.window_id, late.service_id, late.component) == (window.pk, org.shop.pk, "")
+    assert late.starts_at == dt.datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+    assert late.ends_at == dt.datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
+    assert late.deadline == NOW + dt.timedelta(days=14)
+    assert (late.miss, late.acceptance_id) == (MissReason.CAPACITY, None)
+    assert [r["kind"] for r in late.remedies] == ["extra_window", "deferral", "emergency_change"]
+    assert late.asset.findings.get().pk == late.finding_ids[0]
     item = plan.work.first()
     assert item is not None
     assert (item.kind, item.effort_hours, item.deadline_class) == ("image", 2.0, "14d")
+    assert item.weight == pytest.approx(30 / 14)
     assert item.ends_at is not None
     assert item.exposure_days == pytest.approx(
         item.weight * ((item.ends_at - NOW).total_seconds() / 86400)
