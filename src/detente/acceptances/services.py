@@ -30,7 +30,7 @@ from detente.core.errors import InputError, NotFound, PermissionDenied, RuleViol
 from detente.decisions.models import DecisionRecord
 from detente.findings.importer import ImportOptions
 from detente.findings.models import Finding, ScanImport, Status
-from detente.findings.services import scan_import
+from detente.findings.services import findings_reevaluate, scan_import
 from detente.inventory.models import Asset, BusinessService
 from detente.people.models import Person, Role
 from detente.policy.document import PolicyDocument
@@ -360,25 +360,34 @@ def _close(locked: RiskAcceptance, actor: Person | None, to: str, reason: str) -
     locked.save(update_fields=["status", "closed_at", "closed_reason"])
     reopened = 0
     if before == S.APPROVED and to in (S.EXPIRED, S.REVOKED):
-        reopened = _reopen_uncovered(locked)
+        reopened_ids = _reopen_uncovered(locked)
+        reopened = len(reopened_ids)
+        doc, _ = active_policy()
+        if to == S.EXPIRED and reopened_ids and doc.acceptances.restart_deadline_on_expiry:
+            # Policy: an expired deferral's findings get their deadline counted from now.
+            Finding.objects.filter(id__in=reopened_ids).update(deadline_basis=locked.closed_at)
+            findings_reevaluate(actor=actor, ids=reopened_ids)
     audit_record(
         actor=actor, verb=f"acceptance.{to}", subject_type="acceptance", subject_id=locked.pk,
         before={"status": before}, after={"status": to, "reason": reason, "reopened": reopened},
     )  # fmt: skip
 
 
-def _reopen_uncovered(locked: RiskAcceptance) -> int:
-    """Accepted findings of ``locked`` that no other approved acceptance covers become open."""
+def _reopen_uncovered(locked: RiskAcceptance) -> list[int]:
+    """Accepted findings of ``locked`` that no other approved acceptance covers become open;
+    returns their ids."""
     still_covered = (
         AcceptanceFinding.objects.filter(acceptance__status=S.APPROVED)
         .exclude(acceptance=locked)
         .values("finding_id")
     )
-    return (
+    ids = list(
         Finding.objects.filter(acceptance_items__acceptance=locked, status=Status.ACCEPTED)
         .exclude(id__in=still_covered)
-        .update(status=Status.OPEN)
+        .values_list("id", flat=True)
     )
+    Finding.objects.filter(id__in=ids).update(status=Status.OPEN)
+    return ids
 
 
 def acceptance_reject(

@@ -29,6 +29,7 @@ def build_app() -> typer.Typer:
         commands_incident,
         commands_intel,
         commands_plan,
+        commands_report,
         commands_serve,
         commands_tension,
         commands_vex,
@@ -49,6 +50,7 @@ def build_app() -> typer.Typer:
     commands_account.register(app)
     commands_incident.register(app)
     commands_plan.register(app)
+    commands_report.register(app)
     commands_tension.register(app)
     commands_vex.register(app)
     commands_worker.register(app)

@@ -74,9 +74,12 @@ FINDING_COLUMNS = (
 REFRESH_COLUMNS = (
     "title", "severity", "scanner_severity", "component_version", "fixed_in", "cvss_vector",
     "cvss_score", "cvss_version", "kev", "epss", "epss_percentile", "exposed", "status",
-    "suppressed_by_tool", "first_seen", "last_seen", "closed_at", "deadline", "deadline_class",
-    "deadline_reason_id", "needs_analyst", "policy_version", "state_hash", "last_import_id",
+    "suppressed_by_tool", "deadline_basis", "last_seen", "closed_at", "deadline",
+    "deadline_class", "deadline_reason_id", "needs_analyst", "policy_version", "state_hash",
+    "last_import_id",
 )  # fmt: skip
+# A refresh never moves first_seen (the discovery date): it writes the deadline's basis, which is
+# first_seen unless a restart moved it (see Finding.deadline_basis).
 
 
 @dataclass
@@ -221,7 +224,8 @@ class _Run:
             times: dict[Any, dt.datetime] = {}  # most findings share an import time
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT fingerprint, id, status, state_hash, first_seen "  # noqa: S608
+                    "SELECT fingerprint, id, status, state_hash, "  # noqa: S608
+                    "COALESCE(deadline_basis, first_seen) "
                     f"FROM {Finding._meta.db_table} WHERE asset_id = %s AND scanner = %s",
                     [asset.pk, scanner],
                 )

@@ -145,6 +145,9 @@ class Finding(models.Model):
     last_seen = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
     deadline = models.DateTimeField(null=True, blank=True)
+    # What the deadline counts from when it is not ``first_seen``: a restart (a reopened finding
+    # under ``restart_on_reopen``, or an expired acceptance under the policy's restart rule).
+    deadline_basis = models.DateTimeField(null=True, blank=True)
     deadline_class = models.CharField(max_length=32, blank=True)
     deadline_reason = models.ForeignKey(
         DeadlineReason,

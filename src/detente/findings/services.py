@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models.functions import Coalesce
 
 from detente.audit.services import audit_record
 from detente.core.bulk import execute_many
@@ -71,19 +72,27 @@ class ReevaluateResult:
     policy_version: int
 
 
-def findings_reevaluate(*, actor: Person | None = None, batch: int = 5000) -> ReevaluateResult:
-    """Recompute enrichment and deadlines of every present finding under the active policy and
-    the intel now loaded; write only the findings whose facts changed."""
+def findings_reevaluate(
+    *, actor: Person | None = None, batch: int = 5000, ids: Sequence[int] | None = None
+) -> ReevaluateResult:
+    """Recompute enrichment and deadlines of every present finding (or of ``ids``) under the
+    active policy and the intel now loaded; write only the findings whose facts changed.
+
+    A deadline counts from ``deadline_basis`` when a restart set one, else from ``first_seen``.
+    """
     session = Session()
     checked = changed = 0
     last_id = 0
     with transaction.atomic():
         while True:
+            query = Finding.objects.filter(id__gt=last_id, status__in=PRESENT)
+            if ids is not None:
+                query = query.filter(id__in=list(ids))
             rows = list(
-                Finding.objects.filter(id__gt=last_id, status__in=PRESENT)
+                query.annotate(basis=Coalesce("deadline_basis", "first_seen"))
                 .order_by("id")
                 .values_list(
-                    "id", "cve", "severity", "cvss_vector", "asset__publicly_exposed", "first_seen",
+                    "id", "cve", "severity", "cvss_vector", "asset__publicly_exposed", "basis",
                     "title", "scanner_severity", "component_version", "fixed_in", "cvss_score",
                     "status", "suppressed_by_tool", "state_hash",
                 )[:batch]

@@ -63,6 +63,8 @@ class Acceptances(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     escalation_signers: list[RoleName] = msgspec.field(default_factory=lambda: ["ciso", "cio"])
     cover_new_findings: bool = True
     require_controls_for_kev: bool = True
+    # On expiry the findings reopen; true: their deadlines count again from the expiry.
+    restart_deadline_on_expiry: bool = False
     reminder_days: list[int] = msgspec.field(default_factory=lambda: [30, 7, 1])
 
 

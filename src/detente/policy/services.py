@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import TYPE_CHECKING
 
@@ -56,5 +57,11 @@ def policy_ensure_default() -> PolicyVersion:
 
 
 def active_policy() -> tuple[PolicyDocument, PolicyVersion]:
+    """The active policy, parsed once per version (imports ask for it for every file)."""
     version = policy_ensure_default()
-    return parse_policy(version.document, source=f"policy v{version.version}"), version
+    return _parsed(version.version, version.sha256, version.document), version
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(version: int, sha256: str, document: str) -> PolicyDocument:
+    return parse_policy(document, source=f"policy v{version}")

@@ -22,6 +22,16 @@ class SeriesPoint:
 
 
 @dataclass(frozen=True)
+class ExposurePoint:
+    """Findings open at a moment: all of them, the KEV-listed ones, the ones past deadline."""
+
+    label: str
+    open: int
+    kev: int
+    overdue: int
+
+
+@dataclass(frozen=True)
 class ServiceLoad:
     service: str
     due_this_month: int
@@ -65,13 +75,46 @@ def _month_end(now: dt.datetime) -> dt.datetime:
     return first_next.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def deadline_compliance(findings: QuerySet[Finding], *, weeks: int = 12) -> list[SeriesPoint]:
-    """For each of the last ``weeks`` weeks: the share (%) of the findings due by then that were
-    fixed by their deadline or deferred by a signed acceptance, rather than late."""
-    now = clock.now()
+def exposure_trend(
+    edges: list[dt.datetime], findings: QuerySet[Finding] | None = None
+) -> list[ExposurePoint]:
+    """Open, KEV-listed open and overdue findings at each edge, in one pass over the findings
+    (conditional counts, one per edge). Open at an edge: first seen before it, not closed by it,
+    not a false positive."""
+    if not edges:
+        return []
+    base = (findings if findings is not None else Finding.objects.all()).exclude(
+        status=Status.FALSE_POSITIVE
+    )
+    aggregates: dict[str, Count] = {}
+    for n, edge in enumerate(edges):
+        present = Q(first_seen__lt=edge) & ~Q(closed_at__lt=edge)
+        aggregates[f"o{n}"] = Count("id", filter=present)
+        aggregates[f"k{n}"] = Count("id", filter=present & Q(kev=True))
+        aggregates[f"d{n}"] = Count("id", filter=present & Q(deadline__lt=edge))
+    got = base.aggregate(**aggregates)
+    return [
+        ExposurePoint(edge.date().isoformat(), got[f"o{n}"], got[f"k{n}"], got[f"d{n}"])
+        for n, edge in enumerate(edges)
+    ]
+
+
+def deadline_compliance(
+    findings: QuerySet[Finding], *, weeks: int = 12, until: dt.datetime | None = None
+) -> list[SeriesPoint]:
+    """For each of the ``weeks`` weeks up to ``until`` (default now): the share (%) of the
+    findings due by then that were fixed by their deadline or deferred by a signed acceptance,
+    rather than late."""
+    now = until if until is not None else clock.now()
+    return compliance_at(
+        findings, [now - dt.timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
+    )
+
+
+def compliance_at(findings: QuerySet[Finding], edges: list[dt.datetime]) -> list[SeriesPoint]:
+    """Deadline compliance (%) at each edge (see ``deadline_compliance``)."""
     points = []
-    for back in range(weeks - 1, -1, -1):
-        edge = now - dt.timedelta(weeks=back)
+    for edge in edges:
         due = findings.filter(deadline__lte=edge, first_seen__lte=edge)
         total = due.count()
         # Late: still open past the deadline, or closed only after it. Accepted risks are
@@ -170,3 +213,32 @@ def home_for(person: Person) -> str:
 
 def recent_imports(limit: int = 10) -> list[ScanImport]:
     return list(ScanImport.objects.all()[:limit])
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    plan_id: int
+    made_at: dt.datetime
+    items: int
+    planned: int
+    missed: int
+    exposure_days: float
+    acceptances_needed: int
+
+
+def plan_summary_for_cio() -> PlanSummary | None:
+    """The current patch plan in the CIO's terms: deadlines at risk and what they cost."""
+    from detente.planning.selectors import plan_current, plan_items
+
+    plan = plan_current()
+    if plan is None:
+        return None
+    return PlanSummary(
+        plan_id=plan.pk,
+        made_at=plan.made_at,
+        items=plan.items,
+        planned=plan.planned,
+        missed=plan_items(plan, missed_only=True).count(),
+        exposure_days=plan.exposure_days,
+        acceptances_needed=int(plan.summary.get("acceptances_needed") or 0),
+    )

@@ -17,6 +17,7 @@ from detente.core.errors import InputError, PermissionDenied, RuleViolation
 from detente.decisions.models import DecisionRecord, DecisionStatus
 from detente.people.models import Person, Role
 from detente.policy.document import PolicyDocument
+from detente.policy.models import PolicyVersion
 from detente.policy.services import active_policy
 from detente.tension import index as dti
 from detente.tension import profiles
@@ -25,6 +26,7 @@ from detente.tension.signals import (
     SUB_INDICES,
     Period,
     PeriodContext,
+    RangeFacts,
     SignalValue,
     compute_all,
     registered,
@@ -291,9 +293,18 @@ def radar_compute(*, period: Period, actor: Person | None = None) -> TensionSnap
     """Compute and store the radar for ``period`` (replacing an earlier computation of it)."""
     if actor is not None and actor.role == Role.AUDITOR:
         raise PermissionDenied("an auditor reads the radar; it does not compute it")
-    doc, version = active_policy()
+    return _compute(period, actor, None, active_policy())
+
+
+def _compute(
+    period: Period,
+    actor: Person | None,
+    shared: RangeFacts | None,
+    policy: tuple[PolicyDocument, PolicyVersion],
+) -> TensionSnapshot:
+    doc, version = policy
     t = doc.tension
-    ctx = PeriodContext(period, doc)
+    ctx = PeriodContext(period, doc, shared)
     readings = _readings(ctx, doc)
     subs = dti.sub_indices(readings, SUB_INDICES)
     weights: dict[str, float] = {str(k): v for k, v in t.weights.items()}
@@ -345,4 +356,10 @@ def radar_compute_range(
     """Every month from ``first`` to ``last`` in order (hysteresis needs the earlier months)."""
     if last < first:
         raise InputError("the range ends before it starts", field="to")
-    return [radar_compute(period=p, actor=actor) for p in first.until(last)]
+    if actor is not None and actor.role == Role.AUDITOR:
+        raise PermissionDenied("an auditor reads the radar; it does not compute it")
+    periods = first.until(last)
+    # The big tables are read once for every period end of the range, not once per month.
+    shared = RangeFacts(periods)
+    policy = active_policy()
+    return [_compute(p, actor, shared, policy) for p in periods]

@@ -327,3 +327,33 @@ def test_the_clock_is_used_for_all_times(org: Org) -> None:
     clock.set_now(NOW + dt.timedelta(hours=2))
     acceptance = _approved(org, org.kev)
     assert acceptance.created_at == NOW + dt.timedelta(hours=2)
+
+
+def test_policy_decides_whether_the_deadline_restarts_on_expiry(org: Org) -> None:
+    from detente.policy.document import pack_text
+    from detente.policy.services import policy_activate
+
+    original = org.kev.deadline
+    acceptance = _approved(org, org.kev, days=5)
+    expired_at = NOW + dt.timedelta(days=6)
+    acceptances_expire(now=expired_at)
+    org.kev.refresh_from_db()
+    assert (org.kev.status, org.kev.deadline) == (Status.OPEN, original)  # default: no restart
+
+    policy_activate(
+        text=pack_text("bod-26-04").replace(
+            "restart_deadline_on_expiry: false", "restart_deadline_on_expiry: true"
+        ),
+        source="restart.yaml",
+    )
+    second = _approved(org, org.kev, days=5)
+    clock.set_now(expired_at + dt.timedelta(days=1))
+    acceptances_expire()
+    org.kev.refresh_from_db()
+    assert acceptance.pk != second.pk
+    second.refresh_from_db()
+    assert org.kev.status == Status.OPEN
+    assert second.closed_at is not None
+    assert org.kev.deadline_basis == second.closed_at
+    assert org.kev.deadline == second.closed_at + dt.timedelta(days=3)  # 3d-triage, counted again
+    assert org.kev.first_seen == NOW  # discovery never moves

@@ -61,12 +61,12 @@ def test_plan_end_to_end(org: None, tmp_path: Path) -> None:
     ics = tmp_path / "plan.ics"
     _ok(runner, "plan", "export", "--out", str(ics))
     calendar = icalendar.Calendar.from_ical(ics.read_bytes())
-    events = [c for c in calendar.walk("VEVENT")]
+    events = list(calendar.walk("VEVENT"))
     assert events
     assert all(e.get("DTSTART") is not None for e in events)
 
     if made["missed"]:
         item = misses[0]["id"]
-        _ok(runner, "plan", "defer", str(item), "--justification", "Ships with the January release.",
-            "--as", "it@example.org")  # fmt: skip
+        why = "Ships with the January release."
+        _ok(runner, "plan", "defer", str(item), "--justification", why, "--as", "it@example.org")
         assert RiskAcceptance.objects.count() == 1
