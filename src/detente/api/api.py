@@ -8,7 +8,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from detente import __version__
 from detente.api.auth import AUTH
-from detente.api.routes import acceptances, findings, incidents, other, tension
+from detente.api.routes import acceptances, findings, incidents, other, planning, tension
 from detente.core.errors import DetenteError, InputError
 
 api = NinjaAPI(
@@ -31,6 +31,7 @@ api.add_router("", other.people)
 api.add_router("", other.audit)
 api.add_router("", incidents.router)
 api.add_router("", tension.router)
+api.add_router("", planning.router)
 
 
 def _error(

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from detente.web import auth, views, views_incidents, views_tension
+from detente.web import auth, views, views_incidents, views_planning, views_tension
 
 app_name = "web"
 
@@ -47,4 +47,9 @@ urlpatterns: list[URLPattern] = [
     path("profile", views_tension.profile, name="profile"),
     path("pairing", views_tension.pairing, name="pairing"),
     path("pulse", views_tension.pulse, name="pulse"),
+    path("plan", views_planning.plan, name="plan"),
+    path("plan/make", views_planning.plan_make, name="plan_make"),
+    path("plan/what-if", views_planning.plan_what_if, name="plan_what_if"),
+    path("plan.ics", views_planning.plan_download, name="plan_ics"),
+    path("plan/items/<int:item_id>/defer", views_planning.plan_defer, name="plan_defer"),
 ]

@@ -41,7 +41,7 @@ from detente.inventory.models import BusinessService
 from detente.inventory.selectors import service_by_slug
 from detente.people.models import Person, Role
 from detente.reports.charts import bar_chart
-from detente.reports.dashboards import cio_view, ciso_view, home_for
+from detente.reports.dashboards import cio_view, ciso_view, home_for, plan_summary_for_cio
 from detente.web.auth import signed_in
 
 PAGE = 50
@@ -80,7 +80,11 @@ def ciso(request: HttpRequest) -> HttpResponse:
 @signed_in
 @require_GET
 def cio(request: HttpRequest) -> HttpResponse:
-    return _render(request, "cio.html", {"view": cio_view(_person(request))})
+    return _render(
+        request,
+        "cio.html",
+        {"view": cio_view(_person(request)), "patch_plan": plan_summary_for_cio()},
+    )
 
 
 # ---------------------------------------------------------------- findings
