@@ -12,6 +12,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from detente.core.text import spreadsheet_safe
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -45,7 +47,7 @@ def emit(
         writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _csv_safe(row.get(k)) for k in columns})
+            writer.writerow({k: spreadsheet_safe(row.get(k)) for k in columns})
         print(buffer.getvalue(), end="")
         return
     table = Table(title=title or None, show_lines=False)
@@ -54,10 +56,3 @@ def emit(
     for row in rows:
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
     console.print(table)
-
-
-def _csv_safe(value: Any) -> Any:
-    """Neutralise spreadsheet formula injection in exported cells."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

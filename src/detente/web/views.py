@@ -32,6 +32,7 @@ from detente.audit.models import AuditEvent
 from detente.audit.services import audit_verify
 from detente.core import clock
 from detente.core.errors import DetenteError, InputError, NotFound
+from detente.core.text import spreadsheet_safe
 from detente.decisions.models import DecisionRecord, EscalationLevel, PressurePoint
 from detente.decisions.services import decision_create, decision_decide
 from detente.findings.importer import ImportOptions
@@ -142,12 +143,6 @@ def findings_csv(request: HttpRequest) -> HttpResponseBase:
         def write(self, value: str) -> str:
             return value
 
-    def cell(value: Any) -> Any:
-        # Neutralise spreadsheet formulas in exported text.
-        if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-            return "'" + value
-        return value
-
     def lines() -> Iterator[str]:
         writer = csv.writer(Echo())
         yield writer.writerow(
@@ -156,7 +151,7 @@ def findings_csv(request: HttpRequest) -> HttpResponseBase:
         )  # fmt: skip
         for f in query.iterator(chunk_size=2000):
             yield writer.writerow(
-                [cell(v) for v in (
+                [spreadsheet_safe(v) for v in (
                     f.pk, f.severity, f.vuln_id, f.kev, f.epss, f.exposed, f.asset.identifier,
                     f.asset.service.slug if f.asset.service else "", f.component,
                     f.component_version, f.fixed_in,

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import enum
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
 import msgspec
+from defusedxml import DefusedXmlException
 
 from detente.core.errors import InputError
 
@@ -276,3 +278,35 @@ def expect_dict(value: object, *, record: str, field: str | None = None) -> dict
 
 def head_has(head: bytes, *needles: bytes) -> bool:
     return all(needle in head for needle in needles)
+
+
+# Tenable's own 0-4 scale (Nessus ReportItem@severity, the CSV exports' digits).
+TENABLE_DIGITS: Mapping[str, Severity] = {
+    "0": Severity.INFO,
+    "1": Severity.LOW,
+    "2": Severity.MEDIUM,
+    "3": Severity.HIGH,
+    "4": Severity.CRITICAL,
+}
+
+
+def parse_json_or_xml(
+    stream: IO[bytes],
+    parse_json: Callable[[IO[bytes]], Iterator[ParsedFinding]],
+    parse_xml: Callable[[IO[bytes]], Iterator[ParsedFinding]],
+) -> Iterator[ParsedFinding]:
+    """For formats that come as JSON or XML: pick by the first byte, and turn defusedxml's
+    refusals and malformed XML into a ParseError on the document."""
+    head = stream.read(4096)
+    stream.seek(0)
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        yield from parse_json(stream)
+        return
+    try:
+        yield from parse_xml(stream)
+    except DefusedXmlException as exc:
+        raise ParseError(
+            f"XML refused for safety ({type(exc).__name__})", record="document"
+        ) from None
+    except ET.ParseError as exc:
+        raise ParseError(f"not well-formed XML ({exc})", record="document") from None

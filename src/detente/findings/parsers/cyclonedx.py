@@ -15,7 +15,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import parse as xml_parse
 
 from detente.findings.parsers.base import (
@@ -29,6 +28,7 @@ from detente.findings.parsers.base import (
     expect_dict,
     expect_list,
     normalise_cvss_vector,
+    parse_json_or_xml,
     read_json,
     severity_from,
     severity_from_score,
@@ -450,19 +450,7 @@ def _parse_xml(stream: IO[bytes]) -> Iterator[ParsedFinding]:
 
 
 def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
-    head = stream.read(4096)
-    stream.seek(0)
-    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
-        yield from _parse_json(stream)
-        return
-    try:
-        yield from _parse_xml(stream)
-    except DefusedXmlException as exc:
-        raise ParseError(
-            f"XML refused for safety ({type(exc).__name__})", record="document"
-        ) from None
-    except ET.ParseError as exc:
-        raise ParseError(f"not well-formed XML ({exc})", record="document") from None
+    return parse_json_or_xml(stream, _parse_json, _parse_xml)
 
 
 PARSER = Parser(name="cyclonedx", label="CycloneDX BOM / VEX", detect=detect, parse=parse)

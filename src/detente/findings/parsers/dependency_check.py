@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import IO, Any
 from urllib.parse import unquote
 
-from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import parse as xml_parse
 
 from detente.findings.parsers.base import (
@@ -28,6 +27,7 @@ from detente.findings.parsers.base import (
     as_str,
     expect_dict,
     expect_list,
+    parse_json_or_xml,
     read_json,
     severity_from,
 )
@@ -384,19 +384,7 @@ def _parse_json(stream: IO[bytes]) -> Iterator[ParsedFinding]:
 
 
 def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
-    head = stream.read(4096)
-    stream.seek(0)
-    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
-        yield from _parse_json(stream)
-        return
-    try:
-        yield from _parse_xml(stream)
-    except DefusedXmlException as exc:
-        raise ParseError(
-            f"XML refused for safety ({type(exc).__name__})", record="document"
-        ) from None
-    except ET.ParseError as exc:
-        raise ParseError(f"not well-formed XML ({exc})", record="document") from None
+    return parse_json_or_xml(stream, _parse_json, _parse_xml)
 
 
 PARSER = Parser(

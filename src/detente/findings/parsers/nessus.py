@@ -16,10 +16,10 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from detente.findings.parsers.base import (
+    TENABLE_DIGITS,
     ParsedFinding,
     ParseError,
     Parser,
-    Severity,
     as_float,
     as_str,
     normalise_cvss_vector,
@@ -29,13 +29,7 @@ from detente.findings.parsers.base import (
 SCANNER = "nessus"
 
 # ReportItem@severity is Nessus's own 0-4 scale (what its UI shows); it is authoritative.
-_SEVERITY: dict[str, Severity] = {
-    "0": Severity.INFO,
-    "1": Severity.LOW,
-    "2": Severity.MEDIUM,
-    "3": Severity.HIGH,
-    "4": Severity.CRITICAL,
-}
+_SEVERITY = TENABLE_DIGITS
 
 _CVE_RE = re.compile(r"CVE-\d{4}-\d{4,}", re.IGNORECASE)
 

@@ -16,6 +16,7 @@ from typing import IO
 
 from detente.findings.parsers.base import (
     COMMON_SEVERITIES,
+    TENABLE_DIGITS,
     ParsedFinding,
     ParseError,
     Parser,
@@ -29,14 +30,7 @@ from detente.findings.parsers.base import (
 
 SCANNER = "nessus"
 
-_SEVERITIES: dict[str, Severity] = {
-    **COMMON_SEVERITIES,
-    "0": Severity.INFO,
-    "1": Severity.LOW,
-    "2": Severity.MEDIUM,
-    "3": Severity.HIGH,
-    "4": Severity.CRITICAL,
-}
+_SEVERITIES: dict[str, Severity] = {**COMMON_SEVERITIES, **TENABLE_DIGITS}
 
 # Column names per field, most specific first; the first present column is used.
 _PLUGIN = ("Plugin ID", "Plugin", "definition.id")

@@ -8,11 +8,9 @@ reference and the site, never the risk: a re-rated alert stays the same finding.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET  # types only; parsing goes through defusedxml
 from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
-from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from detente.findings.parsers.base import (
@@ -23,6 +21,7 @@ from detente.findings.parsers.base import (
     as_str,
     expect_dict,
     expect_list,
+    parse_json_or_xml,
     read_json,
     require,
 )
@@ -183,19 +182,7 @@ def _parse_json(stream: IO[bytes]) -> Iterator[ParsedFinding]:
 
 
 def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
-    head = stream.read(4096)
-    stream.seek(0)
-    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
-        yield from _parse_json(stream)
-        return
-    try:
-        yield from _parse_xml(stream)
-    except DefusedXmlException as exc:
-        raise ParseError(
-            f"XML refused for safety ({type(exc).__name__})", record="document"
-        ) from None
-    except ET.ParseError as exc:
-        raise ParseError(f"not well-formed XML ({exc})", record="document") from None
+    return parse_json_or_xml(stream, _parse_json, _parse_xml)
 
 
 PARSER = Parser(name="zap", label="OWASP ZAP XML / JSON", detect=detect, parse=parse)
