@@ -157,10 +157,16 @@ def effort_override_set(*, actor: Person, item_key: str, hours: float, reason: s
 # ------------------------------------------------------------------------------ plans
 
 
+def _refuse_auditor(actor: Person | None) -> None:
+    if actor is not None and actor.role == Role.AUDITOR:
+        raise PermissionDenied("an auditor reads the plan but cannot change it")
+
+
 def plan_make(
     *, actor: Person | None, horizon_days: int | None = None, method: str = "auto"
 ) -> PatchPlan:
     """Plan every open work item into the windows; the new plan supersedes the current one."""
+    _refuse_auditor(actor)
     if method not in ("auto", "exact", "greedy"):
         raise InputError(f"unknown method {method!r}", field="method")
     doc, version = active_policy()
@@ -264,6 +270,7 @@ def plan_item_defer(
     until: dt.date | None = None,
 ) -> RiskAcceptance:
     """Turn a miss into an acceptance request with the plan's facts filled in for the signers."""
+    _refuse_auditor(actor)
     with transaction.atomic():
         locked = _item(item)
         if not locked.miss:
