@@ -310,3 +310,19 @@ def parse_json_or_xml(
         ) from None
     except ET.ParseError as exc:
         raise ParseError(f"not well-formed XML ({exc})", record="document") from None
+
+
+def cpe_component(text: str | None) -> tuple[str | None, str | None]:
+    """Product and version from the first CPE (2.2 ``cpe:/a:vendor:product:version`` or 2.3)."""
+    if not text:
+        return None, None
+    first = text.split()[0]
+    if first.startswith("cpe:2.3:"):
+        parts = first.split(":")[3:]
+    elif first.startswith("cpe:/"):
+        parts = first[5:].split(":")[1:]
+    else:
+        return None, None
+    product = parts[1] if len(parts) > 1 and parts[1] not in ("", "*", "-") else None
+    version = parts[2] if len(parts) > 2 and parts[2] not in ("", "*", "-") else None
+    return product, version

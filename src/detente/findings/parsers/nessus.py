@@ -22,6 +22,7 @@ from detente.findings.parsers.base import (
     Parser,
     as_float,
     as_str,
+    cpe_component,
     normalise_cvss_vector,
     parse_cwe,
 )
@@ -38,22 +39,6 @@ def detect(head: bytes, name: str) -> int:
     if b"<NessusClientData_v2" in head:
         return 95
     return 0
-
-
-def cpe_component(text: str | None) -> tuple[str | None, str | None]:
-    """Product and version from the first CPE (2.2 ``cpe:/a:vendor:product:version`` or 2.3)."""
-    if not text:
-        return None, None
-    first = text.split()[0]
-    if first.startswith("cpe:2.3:"):
-        parts = first.split(":")[3:]
-    elif first.startswith("cpe:/"):
-        parts = first[5:].split(":")[1:]
-    else:
-        return None, None
-    product = parts[1] if len(parts) > 1 and parts[1] not in ("", "*", "-") else None
-    version = parts[2] if len(parts) > 2 and parts[2] not in ("", "*", "-") else None
-    return product, version
 
 
 def _text(item: ET.Element, tag: str) -> str | None:

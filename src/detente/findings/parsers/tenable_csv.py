@@ -23,6 +23,7 @@ from detente.findings.parsers.base import (
     Severity,
     as_float,
     as_str,
+    cpe_component,
     normalise_cvss_vector,
     parse_cwe,
     severity_from,
@@ -77,22 +78,6 @@ def detect(head: bytes, name: str) -> int:
     if {b"definition.id", b"definition.name"} <= cells and b"asset.id" in cells:
         return 90  # Tenable.io
     return 0
-
-
-def cpe_component(text: str | None) -> tuple[str | None, str | None]:
-    """Product and version from the first CPE (2.2 ``cpe:/a:vendor:product:version`` or 2.3)."""
-    if not text:
-        return None, None
-    first = text.split()[0]
-    if first.startswith("cpe:2.3:"):
-        parts = first.split(":")[3:]
-    elif first.startswith("cpe:/"):
-        parts = first[5:].split(":")[1:]
-    else:
-        return None, None
-    product = parts[1] if len(parts) > 1 and parts[1] not in ("", "*", "-") else None
-    version = parts[2] if len(parts) > 2 and parts[2] not in ("", "*", "-") else None
-    return product, version
 
 
 @dataclass
