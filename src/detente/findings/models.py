@@ -6,7 +6,14 @@ names here are the contract with it.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce
+
+# Where a finding without a deadline sorts: after every real deadline.
+NO_DEADLINE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 
 
 class Status(models.TextChoices):
@@ -170,6 +177,23 @@ class Finding(models.Model):
         db_constraint=False,
     )
 
+    # The priority order of every finding list (exploited, then exposed, then the nearest deadline
+    # with "none" last, then id), as two columns the database computes on every write, so that one
+    # index serves the order and a keyset cursor seeks into it: no sort of the open findings, and
+    # no writer (importer, intel refresh, policy apply, exposure change) has to remember them.
+    # ``priority`` 0 = KEV and exposed, 1 = KEV, 2 = exposed, 3 = neither.
+    priority = models.GeneratedField(
+        expression=Case(When(kev=True, then=Value(0)), default=Value(2))
+        + Case(When(exposed=True, then=Value(0)), default=Value(1)),
+        output_field=models.SmallIntegerField(),
+        db_persist=True,
+    )
+    due = models.GeneratedField(
+        expression=Coalesce(F("deadline"), Value(NO_DEADLINE)),
+        output_field=models.DateTimeField(),
+        db_persist=True,
+    )
+
     class Meta:
         constraints = (
             models.UniqueConstraint(fields=("fingerprint",), name="finding_fingerprint"),
@@ -178,6 +202,7 @@ class Finding(models.Model):
             models.Index(fields=("asset", "scanner"), name="finding_scope"),
             models.Index(fields=("status", "deadline"), name="finding_status_deadline"),
             models.Index(fields=("cve",), name="finding_cve"),
+            models.Index(fields=("status", "priority", "due", "id"), name="finding_priority"),
         )
 
     def __str__(self) -> str:
