@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 from detente.core import clock
 from detente.findings.tests.parity import SAMPLES
@@ -15,6 +16,14 @@ from detente.findings.tests.parity import SAMPLES
 def _reset_clock() -> Iterator[None]:
     yield
     clock.set_now(None)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Cached figures are keyed by the audit head, whose numbers a rolled-back test reuses."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

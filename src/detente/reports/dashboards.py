@@ -4,15 +4,21 @@ a number means the same thing wherever it appears."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.core.cache import cache
+from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When
 
 from detente.acceptances.models import AcceptanceStatus, RiskAcceptance
+from detente.audit.models import AuditEvent
 from detente.core import clock
 from detente.findings.models import Finding, ScanImport, Status
 from detente.findings.selectors import visible_findings
 from detente.people.models import Person, Role
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -112,46 +118,132 @@ def deadline_compliance(
 
 
 def compliance_at(findings: QuerySet[Finding], edges: list[dt.datetime]) -> list[SeriesPoint]:
-    """Deadline compliance (%) at each edge (see ``deadline_compliance``)."""
-    points = []
-    for edge in edges:
-        due = findings.filter(deadline__lte=edge, first_seen__lte=edge)
-        total = due.count()
-        # Late: still open past the deadline, or closed only after it. Accepted risks are
-        # deferred by signature, not late.
-        late = due.filter(
-            Q(status=Status.OPEN) | Q(closed_at__isnull=False, closed_at__gt=F("deadline"))
-        ).count()
-        share = 100.0 if total == 0 else round(100.0 * (total - late) / total, 1)
-        points.append(SeriesPoint(edge.date().isoformat(), share))
-    return points
+    """Deadline compliance (%) at each edge (see ``deadline_compliance``), in one pass: findings
+    are grouped by the first edge their deadline and their first sighting fall before, and each
+    point sums the groups at or before it."""
+    if not edges:
+        return []
+    order = sorted(range(len(edges)), key=edges.__getitem__)
+    ordered = [edges[i] for i in order]
+
+    def bucket(column: str) -> Case:
+        return Case(
+            *(When(**{f"{column}__lte": edge}, then=Value(n)) for n, edge in enumerate(ordered)),
+            default=Value(len(ordered)),
+        )
+
+    # Late: still open past the deadline, or closed only after it. Accepted risks are deferred
+    # by signature, not late.
+    late = Q(status=Status.OPEN) | Q(closed_at__isnull=False, closed_at__gt=F("deadline"))
+    groups = (
+        findings.filter(deadline__lte=ordered[-1], first_seen__lte=ordered[-1])
+        .annotate(d=bucket("deadline"), s=bucket("first_seen"))
+        .values("d", "s")
+        .annotate(total=Count("id"), late=Count("id", filter=late))
+        .order_by()
+    )
+    totals = [0] * len(ordered)
+    lates = [0] * len(ordered)
+    for g in groups:
+        first = max(g["d"], g["s"])  # due by an edge: deadline and first sighting both before it
+        if first < len(ordered):
+            totals[first] += g["total"]
+            lates[first] += g["late"]
+    points: dict[int, SeriesPoint] = {}
+    total = late_count = 0
+    for n, edge in enumerate(ordered):
+        total += totals[n]
+        late_count += lates[n]
+        share = 100.0 if total == 0 else round(100.0 * (total - late_count) / total, 1)
+        points[order[n]] = SeriesPoint(edge.date().isoformat(), share)
+    return [points[i] for i in range(len(edges))]
+
+
+# ---------------------------------------------------------------- cached figures
+#
+# The counts behind the dashboards read every open finding (and, for compliance, every finding
+# due in the last twelve weeks): a second or more at a million findings. They are computed in one
+# pass and kept in the shared cache for a minute under the audit trail's head: every change that
+# moves a figure (import, acceptance, policy, intel, exposure) writes an audit event, so a change
+# is seen on the next request; the key also holds the minute, so time moving on is seen within
+# a minute (and at once when a test moves the clock).
+
+FIGURES_TTL_S = 60
+
+
+def _data_version() -> int:
+    head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+    return head or 0
+
+
+def _scope(person: Person) -> str:
+    return f"owner-{person.pk}" if person.role == Role.SERVICE_OWNER else "all"
+
+
+def _cached(name: str, person: Person, compute: Callable[[], T]) -> T:
+    minute = int(clock.now().timestamp() // FIGURES_TTL_S)
+    key = f"detente:{name}:{_scope(person)}:{_data_version()}:{minute}"
+    got: T | None = cache.get(key)
+    if got is None:
+        got = compute()
+        cache.set(key, got, FIGURES_TTL_S)
+    return got
+
+
+@dataclass(frozen=True)
+class CisoFigures:
+    open: int
+    overdue: int
+    needs_analyst: int
+    compliance: list[SeriesPoint]
+
+
+def _ciso_figures(person: Person, now: dt.datetime) -> CisoFigures:
+    counts = (
+        visible_findings(person)
+        .filter(status=Status.OPEN)
+        .aggregate(
+            open=Count("id"),
+            overdue=Count("id", filter=Q(deadline__lt=now)),
+            needs_analyst=Count("id", filter=Q(needs_analyst=True)),
+        )
+    )
+    return CisoFigures(
+        open=counts["open"],
+        overdue=counts["overdue"],
+        needs_analyst=counts["needs_analyst"],
+        compliance=deadline_compliance(visible_findings(person), until=now),
+    )
 
 
 def ciso_view(person: Person) -> CisoView:
     now = clock.now()
-    findings = visible_findings(person)
-    open_ = findings.filter(status=Status.OPEN).select_related("asset", "asset__service")
+    open_ = (
+        visible_findings(person)
+        .filter(status=Status.OPEN)
+        .select_related("asset", "asset__service")
+    )
+    figures = _cached("ciso", person, lambda: _ciso_figures(person, now))
     pending = RiskAcceptance.objects.filter(status=AcceptanceStatus.REQUESTED).select_related(
         "requester"
     )
     mine = [a for a in pending if person.role in a.required_roles and person.pk != a.requester_id]
     mine = [a for a in mine if not a.signatures.filter(role=person.role).exists()]
     return CisoView(
-        open=open_.count(),
-        exploited_exposed=list(
-            open_.filter(kev=True, exposed=True).order_by("deadline", "id")[:20]
-        ),
-        overdue=open_.filter(deadline__lt=now).count(),
+        open=figures.open,
+        # priority 0: KEV-listed and exposed (Finding.priority); the index serves this order.
+        exploited_exposed=list(open_.filter(priority=0).order_by("due", "id")[:20]),
+        overdue=figures.overdue,
         overdue_findings=list(open_.filter(deadline__lt=now).order_by("deadline", "id")[:10]),
-        needs_analyst=open_.filter(needs_analyst=True).count(),
+        needs_analyst=figures.needs_analyst,
         awaiting_my_signature=mine,
-        awaiting_signatures=pending.count(),
+        awaiting_signatures=len(pending),
         expiring=list(
             RiskAcceptance.objects.filter(
                 status=AcceptanceStatus.APPROVED, expires_at__lte=now + dt.timedelta(days=30)
             ).order_by("expires_at")[:20]
         ),
-        compliance=deadline_compliance(findings),
+        compliance=figures.compliance,
     )
 
 
@@ -173,8 +265,7 @@ def deferral_costs(acceptances: QuerySet[RiskAcceptance]) -> list[DeferralCost]:
     return sorted(costs, key=lambda c: c.weighted, reverse=True)
 
 
-def cio_view(person: Person) -> CioView:
-    now = clock.now()
+def _service_loads(person: Person, now: dt.datetime) -> list[ServiceLoad]:
     month_end = _month_end(now)
     findings = visible_findings(person).filter(status=Status.OPEN)
     rows = (
@@ -197,13 +288,19 @@ def cio_view(person: Person) -> CioView:
         )
         for r in rows
     ]
+    return sorted(loads, key=lambda s: s.risk_score, reverse=True)
+
+
+def cio_view(person: Person) -> CioView:
+    now = clock.now()
+    loads = _cached("cio", person, lambda: _service_loads(person, now))
     approved = RiskAcceptance.objects.filter(status=AcceptanceStatus.APPROVED)
     return CioView(
-        by_service=sorted(loads, key=lambda s: s.risk_score, reverse=True),
+        by_service=loads,
         requested=list(RiskAcceptance.objects.filter(status=AcceptanceStatus.REQUESTED)[:20]),
         expiring=list(approved.filter(expires_at__lte=now + dt.timedelta(days=30))[:20]),
         costs=deferral_costs(approved)[:20],
-        due_this_month=findings.filter(deadline__lt=month_end).count(),
+        due_this_month=sum(load.due_this_month for load in loads),
     )
 
 
