@@ -7,6 +7,7 @@ import binascii
 import datetime as dt
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.db.models import F, Q, QuerySet
@@ -101,11 +102,7 @@ def _decode_cursor(cursor: str) -> tuple[int, dt.datetime, int]:
         raise InputError("not a cursor this API issued", field="cursor") from None
 
 
-def findings_page(
-    f: FindingFilter, person: Person | None, *, cursor: str | None, limit: int
-) -> tuple[list[Finding], str | None]:
-    """One page in priority order (KEV, exposed, deadline — none last, id), by keyset: the cost
-    of a page does not grow with its depth."""
+def _page_query(f: FindingFilter, person: Person | None, cursor: str | None) -> QuerySet[Finding]:
     qs = findings_query(f, person).order_by("priority", "due", "id")
     if cursor:
         priority, due, pk = _decode_cursor(cursor)
@@ -114,7 +111,32 @@ def findings_page(
         stored_due = connection.ops.adapt_datetimefield_value(due)
         after = f"({columns}) > (%s, %s, %s)"  # names are ours, values are parameters
         qs = qs.extra(where=[after], params=[priority, stored_due, pk])  # noqa: S610
-    rows = list(qs[: limit + 1])
+    return qs
+
+
+def findings_page(
+    f: FindingFilter, person: Person | None, *, cursor: str | None, limit: int
+) -> tuple[list[Finding], str | None]:
+    """One page in priority order (KEV, exposed, deadline — none last, id), by keyset: the cost
+    of a page does not grow with its depth."""
+    rows = list(_page_query(f, person, cursor)[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (_encode_cursor(rows[-1]) if more and rows else None)
+
+
+def findings_page_values(
+    f: FindingFilter, person: Person | None, *, cursor: str | None, limit: int, fields: list[str]
+) -> tuple[list[dict[str, Any]], str | None]:
+    """``findings_page`` as plain dicts of ``fields`` (lookups such as ``asset__identifier``
+    allowed): no model instances, for callers that only serialise the page (the API)."""
+    wanted = list(dict.fromkeys([*fields, *PAGE_KEY]))
+    rows = list(_page_query(f, person, cursor).values(*wanted)[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more and rows:
+        last = rows[-1]
+        key = [last["priority"], last["due"].isoformat(), last["id"]]
+        next_cursor = base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+    return rows, next_cursor

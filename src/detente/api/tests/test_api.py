@@ -228,3 +228,21 @@ def test_a_bad_upload_names_the_file_and_writes_nothing(
     assert response.status_code == 422
     assert response.json()["error"]["message"].startswith("broken.json")
     assert ScanImport.objects.count() == before
+
+
+def test_the_list_fast_path_matches_its_schema_and_the_detail_route(
+    client: Client, world: World
+) -> None:
+    from detente.api.schemas import FindingDetailOut, FindingPage
+
+    token = world.tokens["ciso"]
+    status, page = _call(client, "get", "/api/findings?limit=500&status=any", token)
+    assert status == 200
+    assert page["items"]
+    FindingPage.model_validate(page)  # the documented shape, field by field
+    detail_only = set(FindingDetailOut.model_fields) - set(page["items"][0])
+    assert detail_only == {"aliases", "reason", "description", "references", "acceptances"}
+    for item in page["items"]:
+        status, detail = _call(client, "get", f"/api/findings/{item['id']}", token)
+        assert status == 200
+        assert {k: v for k, v in detail.items() if k not in detail_only} == item
