@@ -97,8 +97,11 @@ def _decode_cursor(cursor: str) -> tuple[int, dt.datetime, int]:
         padded = cursor + "=" * (-len(cursor) % 4)
         priority, due, pk = json.loads(base64.urlsafe_b64decode(padded))
         moment = dt.datetime.fromisoformat(due)
-        return int(priority), moment.replace(tzinfo=moment.tzinfo or dt.UTC), int(pk)
-    except (ValueError, TypeError, json.JSONDecodeError, binascii.Error):
+        moment = moment.replace(tzinfo=moment.tzinfo or dt.UTC).astimezone(dt.UTC)
+        if not (0 <= int(priority) <= 3 and 0 <= int(pk) < 2**63):
+            raise ValueError("out of range")  # noqa: TRY301
+        return int(priority), moment, int(pk)
+    except (ValueError, TypeError, OverflowError, json.JSONDecodeError, binascii.Error):
         raise InputError("not a cursor this API issued", field="cursor") from None
 
 

@@ -4,8 +4,10 @@ facts the order depends on."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import itertools
+import json
 
 import pytest
 
@@ -81,7 +83,22 @@ def test_filters_keep_the_order() -> None:
     assert _walk(2, FindingFilter(exploited=True)) == kev_only
 
 
-@pytest.mark.parametrize("cursor", ["garbage!", "WzEsMl0", "WyJ4IiwgIjIwMjYiLCAxXQ"])
+def _cursor(key: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage!",
+        _cursor([1, 2]),
+        _cursor(["x", "2026-01-01T00:00:00+00:00", 1]),
+        _cursor([9, "2026-01-01T00:00:00+00:00", 1]),  # no such priority
+        _cursor([1, "2026-01-01T00:00:00+00:00", 2**70]),  # past any id
+        _cursor([1, "9999-12-31T23:59:59-14:00", 1]),  # past the last instant in UTC
+        _cursor([1, "tomorrow", 1]),
+    ],
+)
 def test_a_cursor_we_did_not_issue_is_refused(cursor: str) -> None:
     with pytest.raises(InputError, match="cursor"):
         findings_page(FindingFilter(), None, cursor=cursor, limit=5)
