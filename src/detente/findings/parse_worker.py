@@ -61,7 +61,9 @@ def parse_batches(
     digest: Digest | None = None,
     batch: int = BATCH,
 ) -> Iterator[list[ParsedFinding]]:
-    """Batches of what ``parse_stream(stream, name, fmt=fmt)`` yields, parsed in a child process.
+    """Batches of what ``parse_stream(stream, name, fmt=fmt)`` yields, parsed in a child process;
+    a finding whose vulnerability id came earlier with a description arrives without its texts
+    (description, references), which the importer keeps once per id.
 
     With ``digest``, the child also hashes the stream after parsing it (hashing 2 GB takes
     seconds; the child has them to spare while the caller writes the last batches). The stream is
@@ -111,9 +113,19 @@ def _child(
 ) -> None:
     """Runs in the forked process: parse, send, and leave without running the parent's cleanup."""
     encoder = msgspec.msgpack.Encoder()
+    replace = msgspec.structs.replace
+    described: set[str] = set()
     try:
         pending: list[ParsedFinding] = []
         for finding in parse_stream(stream, name, fmt=fmt):
+            # A vulnerability's texts go with its first described finding only: the importer
+            # stores them once per id (the first it meets), and the rest of a 2 GB report is
+            # mostly repeated descriptions that would cross the pipe and be decoded for nothing.
+            if finding.description:
+                if finding.vuln_id in described:
+                    finding = replace(finding, description=None, references=())  # noqa: PLW2901
+                else:
+                    described.add(finding.vuln_id)
             pending.append(finding)
             if len(pending) >= batch:
                 _send(sender, encoder, pending)

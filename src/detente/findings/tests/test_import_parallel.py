@@ -22,6 +22,7 @@ from detente.findings.parsers import trivy
 from detente.findings.parsers.base import ParseError
 from detente.findings.services import scan_import
 from detente.findings.tests.factories import trivy_report, trivy_vuln, write_json
+from detente.findings.tests.parity import SAMPLES
 
 pytestmark = [
     pytest.mark.django_db,
@@ -160,3 +161,26 @@ def test_a_mapped_trivy_file_parses_as_a_read_one(
         mapped = list(trivy.parse(handle, str(path)))
     assert mapped == list(trivy.parse(io.BytesIO(path.read_bytes()), str(path)))
     assert len(mapped) == 26
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        "anchore_grype/many_vulns.json",
+        "snyk/single_project_upgrade_libs.json",
+        "dependency_check/PR6439.xml",
+    ],
+)
+def test_real_reports_with_repeated_advisories_store_the_same_texts_on_both_paths(
+    sample: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child sends an advisory's texts with its first finding only (parse_worker)."""
+    clock.set_now(NOW)
+    path = SAMPLES / "scans" / sample
+    monkeypatch.setattr(parse_worker, "BATCH", 7)
+    _parallel(monkeypatch, False)
+    serial = _rows_of_import(path)
+    _parallel(monkeypatch, True)
+    parallel = _rows_of_import(path)
+    assert len(serial[1]) > len(serial[2]) > 0  # more findings than advisories: some repeat
+    assert parallel == serial
