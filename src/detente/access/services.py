@@ -15,7 +15,7 @@ from django.db import transaction
 from detente.access.models import ApiToken, Scope, TotpDevice
 from detente.audit.services import audit_record
 from detente.core import clock
-from detente.core.errors import InputError, NotFound, PermissionDenied
+from detente.core.errors import InputError, NotFound, PermissionDenied, RuleViolation
 from detente.people.models import Person, Role
 
 TOKEN_PREFIX = "dtt"  # noqa: S105 - a public marker, not a secret
@@ -109,19 +109,37 @@ def token_authenticate(raw: str) -> tuple[Person, str] | None:
 # ------------------------------------------------------------------------------ TOTP
 
 
-def totp_begin(*, user: User) -> str:
-    """Start (or restart) enrolment; returns the otpauth:// URI for an authenticator app."""
+def totp_begin(*, user: User, replace: bool = True) -> str:
+    """Start (or restart) enrolment; returns the otpauth:// URI for an authenticator app.
+
+    Restarting turns a confirmed second factor off until the new one is confirmed, so
+    ``replace=False`` (self-service: the account page) refuses while one is on; an operator's
+    ``detente account totp`` re-enrols someone who lost their authenticator."""
     secret = pyotp.random_base32()
-    TotpDevice.objects.update_or_create(user=user, defaults={"secret": secret, "confirmed": False})
+    with transaction.atomic():
+        device = TotpDevice.objects.select_for_update().filter(user=user).first()
+        if device is not None and device.confirmed and not replace:
+            raise RuleViolation("the second factor is already on; an operator re-enrols a lost one")
+        TotpDevice.objects.update_or_create(
+            user=user, defaults={"secret": secret, "confirmed": False}
+        )
+        audit_record(
+            actor=getattr(user, "person", None), verb="totp.enrolment_started",
+            subject_type="user", subject_id=user.pk,
+            after={"replaced_confirmed": bool(device is not None and device.confirmed)},
+        )  # fmt: skip
     return pyotp.TOTP(secret).provisioning_uri(name=str(user.get_username()), issuer_name=ISSUER)
 
 
 def _check(device: TotpDevice, code: str, at: float) -> int | None:
+    code = code.strip()
+    if not (code.isascii() and code.isdigit()):  # compare_digest raises on non-ASCII text
+        return None
     totp = pyotp.TOTP(device.secret)
     for drift in (0, -1, 1):
         counter = int(at // 30) + drift
         fresh = counter > device.last_counter
-        if fresh and hmac.compare_digest(totp.at(counter * 30), code.strip()):
+        if fresh and hmac.compare_digest(totp.at(counter * 30), code):
             return counter
     return None
 
@@ -133,8 +151,13 @@ def totp_confirm(*, user: User, code: str) -> None:
     counter = _check(device, code, clock.now().timestamp())
     if counter is None:
         raise InputError("that code is not valid", field="code")
-    device.confirmed, device.last_counter = True, counter
-    device.save(update_fields=["confirmed", "last_counter"])
+    with transaction.atomic():
+        device.confirmed, device.last_counter = True, counter
+        device.save(update_fields=["confirmed", "last_counter"])
+        audit_record(
+            actor=getattr(user, "person", None), verb="totp.enabled", subject_type="user",
+            subject_id=user.pk,
+        )  # fmt: skip
 
 
 def totp_required(user: User) -> bool:

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from detente.web import auth, views, views_incidents, views_planning, views_tension
+from detente.web import auth, views, views_account, views_incidents, views_planning, views_tension
 
 app_name = "web"
 
@@ -52,4 +52,13 @@ urlpatterns: list[URLPattern] = [
     path("plan/what-if", views_planning.plan_what_if, name="plan_what_if"),
     path("plan.ics", views_planning.plan_download, name="plan_ics"),
     path("plan/items/<int:item_id>/defer", views_planning.plan_defer, name="plan_defer"),
+    path("account", views_account.account, name="account"),
+    path("account/tokens", views_account.token_new, name="account_token_new"),
+    path(
+        "account/tokens/<int:token_id>/revoke",
+        views_account.token_revoke,
+        name="account_token_revoke",
+    ),
+    path("account/totp", views_account.totp_setup, name="account_totp"),
+    path("account/totp/confirm", views_account.totp_confirm, name="account_totp_confirm"),
 ]
