@@ -122,6 +122,10 @@ def _database() -> dict[str, Any]:
             ),
             "transaction_mode": "IMMEDIATE",
         }
+        # Keep a connection per server thread: opening one and running the pragmas above costs
+        # more than the API's busiest request.
+        config["CONN_MAX_AGE"] = 60
+        config["CONN_HEALTH_CHECKS"] = True
         config.setdefault("TEST", {})["NAME"] = os.environ.get("DETENTE_TEST_SQLITE") or None
     elif test_name := os.environ.get("DETENTE_TEST_DATABASE"):
         # A test run of its own: concurrent runs on one server must not share "test_<name>".
