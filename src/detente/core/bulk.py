@@ -42,6 +42,18 @@ def write_cache(megabytes: int) -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
+def refresh_statistics(table: str) -> bool:
+    """PostgreSQL: ``ANALYZE`` ``table`` after a large write, so the planner knows it before
+    autovacuum gets there (a freshly loaded million-row table otherwise looks empty to it and
+    gets sort-everything plans). SQLite's planner needs no statistics for our queries: no-op.
+    """
+    if not is_postgres():
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+    return True
+
+
 def insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Insert every row; return how many. Values must already be database-ready
     (JSON as text, datetimes aware)."""

@@ -49,10 +49,12 @@ def findings_query(f: FindingFilter, person: Person | None = None) -> QuerySet[F
         qs = qs.filter(status=f.status)
     if f.overdue:
         qs = qs.filter(deadline__lt=clock.now())
+    # KEV and exposure through the stored priority (0 both, 1 KEV, 2 exposed): the same rows,
+    # and a condition on the list index rather than on columns the planner cannot see into.
     if f.exploited:
-        qs = qs.filter(kev=True)
+        qs = qs.filter(priority__in=(0, 1))
     if f.exposed:
-        qs = qs.filter(exposed=True)
+        qs = qs.filter(priority__in=(0, 2))
     if f.service:
         qs = qs.filter(Q(asset__service__slug=f.service) | Q(asset__service__name=f.service))
     if f.severity:

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models.functions import Coalesce
 
 from detente.audit.services import audit_record
-from detente.core.bulk import execute_many
+from detente.core.bulk import execute_many, refresh_statistics
 from detente.core.errors import InputError, PermissionDenied
 from detente.findings.enrich import due_for, enrich, enrichment_signature, state_hash
 from detente.findings.importer import ImportOptions, Session, import_path
@@ -62,7 +62,14 @@ def scan_import(
         results.append(scan)
         if progress is not None:
             progress(path, scan)
+    written = sum(s.new + s.reopened + s.refreshed + s.closed for s in results)
+    if written >= ANALYZE_AFTER_ROWS:
+        refresh_statistics(Finding._meta.db_table)
     return results
+
+
+# Rows written by one command after which the planner's statistics are refreshed (PostgreSQL).
+ANALYZE_AFTER_ROWS = 50_000
 
 
 @dataclass(frozen=True)

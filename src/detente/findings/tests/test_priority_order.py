@@ -79,8 +79,13 @@ def test_the_order_follows_facts_written_by_bulk_updates() -> None:
 
 def test_filters_keep_the_order() -> None:
     findings = _findings()
-    kev_only = [pk for pk in _expected(findings) if Finding.objects.get(pk=pk).kev]
-    assert _walk(2, FindingFilter(exploited=True)) == kev_only
+    by_pk = {f.pk: f for f in findings}
+    order = _expected(findings)
+    assert _walk(2, FindingFilter(exploited=True)) == [pk for pk in order if by_pk[pk].kev]
+    assert _walk(3, FindingFilter(exposed=True)) == [pk for pk in order if by_pk[pk].exposed]
+    both = [pk for pk in order if by_pk[pk].kev and by_pk[pk].exposed]
+    assert _walk(4, FindingFilter(exploited=True, exposed=True)) == both
+    assert len(both) == 8
 
 
 def _cursor(key: object) -> str:

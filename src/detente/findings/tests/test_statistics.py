@@ -1,0 +1,38 @@
+"""A large import refreshes the planner's statistics on PostgreSQL, so the first list request
+after a million-row load does not get a plan made for an empty table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from detente.findings import services
+from detente.findings.importer import ImportOptions
+from detente.findings.services import scan_import
+from detente.findings.tests.factories import trivy_report, trivy_vuln, write_json
+
+pytestmark = pytest.mark.django_db
+
+
+def _column_statistics() -> int:
+    """Columns of the findings table with planner statistics (pg_statistic is transactional:
+    what a test's ANALYZE wrote goes with its rollback)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'findings_finding'")
+        (value,) = cursor.fetchone()
+    return int(value)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="statistics are PostgreSQL's")
+@pytest.mark.parametrize(("threshold", "analysed"), [(30, True), (31, False)])
+def test_a_large_import_analyses_the_findings_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int, analysed: bool
+) -> None:
+    monkeypatch.setattr(services, "ANALYZE_AFTER_ROWS", threshold)
+    vulns = [trivy_vuln(f"CVE-2024-{1000 + i}", pkg=f"lib{i}") for i in range(30)]
+    assert _column_statistics() == 0
+    path = write_json(tmp_path / "r.json", trivy_report(vulns))
+    scan_import(paths=[path], options=ImportOptions())
+    assert (_column_statistics() > 0) is analysed
