@@ -14,7 +14,7 @@ from django.db.models import F, Q, QuerySet
 
 from detente.core import clock
 from detente.core.errors import InputError
-from detente.findings.models import Finding, Status
+from detente.findings.models import NO_DEADLINE, Finding, Status
 from detente.people.models import Person, Role
 
 OPEN_LIKE = (Status.OPEN,)
@@ -135,13 +135,15 @@ def findings_page_values(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """``findings_page`` as plain dicts of ``fields`` (lookups such as ``asset__identifier``
     allowed): no model instances, for callers that only serialise the page (the API)."""
-    wanted = list(dict.fromkeys([*fields, *PAGE_KEY]))
+    # ``due`` is the deadline or NO_DEADLINE: not read back (a datetime costs to load)
+    wanted = list(dict.fromkeys([*fields, "priority", "deadline", "id"]))
     rows = list(_page_query(f, person, cursor).values(*wanted)[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
     if more and rows:
         last = rows[-1]
-        key = [last["priority"], last["due"].isoformat(), last["id"]]
+        due = last["deadline"] or NO_DEADLINE
+        key = [last["priority"], due.isoformat(), last["id"]]
         next_cursor = base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
     return rows, next_cursor

@@ -13,7 +13,7 @@ import pytest
 
 from detente.core.errors import InputError
 from detente.findings.models import Finding, Status
-from detente.findings.selectors import FindingFilter, findings_page
+from detente.findings.selectors import FindingFilter, findings_page, findings_page_values
 from detente.inventory.models import Asset, AssetKind
 
 pytestmark = pytest.mark.django_db
@@ -107,3 +107,19 @@ def _cursor(key: object) -> str:
 def test_a_cursor_we_did_not_issue_is_refused(cursor: str) -> None:
     with pytest.raises(InputError, match="cursor"):
         findings_page(FindingFilter(), None, cursor=cursor, limit=5)
+
+
+@pytest.mark.parametrize("limit", [1, 4])
+def test_the_values_pages_walk_the_same_order(limit: int) -> None:
+    findings = _findings()
+    seen: list[int] = []
+    cursor = None
+    while True:
+        rows, cursor = findings_page_values(
+            FindingFilter(), None, cursor=cursor, limit=limit, fields=["id", "asset__identifier"]
+        )
+        assert all(row["asset__identifier"] == "shop:1" for row in rows)
+        seen.extend(row["id"] for row in rows)
+        if cursor is None:
+            break
+    assert seen == _expected(findings)
