@@ -42,6 +42,49 @@ def write_cache(megabytes: int) -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
+class DeferredIndexes:
+    """SQLite: drop some of a table's indexes inside the current transaction and build them again
+    before it commits, for a load that adds more rows than the table held.
+
+    Building an index once over sorted keys is much cheaper than a million random inserts into
+    it. The drop and the rebuild are in the caller's transaction: a failure rolls both back, and
+    readers (WAL) keep seeing the committed schema with every index meanwhile. The indexes are
+    rebuilt from the exact SQL SQLite stored for them. PostgreSQL: nothing (``DROP INDEX`` would
+    lock the table against readers for the whole load).
+    """
+
+    def __init__(self, table: str, names: Sequence[str]) -> None:
+        self.table = table
+        self.names = tuple(names)
+        self.saved: list[tuple[str, str]] = []
+
+    @property
+    def deferred(self) -> bool:
+        return bool(self.saved)
+
+    def defer(self) -> bool:
+        if self.saved or is_postgres() or not self.names:
+            return False
+        marks = ", ".join(["%s"] * len(self.names))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master "  # noqa: S608 - placeholders only
+                f"WHERE type = 'index' AND tbl_name = %s AND name IN ({marks}) ORDER BY name",
+                [self.table, *self.names],
+            )
+            saved = [(str(name), str(sql)) for name, sql in cursor.fetchall() if sql]
+            for name, _ in saved:
+                cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+        self.saved = saved
+        return bool(saved)
+
+    def rebuild(self) -> None:
+        with connection.cursor() as cursor:
+            for _, sql in self.saved:
+                cursor.execute(sql)
+        self.saved = []
+
+
 def refresh_statistics(table: str) -> bool:
     """PostgreSQL: ``ANALYZE`` ``table`` after a large write, so the planner knows it before
     autovacuum gets there (a freshly loaded million-row table otherwise looks empty to it and

@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from detente.audit.services import audit_record
 from detente.core import clock
 from detente.core.bulk import (
+    DeferredIndexes,
     insert_new_rows,
     insert_rows,
     is_postgres,
@@ -51,6 +52,11 @@ from detente.policy.deadlines import DeadlineEvaluator
 from detente.policy.services import active_policy
 
 CHUNK = 20_000
+# SQLite bulk load: once an import has inserted this many rows and more than the table held
+# before it, the secondary indexes the importer itself never reads are rebuilt at the end instead
+# of updated row by row (core.bulk.DeferredIndexes).
+BULK_MIN_ROWS = 100_000
+DEFERRABLE_INDEXES = ("finding_cve", "finding_priority", "finding_status_deadline")
 # The most SQLite page cache an import may take (see core.bulk.write_cache).
 WRITE_CACHE_LIMIT = 512 * 2**20
 _OPEN = Status.OPEN.value
@@ -185,6 +191,8 @@ class _Run:
         self.parsed = self.duplicates = self.new = self.unchanged = 0
         self.refreshed = self.reopened = self.closed = 0
         self.scanners: set[str] = set()
+        self.indexes = DeferredIndexes(Finding._meta.db_table, DEFERRABLE_INDEXES)
+        self.rows_before: int | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -436,7 +444,20 @@ class _Run:
                 self.times[moment] = found
         return found
 
+    def maybe_defer_indexes(self) -> None:
+        if self.pg or self.indexes.deferred or self.new < BULK_MIN_ROWS:
+            return
+        if self.rows_before is None:
+            # rows there before this import (ids only grow; max is an upper bound of the count)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT max(id) FROM {Finding._meta.db_table}")  # noqa: S608
+                (top,) = cursor.fetchone()
+            self.rows_before = max(0, int(top or 0) - (self.new - len(self.inserts)))
+        if self.new > self.rows_before:
+            self.indexes.defer()
+
     def flush(self) -> None:
+        self.maybe_defer_indexes()
         if self.inserts:
             # in fingerprint order: the unique index is then written page by page, not at random
             self.inserts.sort(key=_first)
@@ -459,6 +480,8 @@ class _Run:
                     gone.append((_FIXED, self.now_db, last_seen, self.scan_id, pk))
         self.closed = len(gone)
         update_rows(table, ("status", "closed_at", "last_seen", "last_import_id"), gone)
+        if self.indexes.deferred:
+            self.indexes.rebuild()
         for scope in self.scopes.values():
             ScanScope.objects.update_or_create(
                 asset=scope.asset,
