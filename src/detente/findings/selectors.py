@@ -89,8 +89,8 @@ def findings_summary() -> dict[str, int]:
 # which SQLite (3.15+) and PostgreSQL both answer from the index.
 
 
-def _encode_cursor(f: Finding) -> str:
-    key = [f.priority, f.due.isoformat(), f.pk]
+def _encode_cursor(priority: int, deadline: dt.datetime | None, pk: int) -> str:
+    key = [priority, (deadline or NO_DEADLINE).isoformat(), pk]  # ``due`` (Finding.due)
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
 
 
@@ -127,7 +127,10 @@ def findings_page(
     rows = list(_page_query(f, person, cursor)[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (_encode_cursor(rows[-1]) if more and rows else None)
+    if not (more and rows):
+        return rows, None
+    last = rows[-1]
+    return rows, _encode_cursor(last.priority, last.deadline, last.pk)
 
 
 def findings_page_values(
@@ -140,10 +143,7 @@ def findings_page_values(
     rows = list(_page_query(f, person, cursor).values(*wanted)[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = None
-    if more and rows:
-        last = rows[-1]
-        due = last["deadline"] or NO_DEADLINE
-        key = [last["priority"], due.isoformat(), last["id"]]
-        next_cursor = base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
-    return rows, next_cursor
+    if not (more and rows):
+        return rows, None
+    last = rows[-1]
+    return rows, _encode_cursor(last["priority"], last["deadline"], last["id"])
