@@ -42,6 +42,40 @@ def write_cache(megabytes: int) -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
+@contextmanager
+def write_session(*, cache_megabytes: int, wal_pages: int) -> Iterator[None]:
+    """SQLite: settings for a command that commits many write transactions in a row (a folder
+    of scanner files, each imported as its own transaction).
+
+    - ``cache_megabytes`` of page cache for the whole run (as ``write_cache``): the index pages
+      one file's rows land on stay in memory for the next file instead of being read again.
+    - The write-ahead log may grow to ``wal_pages`` pages before SQLite copies it back into the
+      database file (``wal_autocheckpoint``, normally 1,000 pages, i.e. after almost every file).
+      Each file's commit touches a few hundred random index pages; checkpointing after every
+      file copies and syncs them again and again, checkpointing every few hundred MB copies each
+      page once per checkpoint. At the end the log is checkpointed once and the setting restored.
+
+    Durability is unchanged: every file is still its own committed transaction, and with
+    ``synchronous=NORMAL`` a commit in WAL mode was never synced to disk before a checkpoint
+    anyway. Nothing on PostgreSQL.
+    """
+    if is_postgres():
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        (previous_pages,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {max(int(wal_pages), int(previous_pages))}")
+    try:
+        with write_cache(cache_megabytes):
+            yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {int(previous_pages)}")
+            if not connection.in_atomic_block:  # a checkpoint cannot run inside a transaction
+                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
 class DeferredIndexes:
     """SQLite: drop some of a table's indexes inside the current transaction and build them again
     before it commits, for a load that adds more rows than the table held.

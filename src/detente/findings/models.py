@@ -195,11 +195,17 @@ class Finding(models.Model):
     )
 
     class Meta:
+        # One index is both the fingerprint's uniqueness and the scope lookup of the importer and
+        # the asset pages (asset first). The fingerprint is a hash that already contains scanner
+        # and asset, so this is exactly as unique as the fingerprint alone, and a scanner file's
+        # new rows land together at the end of their asset's range instead of on as many random
+        # index pages as the file has findings (each of which a commit writes to the log).
         constraints = (
-            models.UniqueConstraint(fields=("fingerprint",), name="finding_fingerprint"),
+            models.UniqueConstraint(
+                fields=("asset", "scanner", "fingerprint"), name="finding_identity"
+            ),
         )
         indexes = (
-            models.Index(fields=("asset", "scanner"), name="finding_scope"),
             models.Index(fields=("status", "deadline"), name="finding_status_deadline"),
             models.Index(fields=("cve",), name="finding_cve"),
             models.Index(fields=("status", "priority", "due", "id"), name="finding_priority"),

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models.functions import Coalesce
 
 from detente.audit.services import audit_record
-from detente.core.bulk import execute_many, refresh_statistics
+from detente.core.bulk import execute_many, refresh_statistics, write_session
 from detente.core.errors import InputError, PermissionDenied
 from detente.findings.enrich import due_for, enrich, enrichment_signature, state_hash
 from detente.findings.importer import ImportOptions, Session, import_path
@@ -57,16 +57,26 @@ def scan_import(
     options = options or ImportOptions()
     session = Session()
     results = []
-    for path in scan_paths(paths):
-        scan = import_path(path=path, actor=actor, options=options, session=session)
-        results.append(scan)
-        if progress is not None:
-            progress(path, scan)
+    files = scan_paths(paths)
+    with write_session(
+        cache_megabytes=FOLDER_CACHE_MB if len(files) > 1 else 0,
+        wal_pages=FOLDER_WAL_PAGES if len(files) > 1 else 0,
+    ):
+        for path in files:
+            scan = import_path(path=path, actor=actor, options=options, session=session)
+            results.append(scan)
+            if progress is not None:
+                progress(path, scan)
     written = sum(s.new + s.reopened + s.refreshed + s.closed for s in results)
     if written >= ANALYZE_AFTER_ROWS:
         refresh_statistics(Finding._meta.db_table)
     return results
 
+
+# SQLite, a command importing several files (see core.bulk.write_session): page cache for the run,
+# and how far the write-ahead log may grow between checkpoints (262,144 pages of 4 KB: 1 GB).
+FOLDER_CACHE_MB = 256
+FOLDER_WAL_PAGES = 262_144
 
 # Rows written by one command after which the planner's statistics are refreshed (PostgreSQL).
 ANALYZE_AFTER_ROWS = 50_000

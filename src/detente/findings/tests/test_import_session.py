@@ -1,0 +1,99 @@
+"""A command importing a folder: SQLite settings for the run, and the one identity index."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from detente.core import clock
+from detente.core.bulk import write_session
+from detente.findings import services
+from detente.findings.models import Finding, ScanImport
+from detente.findings.services import scan_import
+from detente.findings.tests.factories import trivy_report, trivy_vuln, write_json
+
+pytestmark = pytest.mark.django_db
+NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite settings")
+
+
+def _pragma(name: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA {name}")
+        (value,) = cursor.fetchone()
+    return int(value)
+
+
+def _folder(tmp_path: Path, files: int) -> Path:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for k in range(files):
+        vulns = [trivy_vuln(f"CVE-2024-{1000 + i}", pkg=f"lib{i}") for i in range(5)]
+        write_json(folder / f"r{k}.json", trivy_report(vulns, artifact=f"registry.example/a{k}"))
+    return folder
+
+
+@sqlite_only
+def test_write_session_sets_the_run_settings_and_restores_them_even_after_an_error() -> None:
+    pages, cache = _pragma("wal_autocheckpoint"), _pragma("cache_size")
+    with write_session(cache_megabytes=300, wal_pages=50_000):
+        assert _pragma("wal_autocheckpoint") == 50_000
+        assert _pragma("cache_size") == -300 * 1024
+    assert (_pragma("wal_autocheckpoint"), _pragma("cache_size")) == (pages, cache)
+    with pytest.raises(ValueError, match="boom"), write_session(cache_megabytes=300, wal_pages=9):
+        raise ValueError("boom")
+    # never lowered below what the connection had
+    assert (_pragma("wal_autocheckpoint"), _pragma("cache_size")) == (pages, cache)
+
+
+@sqlite_only
+def test_a_folder_is_imported_under_the_run_settings_and_a_single_file_is_not(
+    tmp_path: Path,
+) -> None:
+    clock.set_now(NOW)
+    seen: list[int] = []
+    scan_import(
+        paths=[_folder(tmp_path, 3)], progress=lambda *_: seen.append(_pragma("wal_autocheckpoint"))
+    )
+    assert seen == [services.FOLDER_WAL_PAGES] * 3
+    assert _pragma("wal_autocheckpoint") < services.FOLDER_WAL_PAGES
+    one = write_json(tmp_path / "one.json", trivy_report([trivy_vuln("CVE-2024-1")]))
+    scan_import(paths=[one], progress=lambda *_: seen.append(_pragma("wal_autocheckpoint")))
+    assert seen[-1] < services.FOLDER_WAL_PAGES
+    assert ScanImport.objects.count() == 4
+    assert Finding.objects.count() == 16
+
+
+def test_the_identity_index_refuses_a_second_row_with_the_same_fingerprint(
+    tmp_path: Path,
+) -> None:
+    clock.set_now(NOW)
+    scan_import(paths=[_folder(tmp_path, 1)])
+    row = Finding.objects.first()
+    assert row is not None
+    row.pk = None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        row.save(force_insert=True)
+    assert Finding.objects.count() == 5
+
+
+def test_the_importer_reads_a_scope_through_the_identity_index() -> None:
+    # the scope query (asset, scanner) is served by the unique index, not by a table scan
+    table = Finding._meta.db_table
+    sql = f"SELECT fingerprint, id FROM {table} WHERE asset_id = 1 AND scanner = 'trivy'"
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            plan = " ".join(str(r[-1]) for r in cursor.fetchall())
+            # SQLite names a unique constraint's index sqlite_autoindex_<table>_N
+            assert "INDEX sqlite_autoindex_findings_finding" in plan
+            assert "(asset_id=? AND scanner=?)" in plan
+            return
+        else:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {sql}")
+            plan = " ".join(str(r[0]) for r in cursor.fetchall())
+    assert "finding_identity" in plan
