@@ -590,9 +590,19 @@ def import_path(
     actor: Person | None,
     options: ImportOptions,
     session: Session | None = None,
+    feed: parse_worker.FileFeed | None = None,
 ) -> ScanImport:
-    """Import one scanner file as one transaction; return its ``ScanImport`` summary."""
+    """Import one scanner file as one transaction; return its ``ScanImport`` summary.
+
+    With ``feed`` (a folder run), the file was parsed by the feed's child process, which detected
+    its format and hashes it."""
     size = _check_size(path)
+    if feed is not None:
+        parsed = feed.take(path)
+        return _import(
+            name=str(path), size=size, fmt=parsed.fmt, batches=parsed.batches,
+            digest=parsed.digest, sha256=None, actor=actor, options=options, session=session,
+        )  # fmt: skip
     with path.open("rb") as handle:
         # the digest is taken while parsing (by the parse child, for a big file)
         return import_stream(
@@ -612,10 +622,28 @@ def import_stream(
     session: Session | None = None,
 ) -> ScanImport:
     """Import one stream as one transaction. ``sha256=None``: hash the stream while importing."""
-    session = session or Session()
     digest = parse_worker.Digest() if sha256 is None else None
-    started = time.perf_counter()
     fmt = options.fmt or _detected(name, stream)
+    return _import(
+        name=name, size=size, fmt=fmt, batches=_parsed_batches(stream, name, fmt, size, digest),
+        digest=digest, sha256=sha256, actor=actor, options=options, session=session,
+    )  # fmt: skip
+
+
+def _import(
+    *,
+    name: str,
+    size: int,
+    fmt: str,
+    batches: Generator[list[ParsedFinding], None, None],
+    digest: parse_worker.Digest | None,
+    sha256: str | None,
+    actor: Person | None,
+    options: ImportOptions,
+    session: Session | None,
+) -> ScanImport:
+    session = session or Session()
+    started = time.perf_counter()
     # about a third of a scanner file's size ends up as table and index pages
     cache = min(size // 3, WRITE_CACHE_LIMIT) // 2**20
     with write_cache(cache), transaction.atomic():
@@ -634,9 +662,9 @@ def import_stream(
             run.asset_for(options.asset_kind, options.asset_name)
         with (
             _no_cycle_collection(),
-            closing(_parsed_batches(stream, name, fmt, size, digest)) as batches,
+            closing(batches) as chunks,
         ):
-            for chunk in batches:
+            for chunk in chunks:
                 run.handle_chunk(chunk)
             if options.asset_name and not run.scopes:
                 # An empty report for a named asset says: nothing this tool found there is left.

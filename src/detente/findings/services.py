@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Coalesce
 
 from detente.audit.services import audit_record
 from detente.core.bulk import execute_many, refresh_statistics, write_session
 from detente.core.errors import InputError, PermissionDenied
+from detente.findings import parse_worker
 from detente.findings.enrich import due_for, enrich, enrichment_signature, state_hash
 from detente.findings.importer import ImportOptions, Session, import_path
 from detente.findings.importer import _db_time as db_time
@@ -58,12 +61,24 @@ def scan_import(
     session = Session()
     results = []
     files = scan_paths(paths)
-    with write_session(
-        cache_megabytes=FOLDER_CACHE_MB if len(files) > 1 else 0,
-        wal_pages=FOLDER_WAL_PAGES if len(files) > 1 else 0,
+    several = len(files) > 1
+    with (
+        write_session(
+            cache_megabytes=FOLDER_CACHE_MB if several else 0,
+            wal_pages=FOLDER_WAL_PAGES if several else 0,
+        ),
+        contextlib.ExitStack() as stack,
     ):
+        feed = None
+        if several and parse_worker.can_fork():
+            # the next file is parsed on the other core while this one is written
+            feed = stack.enter_context(
+                parse_worker.FileFeed(
+                    files, fmt=options.fmt, max_bytes=settings.DETENTE_MAX_IMPORT_BYTES
+                )
+            )
         for path in files:
-            scan = import_path(path=path, actor=actor, options=options, session=session)
+            scan = import_path(path=path, actor=actor, options=options, session=session, feed=feed)
             results.append(scan)
             if progress is not None:
                 progress(path, scan)
