@@ -517,7 +517,8 @@ def acceptances_reconcile(*, scan: ScanImport, actor: Person | None = None) -> d
             finding__last_import=scan,
             acceptance__status=S.APPROVED,
         )
-        for item in gone.select_related("finding"):
+        # only findings this import closed can have disappeared (none: no query)
+        for item in gone.select_related("finding") if scan.closed else ():
             item.fixed_at = item.finding.closed_at or now
             item.save(update_fields=["fixed_at"])
             noted += 1

@@ -122,6 +122,9 @@ class Session:
         self.reasons = ReasonCache()
         self.postgres = is_postgres()
         self.enriched: dict[tuple[str | None, str, str | None, bool | None], _Facts] = {}
+        # vulnerability ids whose texts an earlier, committed import of this run stored: the
+        # texts table keeps the first it is given, so later files need not send them again
+        self.stored: set[str] = set()
 
 
 def _db_time(moment: dt.datetime | None, postgres: bool | None = None) -> Any:
@@ -181,6 +184,7 @@ class _Run:
         self.scopes: dict[tuple[int, str], _Scope] = {}
         self.targets: dict[tuple[str | None, str | None, str], _Target] = {}
         self.enriched: dict[tuple[str | None, str, str | None, bool | None], _Facts] = {}
+        self.dues: dict[tuple[int | None, dt.date | None], Any] = {}
         self.times: dict[dt.datetime | None, Any] = {None: None}
         self.isos: dict[dt.datetime, str] = {}
         self.vulns: dict[str, tuple[str, str, str]] = {}
@@ -303,11 +307,19 @@ class _Run:
             # the session keeps what does not depend on the import's time (a folder of files
             # shares it); the deadline of a new finding counts from this import's time
             self.s.enriched[key] = facts
-        new_deadline = due_for(facts.e.decision, self.now, facts.e.kev, self.s.evaluator)
+        # a deadline is the import's time plus the decision's days, capped by KEV's due date:
+        # few distinct pairs, computed once each per import
+        kev = facts.e.kev
+        due_key = (facts.e.decision.days, kev.due_date if kev is not None else None)
+        new_deadline = self.dues.get(due_key, _MISSING)
+        if new_deadline is _MISSING:
+            new_deadline = self.dues[due_key] = self.db_time(
+                due_for(facts.e.decision, self.now, kev, self.s.evaluator)
+            )
         facts = self.enriched[key] = _Facts(
             facts.e, facts.signature, facts.score, facts.version, facts.kev, facts.epss,
             facts.percentile, facts.exposed, facts.deadline_class, facts.reason_id,
-            facts.needs_analyst, self.db_time(new_deadline),
+            facts.needs_analyst, new_deadline,
         )  # fmt: skip
         return facts
 
@@ -350,7 +362,7 @@ class _Run:
         facts = self.enriched.get((cve, pf.severity, pf.cvss_vector, target.exposed))
         if facts is None:
             facts = self.facts_for(pf, cve, target)
-        if pf.description and pf.vuln_id not in self.vulns:
+        if pf.description and pf.vuln_id not in self.vulns and pf.vuln_id not in self.s.stored:
             self.vulns[pf.vuln_id] = (
                 pf.title[:500],
                 pf.description[:20_000],
@@ -516,6 +528,7 @@ class _Facts:
 
 
 _first = itemgetter(0)
+_MISSING = object()
 
 
 def _json_text(value: list[str]) -> str:
@@ -688,6 +701,7 @@ def _import(
             subject_id=scan.pk,
             after={"file": scan.file_name, "sha256": sha256, "format": scan.format, **run.counts},
         )
+    session.stored.update(run.vulns)  # committed (or part of the caller's transaction)
     if not is_postgres() and scan.new > 50_000:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA optimize")
