@@ -14,6 +14,9 @@ from detente.findings import services
 from detente.findings.models import Finding, ScanImport
 from detente.findings.services import scan_import
 from detente.findings.tests.factories import trivy_report, trivy_vuln, write_json
+from detente.intel.models import KevEntry
+from detente.policy.document import pack_text
+from detente.policy.services import policy_activate
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
@@ -97,3 +100,41 @@ def test_the_importer_reads_a_scope_through_the_identity_index() -> None:
             cursor.execute(f"EXPLAIN {sql}")
             plan = " ".join(str(r[0]) for r in cursor.fetchall())
     assert "finding_identity" in plan
+
+
+def test_kev_due_dates_cap_each_deadline_and_every_file_counts_from_its_own_time(
+    tmp_path: Path,
+) -> None:
+    clock.set_now(NOW)
+    policy_activate(
+        text=pack_text("bod-26-04").replace("kev_due_date: ignore", "kev_due_date: earliest"),
+        source="test",
+    )
+    soon, late = NOW.date() + dt.timedelta(days=1), NOW.date() + dt.timedelta(days=400)
+    for cve, due in (("CVE-2024-0001", soon), ("CVE-2024-0002", late)):
+        KevEntry.objects.create(cve_id=cve, date_added=NOW.date(), due_date=due)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for k in range(2):
+        vulns = [trivy_vuln(f"CVE-2024-000{i}", pkg=f"lib{i}") for i in (1, 2)]
+        write_json(folder / f"r{k}.json", trivy_report(vulns, artifact=f"registry.example/a{k}"))
+
+    def next_day(*_: object) -> None:
+        clock.set_now(clock.now() + dt.timedelta(days=1))
+
+    scan_import(paths=[folder], progress=next_day)
+    got = {
+        (f.asset.identifier[-2:], f.cve): (f.first_seen, f.deadline)
+        for f in Finding.objects.select_related("asset")
+    }
+    end_of_soon = dt.datetime.combine(soon, dt.time(23, 59, 59), tzinfo=dt.UTC)
+    assert got["a0", "CVE-2024-0001"] == (NOW, end_of_soon)
+    assert got["a1", "CVE-2024-0001"] == (NOW + dt.timedelta(days=1), end_of_soon)
+    # the far KEV date does not cap: the deadline counts from each file's own import time
+    first0, due0 = got["a0", "CVE-2024-0002"]
+    first1, due1 = got["a1", "CVE-2024-0002"]
+    assert (first0, first1) == (NOW, NOW + dt.timedelta(days=1))
+    assert due0 is not None
+    assert due1 is not None
+    assert due0 - first0 == due1 - first1 > dt.timedelta(days=1)
+    assert due0 < end_of_soon + dt.timedelta(days=399)
