@@ -112,10 +112,18 @@ class DeferredIndexes:
         self.saved = saved
         return bool(saved)
 
-    def rebuild(self) -> None:
+    def rebuild(self, *, threads: int = 2) -> None:
+        """Build the indexes again; the sorter may use ``threads`` helper threads (a load ends
+        here, and the other core is free by then)."""
         with connection.cursor() as cursor:
-            for _, sql in self.saved:
-                cursor.execute(sql)
+            cursor.execute("PRAGMA threads")
+            (previous,) = cursor.fetchone()
+            cursor.execute(f"PRAGMA threads = {int(threads)}")
+            try:
+                for _, sql in self.saved:
+                    cursor.execute(sql)
+            finally:
+                cursor.execute(f"PRAGMA threads = {int(previous)}")
         self.saved = []
 
 

@@ -548,7 +548,7 @@ def _contents(stream: IO[bytes]) -> bytes | mmap.mmap:
         whole = False
     if not whole:
         return stream.read()
-    return mmap.mmap(fileno, 0, access=mmap.ACCESS_READ)
+    return mmap.mmap(fileno, 0, flags=mmap.MAP_SHARED | mmap.MAP_POPULATE, prot=mmap.PROT_READ)
 
 
 def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
