@@ -540,7 +540,9 @@ def _sections(data: bytes | mmap.mmap, legacy: bool) -> list[_Section]:
 
 def _contents(stream: IO[bytes]) -> bytes | mmap.mmap:
     """The whole file. A big one is mapped rather than read: no 2 GB copy and no 2 GB of private
-    memory, the kernel pages it in as the decoder walks it."""
+    memory. On Linux the mapping is populated up front (``MAP_POPULATE``): one call instead of
+    half a million page faults as the decoder walks it (4.2 -> 1.3-1.9 s to the first batch of
+    a 2 GB report here)."""
     try:
         fileno = stream.fileno()
         whole = stream.tell() == 0 and os.fstat(fileno).st_size >= MMAP_MIN_BYTES
@@ -548,7 +550,8 @@ def _contents(stream: IO[bytes]) -> bytes | mmap.mmap:
         whole = False
     if not whole:
         return stream.read()
-    return mmap.mmap(fileno, 0, flags=mmap.MAP_SHARED | mmap.MAP_POPULATE, prot=mmap.PROT_READ)
+    populate = getattr(mmap, "MAP_POPULATE", 0)
+    return mmap.mmap(fileno, 0, flags=mmap.MAP_SHARED | populate, prot=mmap.PROT_READ)
 
 
 def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
