@@ -123,7 +123,6 @@ def write_report(
     """N findings over TARGETS targets. ``variant``: 5% gone, 5% changed, 5% new."""
     rng = random.Random(seed)
     pool = cve_pool()
-    frag_rng = random.Random(11)
     fragments: dict[int, str] = {}
     per_target: list[list[str]] = [[] for _ in range(TARGETS)]
     total = n + (n // 20 if variant else 0)
@@ -135,7 +134,9 @@ def write_report(
         pkg = f"pkg-{i // POOL:04d}-{cve_index % 997}"
         fragment = fragments.get(cve_index)
         if fragment is None:
-            fragment = fragments[cve_index] = _fragment(frag_rng, cve)
+            # seeded by the CVE, not drawn in order: the variant (which skips 5% of the entries)
+            # must give every CVE the same texts and vectors, or it changes far more than 5%
+            fragment = fragments[cve_index] = _fragment(random.Random(cve_index * 7919 + 11), cve)
         fixed = f"{i % 7}.{i % 13}.{(i % 5) + 1}"
         if variant and i % 20 == 1:
             fixed = fixed + "-r1"  # changed: a new fixed-in version
