@@ -14,7 +14,7 @@ import hashlib
 import mmap
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TypeVar
 
 import msgspec
@@ -37,6 +37,8 @@ MAX_REFERENCES = 10
 WHOLE_LIST_LIMIT = 128 * 1024 * 1024
 # Files at least this big are memory-mapped instead of read into memory.
 MMAP_MIN_BYTES = 64 * 1024 * 1024
+# A mapped file's pages read so far are unmapped every this many records (see _releaser).
+RELEASE_EVERY = 20_000
 _HEAD = 64 * 1024
 
 _SEVERITY: dict[str, Severity] = {
@@ -327,33 +329,36 @@ def _severity(word: str | None, record: str) -> Severity:
 class _Context:
     """Where the findings sit: the asset, the locator prefix, and the per-file advisory cache."""
 
-    __slots__ = ("advisories", "asset_kind", "asset_name")
+    __slots__ = ("advisories", "asset_kind", "asset_name", "release")
 
-    def __init__(self) -> None:
+    def __init__(self, release: Callable[[], None]) -> None:
         self.advisories: dict[str, _Advisory] = {}
         self.asset_kind: str | None = None
         self.asset_name: str | None = None
+        self.release = release
 
 
-def _vuln_stream(raw: msgspec.Raw, base: str) -> Iterator[_Vuln]:
+def _vuln_stream(raw: msgspec.Raw, base: str, release: Callable[[], None]) -> Iterator[_Vuln]:
     """One record at a time: a huge list never has all its records decoded at once."""
     decode = _VULN.decode
     for index, item in enumerate(_decode(_RAWS, raw, base) or ()):
+        if not index % RELEASE_EVERY:
+            release()
         try:
             yield decode(item)
         except msgspec.ValidationError as exc:
             raise _validation_error(exc, f"{base}[{index}]") from None
 
 
-def _vuln_records(raw: msgspec.Raw, base: str) -> Iterable[_Vuln]:
+def _vuln_records(raw: msgspec.Raw, base: str, release: Callable[[], None]) -> Iterable[_Vuln]:
     if len(raw) <= WHOLE_LIST_LIMIT:
         return _decode_list(_VULNS, raw, base)  # fastest: one call for the whole list
-    return _vuln_stream(raw, base)
+    return _vuln_stream(raw, base, release)
 
 
 def _vulnerabilities(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
     base = prefix + ".Vulnerabilities"
-    vulns = _vuln_records(result.Vulnerabilities, base)
+    vulns = _vuln_records(result.Vulnerabilities, base, ctx.release)
     target = result.Target or ""
     advisories = ctx.advisories
     asset_kind, asset_name = ctx.asset_kind, ctx.asset_name
@@ -554,12 +559,34 @@ def _contents(stream: IO[bytes]) -> bytes | mmap.mmap:
     return mmap.mmap(fileno, 0, flags=mmap.MAP_SHARED | populate, prot=mmap.PROT_READ)
 
 
+def _releaser(data: bytes | mmap.mmap) -> Callable[[], None]:
+    """For a mapped file: drop this process's mapping of the pages read so far.
+
+    Decoding walks the whole 2 GB mapping; every page touched counts in the process's RSS until
+    it is unmapped, although the kernel's page cache holds the data anyway. ``MADV_DONTNEED`` on
+    a read-only file mapping only drops the page-table entries: a page read again is mapped again
+    from the cache. So the parser stays at tens of MB instead of the file's size."""
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    if not isinstance(data, mmap.mmap) or advice is None:
+        return _nothing
+
+    def release() -> None:
+        data.madvise(advice)
+
+    return release
+
+
+def _nothing() -> None:
+    return None
+
+
 def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
     data = _contents(stream)
     first = _FIRST_BYTE_RE.search(data)  # never data.lstrip(): that copies a 2 GB buffer
     if first is None:
         raise ParseError("the file is empty", record="document")
-    ctx = _Context()
+    release = _releaser(data)
+    ctx = _Context(release)
     for results, prefix, ctx.asset_kind, ctx.asset_name in _sections(data, first.group() == b"["):
         for index, result in enumerate(results):
             where = f"{prefix}[{index}]"

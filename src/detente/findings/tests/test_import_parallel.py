@@ -163,6 +163,36 @@ def test_a_mapped_trivy_file_parses_as_a_read_one(
     assert len(mapped) == 26
 
 
+def test_a_mapped_file_streamed_record_by_record_unmaps_what_it_read_and_parses_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _report(tmp_path, 25)
+    expected = list(trivy.parse(io.BytesIO(path.read_bytes()), str(path)))
+    monkeypatch.setattr(trivy, "MMAP_MIN_BYTES", 0)
+    monkeypatch.setattr(trivy, "WHOLE_LIST_LIMIT", 0)  # record by record, as for a huge list
+    monkeypatch.setattr(trivy, "RELEASE_EVERY", 4)
+    releases: list[int] = []
+    original = trivy._releaser
+
+    def counting(data: Any) -> Any:
+        release = original(data)
+        assert release is not trivy._nothing  # a mapped file gets the real one
+
+        def wrapped() -> None:
+            release()
+            releases.append(1)
+
+        return wrapped
+
+    monkeypatch.setattr(trivy, "_releaser", counting)
+    with path.open("rb") as handle:
+        mapped = list(trivy.parse(handle, str(path)))
+    assert mapped == expected
+    assert len(releases) == 7  # records 0, 4, … 24 of 26
+    assert trivy._releaser is counting
+    assert original(b"not mapped") is trivy._nothing
+
+
 @pytest.mark.parametrize(
     "sample",
     [
