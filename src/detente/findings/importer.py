@@ -495,11 +495,16 @@ class _Run:
         if self.indexes.deferred:
             self.indexes.rebuild()
         for scope in self.scopes.values():
-            ScanScope.objects.update_or_create(
-                asset=scope.asset,
-                scanner=scope.scanner,
-                defaults={"last_import": self.scan, "last_seen": self.now},
-            )
+            # scope_for read whether the scope's row exists (previous_seen): one statement here
+            if scope.previous_seen is None:
+                ScanScope.objects.create(
+                    asset=scope.asset, scanner=scope.scanner, last_import=self.scan,
+                    last_seen=self.now,
+                )  # fmt: skip
+            else:
+                ScanScope.objects.filter(asset=scope.asset, scanner=scope.scanner).update(
+                    last_import=self.scan, last_seen=self.now
+                )
         if self.vulns:
             insert_new_rows(
                 Vulnerability._meta.db_table,
