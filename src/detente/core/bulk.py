@@ -7,11 +7,13 @@ transaction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection
+from psycopg.types.json import set_json_dumps
 
 
 def is_postgres() -> bool:
@@ -139,6 +141,31 @@ def refresh_statistics(table: str) -> bool:
     return True
 
 
+_TYPES: dict[tuple[str, str, tuple[str, ...]], list[int]] = {}
+
+
+def _column_types(cursor: Any, table: str, columns: Sequence[str]) -> list[int]:
+    """PostgreSQL: the type OIDs of ``columns`` of ``table``, read once per database."""
+    key = (str(connection.settings_dict["NAME"]), table, tuple(columns))
+    found = _TYPES.get(key)
+    if found is None:
+        cursor.execute(
+            "SELECT attname, atttypid FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            [table],
+        )
+        oids = {str(name): int(oid) for name, oid in cursor.fetchall()}
+        found = _TYPES[key] = [oids[c.strip('"')] for c in columns]
+    return found
+
+
+def _json_text(value: Any) -> str | bytes:
+    """JSON for a jsonb column: text we were given as it is, anything else encoded."""
+    if isinstance(value, str | bytes):
+        return value
+    return json.dumps(value)
+
+
 def insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Insert every row; return how many. Values must already be database-ready
     (JSON as text, datetimes aware)."""
@@ -147,7 +174,13 @@ def insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
     with connection.cursor() as cursor:
         if is_postgres():
             raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-            with raw.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            types = _column_types(cursor, table, columns)
+            # JSON arrives as text: send it as it is (the default would quote it as a string)
+            set_json_dumps(_json_text, context=raw)
+            with raw.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
+                # binary with fixed types: half the client time of text COPY, no parsing on the
+                # server
+                copy.set_types(types)
                 for row in rows:
                     copy.write_row(row)
                     count += 1
