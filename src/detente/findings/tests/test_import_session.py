@@ -138,3 +138,15 @@ def test_kev_due_dates_cap_each_deadline_and_every_file_counts_from_its_own_time
     assert due1 is not None
     assert due0 - first0 == due1 - first1 > dt.timedelta(days=1)
     assert due0 < end_of_soon + dt.timedelta(days=399)
+
+
+def test_aliases_are_stored_as_a_json_array_on_every_database(samples: Path) -> None:
+    # PostgreSQL loads findings with binary COPY: the JSON text must land as an array, not as a
+    # JSON string holding it
+    clock.set_now(NOW)
+    scan_import(paths=[samples / "scans/sarif/cxf-3.4.6.sarif"])
+    stored = list(Finding.objects.values_list("aliases", flat=True))
+    assert ["CVE-2008-0732"] in stored
+    assert all(isinstance(a, list) for a in stored)
+    # and the database itself sees arrays (a lookup into the first element)
+    assert Finding.objects.filter(aliases__0="CVE-2008-0732").exists()
