@@ -228,6 +228,8 @@ def measure(case: str, db: str, findings: int, argv: list[str], env: dict[str, s
 
 def run(args: argparse.Namespace) -> list[Result]:
     paths = ensure_data(args.large, (args.many[0], args.many[1]))
+    if args.db == "both":
+        args.db = "sqlite,postgres"
     dbs = []
     if "sqlite" in args.db:
         dbs.append("sqlite")

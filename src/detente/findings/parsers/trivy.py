@@ -14,7 +14,7 @@ import hashlib
 import mmap
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, TypeVar
 
 import msgspec
@@ -32,9 +32,6 @@ from detente.findings.parsers.base import (
 
 SCANNER = "trivy"
 MAX_REFERENCES = 10
-# A result's raw finding list above this size is decoded record by record (bounded memory,
-# ~20% slower) instead of in one call (~1 KB of Python objects per record, all alive at once).
-WHOLE_LIST_LIMIT = 128 * 1024 * 1024
 # Files at least this big are memory-mapped instead of read into memory.
 MMAP_MIN_BYTES = 64 * 1024 * 1024
 # A mapped file's pages read so far are unmapped every this many records (see _releaser).
@@ -147,7 +144,9 @@ class _Result(msgspec.Struct, gc=False):
     Target: str | None = None
     Class: str | None = None
     Type: str | None = None
-    Vulnerabilities: msgspec.Raw = _EMPTY
+    # Split into raw records by the document's one decoding pass, each decoded in its turn: a
+    # 2 GB list is neither scanned twice nor alive as a million decoded records at once.
+    Vulnerabilities: list[msgspec.Raw] | None = None
     Misconfigurations: msgspec.Raw = _EMPTY
     Secrets: msgspec.Raw = _EMPTY
     Licenses: msgspec.Raw = _EMPTY
@@ -176,9 +175,7 @@ class _K8sReport(msgspec.Struct, gc=False):
 
 # Decoders are built once: msgspec.json.decode(..., type=X) rebuilds X's type info on every call.
 _TEXT = msgspec.json.Decoder(_Text)
-_VULNS = msgspec.json.Decoder(list[_Vuln] | None)
 _VULN = msgspec.json.Decoder(_Vuln)
-_RAWS = msgspec.json.Decoder(list[msgspec.Raw] | None)
 _MISCONFS = msgspec.json.Decoder(list[_Misconf] | None)
 _SECRETS = msgspec.json.Decoder(list[_Secret] | None)
 _LICENSES = msgspec.json.Decoder(list[_License] | None)
@@ -338,10 +335,12 @@ class _Context:
         self.release = release
 
 
-def _vuln_stream(raw: msgspec.Raw, base: str, release: Callable[[], None]) -> Iterator[_Vuln]:
-    """One record at a time: a huge list never has all its records decoded at once."""
+def _vuln_records(
+    raws: list[msgspec.Raw], base: str, release: Callable[[], None]
+) -> Iterator[_Vuln]:
+    """One record at a time."""
     decode = _VULN.decode
-    for index, item in enumerate(_decode(_RAWS, raw, base) or ()):
+    for index, item in enumerate(raws):
         if not index % RELEASE_EVERY:
             release()
         try:
@@ -350,15 +349,9 @@ def _vuln_stream(raw: msgspec.Raw, base: str, release: Callable[[], None]) -> It
             raise _validation_error(exc, f"{base}[{index}]") from None
 
 
-def _vuln_records(raw: msgspec.Raw, base: str, release: Callable[[], None]) -> Iterable[_Vuln]:
-    if len(raw) <= WHOLE_LIST_LIMIT:
-        return _decode_list(_VULNS, raw, base)  # fastest: one call for the whole list
-    return _vuln_stream(raw, base, release)
-
-
 def _vulnerabilities(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
     base = prefix + ".Vulnerabilities"
-    vulns = _vuln_records(result.Vulnerabilities, base, ctx.release)
+    vulns = _vuln_records(result.Vulnerabilities or [], base, ctx.release)
     target = result.Target or ""
     advisories = ctx.advisories
     asset_kind, asset_name = ctx.asset_kind, ctx.asset_name

@@ -169,7 +169,6 @@ def test_a_mapped_file_streamed_record_by_record_unmaps_what_it_read_and_parses_
     path = _report(tmp_path, 25)
     expected = list(trivy.parse(io.BytesIO(path.read_bytes()), str(path)))
     monkeypatch.setattr(trivy, "MMAP_MIN_BYTES", 0)
-    monkeypatch.setattr(trivy, "WHOLE_LIST_LIMIT", 0)  # record by record, as for a huge list
     monkeypatch.setattr(trivy, "RELEASE_EVERY", 4)
     releases: list[int] = []
     original = trivy._releaser
