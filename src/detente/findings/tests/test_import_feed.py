@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import multiprocessing
+import time
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +175,33 @@ def test_files_must_be_taken_in_the_order_given(tmp_path: Path) -> None:
         assert first.fmt == "trivy"
         assert sum(len(b) for b in first.batches) == 9
         assert first.digest.hexdigest == hashlib.sha256(files[0].read_bytes()).hexdigest()
+
+
+def test_the_reader_takes_messages_ahead_of_the_caller_and_then_the_end() -> None:
+    receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
+    reader = parse_worker._Reader(receiver, depth=8)
+    for k in range(5):
+        sender.send_bytes(b"F%d" % k)
+    sender.close()
+    reader.thread.join(timeout=10)
+    assert not reader.thread.is_alive()  # everything read ahead, the end seen, nothing consumed
+    assert [reader.recv_bytes() for _ in range(5)] == [b"F%d" % k for k in range(5)]
+    for _ in range(2):
+        with pytest.raises(EOFError):
+            reader.recv_bytes()
+
+
+def test_closing_a_reader_whose_queue_is_full_stops_child_and_thread() -> None:
+    ctx = multiprocessing.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=time.sleep, args=(60,), daemon=True)
+    child.start()
+    reader = parse_worker._Reader(receiver, depth=1)
+    for k in range(3):
+        sender.send_bytes(b"F%d" % k)  # one in the queue, one held by the thread, one in the pipe
+    started = time.monotonic()
+    reader.close(child)
+    sender.close()
+    assert not child.is_alive()
+    assert not reader.thread.is_alive()
+    assert time.monotonic() - started < 30
