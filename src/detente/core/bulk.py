@@ -166,6 +166,17 @@ def _json_text(value: Any) -> str | bytes:
     return json.dumps(value)
 
 
+def estimated_rows(table: str) -> int:
+    """PostgreSQL: the planner's estimate of ``table``'s rows (0 before its first ANALYZE); a
+    catalogue read, not a count. SQLite: 0 (nothing uses it there)."""
+    if not is_postgres():
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        row = cursor.fetchone()
+    return max(0, int(row[0])) if row else 0
+
+
 def insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Insert every row; return how many. Values must already be database-ready
     (JSON as text, datetimes aware)."""
