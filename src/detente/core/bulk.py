@@ -8,6 +8,7 @@ transaction.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -177,6 +178,69 @@ def estimated_rows(table: str) -> int:
     return max(0, int(row[0])) if row else 0
 
 
+class CopyBehind:
+    """PostgreSQL: COPY a batch of rows on a thread while the caller builds the next batch.
+
+    A COPY's rows are mostly the server's work (heap, four indexes, WAL): the client waits for it
+    at the end of each COPY, about 12 s of a million-row load. On a thread that wait overlaps the
+    caller's Python. The thread uses the caller's psycopg connection, in the caller's transaction;
+    psycopg serialises the connection, so a query the caller runs meanwhile waits for the COPY.
+    ``wait()`` joins the thread and raises what the COPY raised; call it before the caller's next
+    statement whose failure should be told apart, and always before commit. SQLite: the rows are
+    inserted at once (``executemany`` holds the GIL: nothing to overlap).
+    """
+
+    def __init__(self) -> None:
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self.wait()
+        if not is_postgres():
+            insert_rows(table, columns, rows)
+            return
+        with connection.cursor() as cursor:
+            types = _column_types(cursor, table, columns)
+        raw = connection.connection  # the psycopg connection under Django's
+        self.thread = threading.Thread(
+            target=self._copy, args=(raw, table, columns, types, rows), name="detente-copy"
+        )
+        self.thread.start()
+
+    def _copy(
+        self, raw: Any, table: str, columns: Sequence[str], types: list[int], rows: Sequence[Any]
+    ) -> None:
+        try:
+            with raw.cursor() as cursor:
+                _copy_binary(cursor, table, columns, types, rows)
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller by wait()
+            self.error = exc
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
+def _copy_binary(
+    raw_cursor: Any, table: str, columns: Sequence[str], types: list[int], rows: Iterable[Any]
+) -> int:
+    count = 0
+    # JSON arrives as text: send it as it is (the default would quote it as a string)
+    set_json_dumps(_json_text, context=raw_cursor)
+    cols = ", ".join(columns)
+    with raw_cursor.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
+        # binary with fixed types: half the client time of text COPY, no parsing on the server
+        copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count
+
+
 def insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Insert every row; return how many. Values must already be database-ready
     (JSON as text, datetimes aware)."""
@@ -184,18 +248,8 @@ def insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
     count = 0
     with connection.cursor() as cursor:
         if is_postgres():
-            raw = cursor.cursor  # the psycopg cursor under Django's wrapper
             types = _column_types(cursor, table, columns)
-            # JSON arrives as text: send it as it is (the default would quote it as a string)
-            set_json_dumps(_json_text, context=raw)
-            with raw.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
-                # binary with fixed types: half the client time of text COPY, no parsing on the
-                # server
-                copy.set_types(types)
-                for row in rows:
-                    copy.write_row(row)
-                    count += 1
-            return count
+            return _copy_binary(cursor.cursor, table, columns, types, rows)
         marks = ", ".join("?" for _ in columns)
         sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608 - names are ours
         raw_sqlite = cursor.cursor

@@ -37,6 +37,11 @@ class IntelCache:
         self._has_epss = EpssScore.objects.exists()
         self._has_ssvc = SsvcRecord.objects.exists()
 
+    def missing(self, cves: Iterable[str]) -> bool:
+        """Whether ``ensure(cves)`` would query the database."""
+        epss = self.epss
+        return any(c not in epss for c in cves)
+
     def ensure(self, cves: Iterable[str]) -> None:
         missing = sorted({c for c in cves if c not in self.epss})
         if not missing:

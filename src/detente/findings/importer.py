@@ -25,9 +25,9 @@ from django.db import connection, transaction
 from detente.audit.services import audit_record
 from detente.core import clock
 from detente.core.bulk import (
+    CopyBehind,
     DeferredIndexes,
     insert_new_rows,
-    insert_rows,
     is_postgres,
     update_rows,
     write_cache,
@@ -196,6 +196,7 @@ class _Run:
         self.refreshed = self.reopened = self.closed = 0
         self.scanners: set[str] = set()
         self.indexes = DeferredIndexes(Finding._meta.db_table, DEFERRABLE_INDEXES)
+        self.copier = CopyBehind()
         self.rows_before: int | None = None
 
     @property
@@ -259,6 +260,7 @@ class _Run:
         key = (pf.asset_kind, pf.asset_name, pf.scanner)
         target = self.targets.get(key)
         if target is None:
+            self.copier.wait()
             asset = self.asset_for(pf.asset_kind, pf.asset_name)
             scanner = pf.scanner[:64]
             self.scanners.add(scanner)
@@ -275,6 +277,7 @@ class _Run:
         key = (cve, pf.severity, pf.cvss_vector, target.exposed)
         facts = self.s.enriched.get(key)
         if facts is None:
+            self.copier.wait()  # a new deadline reason may be stored
             try:
                 e = enrich(
                     cve=cve,
@@ -336,7 +339,10 @@ class _Run:
     def handle_chunk(self, chunk: list[ParsedFinding]) -> None:
         cve_of = self.cve_of
         cves = [cve_of(pf) for pf in chunk]
-        self.s.intel.ensure({c for c in cves if c})
+        wanted = {c for c in cves if c}
+        if self.s.intel.missing(wanted):
+            self.copier.wait()  # a query next: let an error of the previous COPY come first
+            self.s.intel.ensure(wanted)
         report_fps = self.report_fps
         targets = self.targets
         handle = self.handle
@@ -473,15 +479,17 @@ class _Run:
         if self.inserts:
             # in fingerprint order: the unique index is then written page by page, not at random
             self.inserts.sort(key=_first)
-            insert_rows(Finding._meta.db_table, FINDING_COLUMNS, self.inserts)
+            self.copier.insert(Finding._meta.db_table, FINDING_COLUMNS, self.inserts)
             self.inserts = []
         if self.updates:
+            self.copier.wait()
             update_rows(Finding._meta.db_table, REFRESH_COLUMNS, self.updates)
             self.updates = []
 
     # -- after the last finding ------------------------------------------------------------
     def finish(self) -> None:
         self.flush()
+        self.copier.wait()
         table = Finding._meta.db_table
         gone: list[tuple[Any, ...]] = []
         for scope in self.scopes.values():
@@ -682,16 +690,20 @@ def _import(
             _no_cycle_collection(),
             closing(batches) as chunks,
         ):
-            for chunk in chunks:
-                run.handle_chunk(chunk)
-            if options.asset_name and not run.scopes:
-                # An empty report for a named asset says: nothing this tool found there is left.
-                asset = run.asset_for(options.asset_kind, options.asset_name)
-                for scanner in ScanScope.objects.filter(
-                    asset=asset, last_import__format=fmt
-                ).values_list("scanner", flat=True):
-                    run.scope_for(asset, scanner)
-            run.finish()
+            try:
+                for chunk in chunks:
+                    run.handle_chunk(chunk)
+                if options.asset_name and not run.scopes:
+                    # An empty report for a named asset says: nothing this tool found there is left.
+                    asset = run.asset_for(options.asset_kind, options.asset_name)
+                    for scanner in ScanScope.objects.filter(
+                        asset=asset, last_import__format=fmt
+                    ).values_list("scanner", flat=True):
+                        run.scope_for(asset, scanner)
+                run.finish()
+            except BaseException:
+                run.copier.wait()  # the rows being copied fail first, if they do: raise that
+                raise
         if digest is not None:
             scan.sha256 = sha256 = digest.hexdigest or ""
         for key, value in run.counts.items():  # parsed, duplicates, new, unchanged, …

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
 
 from detente.core import clock
-from detente.core.bulk import write_session
-from detente.findings import services
+from detente.core.bulk import CopyBehind, write_session
+from detente.findings import importer, services
 from detente.findings.models import Finding, ScanImport
 from detente.findings.services import scan_import
 from detente.findings.tests.factories import trivy_report, trivy_vuln, write_json
@@ -150,3 +151,30 @@ def test_aliases_are_stored_as_a_json_array_on_every_database(samples: Path) -> 
     assert all(isinstance(a, list) for a in stored)
     # and the database itself sees arrays (a lookup into the first element)
     assert Finding.objects.filter(aliases__0="CVE-2008-0732").exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY thread is PostgreSQL's")
+def test_rows_copied_behind_are_there_after_wait_and_a_failed_copy_raises_there(
+    tmp_path: Path,
+) -> None:
+    clock.set_now(NOW)
+    scan_import(paths=[_folder(tmp_path, 1)])
+    table, columns = Finding._meta.db_table, importer.FINDING_COLUMNS
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(columns)} FROM {table}")
+        rows = [list(r) for r in cursor.fetchall()]
+    for row in rows:
+        row[0] = "x" + row[0][1:]  # a new fingerprint: new findings
+    copier = CopyBehind()
+    copier.insert(table, columns, rows)
+    assert Finding.objects.count() == 10  # a query waits for the COPY on the same connection
+    copier.wait()
+
+    def again() -> None:
+        copier.insert(table, columns, rows)  # the same identities again
+        copier.wait()
+
+    with pytest.raises(psycopg.errors.UniqueViolation), transaction.atomic():
+        again()
+    assert copier.thread is None
+    assert Finding.objects.count() == 10
