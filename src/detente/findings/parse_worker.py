@@ -210,6 +210,7 @@ def _send_file(
     replace = msgspec.structs.replace
     described: set[str] = set()
     pending: list[ParsedFinding] = []
+    hasher = _FileDigest(stream) if digest else None
     for finding in parse_stream(stream, name, fmt=fmt):
         # A vulnerability's texts go with its first described finding only: the importer
         # stores them once per id (the first it meets), and the rest of a 2 GB report is
@@ -225,11 +226,54 @@ def _send_file(
             pending = []
     if pending:
         _send(sender, encoder, pending)
-    if digest:
-        stream.seek(0)
-        sender.send_bytes(_DONE + stream_sha256(stream).encode())
+    if hasher is not None:
+        sender.send_bytes(_DONE + hasher.hexdigest(stream).encode())
     else:
         sender.send_bytes(_DONE)
+
+
+class _FileDigest:
+    """The SHA-256 of the whole stream, taken on a thread of the child while it parses.
+
+    Hashing 2 GB takes ~1.5 s; after parsing, the importer would wait for it. On a thread it runs
+    meanwhile (``hashlib`` releases the GIL on large blocks; early on the importer's core is idle,
+    waiting for the first batch). It reads through its own file descriptor with ``pread``, so the
+    parser's position is untouched. A stream that is not a file is hashed after parsing."""
+
+    CHUNK = 8 * 1024 * 1024
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.result: str | None = None
+        self.thread: threading.Thread | None = None
+        try:
+            fd = os.dup(stream.fileno())
+        except (AttributeError, OSError, ValueError):  # BytesIO, an upload, a pipe
+            return
+        self.thread = threading.Thread(target=self._run, args=(fd,), name="detente-digest")
+        self.thread.start()
+
+    def _run(self, fd: int) -> None:
+        digest = hashlib.sha256()
+        buffer = bytearray(self.CHUNK)
+        view = memoryview(buffer)
+        offset = 0
+        try:
+            while read := os.preadv(fd, [buffer], offset):
+                digest.update(view[:read])
+                offset += read
+            self.result = digest.hexdigest()
+        except OSError:
+            self.result = None  # hashed again after parsing, where an error is reported
+        finally:
+            os.close(fd)
+
+    def hexdigest(self, stream: IO[bytes]) -> str:
+        if self.thread is not None:
+            self.thread.join()
+        if self.result is None:
+            stream.seek(0)
+            self.result = stream_sha256(stream)
+        return self.result
 
 
 class ParsedFile:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import multiprocessing
 import time
 from pathlib import Path
@@ -205,3 +206,21 @@ def test_closing_a_reader_whose_queue_is_full_stops_child_and_thread() -> None:
     assert not child.is_alive()
     assert not reader.thread.is_alive()
     assert time.monotonic() - started < 30
+
+
+def test_the_digest_thread_hashes_the_whole_file_without_moving_the_parser(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "blob.bin"
+    path.write_bytes(bytes(range(256)) * 40_000)  # ~10 MB: more than one read
+    expected = hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open("rb") as stream:
+        stream.read(1234)
+        hasher = parse_worker._FileDigest(stream)
+        assert hasher.thread is not None
+        assert stream.tell() == 1234  # the parser's position is its own
+        assert hasher.hexdigest(stream) == expected
+    memory = io.BytesIO(path.read_bytes())
+    fallback = parse_worker._FileDigest(memory)
+    assert fallback.thread is None
+    assert fallback.hexdigest(memory) == expected
