@@ -8,6 +8,7 @@ transaction.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -194,25 +195,41 @@ class CopyBehind:
         self.thread: threading.Thread | None = None
         self.error: BaseException | None = None
 
-    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        constants: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        """``insert_rows(table, columns, rows, constants)``, on a thread on PostgreSQL."""
         self.wait()
         if not is_postgres():
-            insert_rows(table, columns, rows)
+            insert_rows(table, columns, rows, constants)
             return
+        names = (*columns, *(c for c, _ in constants))
         with connection.cursor() as cursor:
-            types = _column_types(cursor, table, columns)
+            types = _column_types(cursor, table, names)
         raw = connection.connection  # the psycopg connection under Django's
         self.thread = threading.Thread(
-            target=self._copy, args=(raw, table, columns, types, rows), name="detente-copy"
+            target=self._copy,
+            args=(raw, table, names, types, rows, tuple(v for _, v in constants)),
+            name="detente-copy",
         )
         self.thread.start()
 
     def _copy(
-        self, raw: Any, table: str, columns: Sequence[str], types: list[int], rows: Sequence[Any]
+        self,
+        raw: Any,
+        table: str,
+        columns: Sequence[str],
+        types: list[int],
+        rows: Sequence[Any],
+        tail: tuple[Any, ...],
     ) -> None:
         try:
             with raw.cursor() as cursor:
-                _copy_binary(cursor, table, columns, types, rows)
+                _copy_binary(cursor, table, columns, types, rows, tail)
         except BaseException as exc:  # noqa: BLE001 - raised in the caller by wait()
             self.error = exc
 
@@ -226,8 +243,14 @@ class CopyBehind:
 
 
 def _copy_binary(
-    raw_cursor: Any, table: str, columns: Sequence[str], types: list[int], rows: Iterable[Any]
+    raw_cursor: Any,
+    table: str,
+    columns: Sequence[str],
+    types: list[int],
+    rows: Iterable[Any],
+    tail: tuple[Any, ...] = (),
 ) -> int:
+    """COPY ``rows`` (each followed by ``tail``, the constants' values) in binary."""
     count = 0
     # JSON arrives as text: send it as it is (the default would quote it as a string)
     set_json_dumps(_json_text, context=raw_cursor)
@@ -235,22 +258,55 @@ def _copy_binary(
     with raw_cursor.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
         # binary with fixed types: half the client time of text COPY, no parsing on the server
         copy.set_types(types)
-        for row in rows:
-            copy.write_row(row)
-            count += 1
+        if tail:
+            for row in rows:
+                copy.write_row((*row, *tail))
+                count += 1
+        else:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
     return count
 
 
-def insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+# What a constant may be when it is written into SQLite's statement (see insert_rows).
+_SAFE_TEXT = re.compile(r"[0-9A-Za-z:. +_-]*")
+
+
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, str) and _SAFE_TEXT.fullmatch(value):
+        return f"'{value}'"
+    raise ValueError(f"not a constant for a statement: {value!r}")
+
+
+def insert_rows(
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    constants: Sequence[tuple[str, Any]] = (),
+) -> int:
     """Insert every row; return how many. Values must already be database-ready
-    (JSON as text, datetimes aware)."""
-    cols = ", ".join(columns)
+    (JSON as text, datetimes aware; on SQLite, as Django stores them).
+
+    ``constants``: (column, value) pairs every row shares. On SQLite they are written into the
+    statement (ints, NULL, and plain date/time text only), so ``executemany`` does not bind them
+    a million times; on PostgreSQL each row is followed by them in the COPY.
+    """
+    names = (*columns, *(c for c, _ in constants))
+    cols = ", ".join(names)
     count = 0
     with connection.cursor() as cursor:
         if is_postgres():
-            types = _column_types(cursor, table, columns)
-            return _copy_binary(cursor.cursor, table, columns, types, rows)
-        marks = ", ".join("?" for _ in columns)
+            types = _column_types(cursor, table, names)
+            tail = tuple(v for _, v in constants)
+            return _copy_binary(cursor.cursor, table, names, types, rows, tail)
+        marks = ", ".join(["?" for _ in columns] + [_literal(v) for _, v in constants])
         sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608 - names are ours
         raw_sqlite = cursor.cursor
         batch: list[Sequence[Any]] = []

@@ -71,10 +71,11 @@ FINDING_COLUMNS = (
     "fingerprint", "asset_id", "scanner", "vuln_id", "cve", "aliases", "title", "severity",
     "scanner_severity", "component", "component_version", "fixed_in", "file_path", "line",
     "endpoint", "cwe", "cvss_vector", "cvss_score", "cvss_version", "kev", "epss",
-    "epss_percentile", "exposed", "status", "suppressed_by_tool", "first_seen", "last_seen",
-    "closed_at", "deadline", "deadline_class", "deadline_reason_id", "needs_analyst",
-    "policy_version", "state_hash", "last_import_id",
+    "epss_percentile", "exposed", "status", "suppressed_by_tool", "deadline", "deadline_class",
+    "deadline_reason_id", "needs_analyst", "state_hash",
 )  # fmt: skip
+# and what every new row of one import shares (core.bulk.insert_rows' constants): first_seen,
+# last_seen (the import's time), policy_version, last_import_id; closed_at stays NULL
 
 # Columns a re-import refreshes on a finding that is still reported.
 REFRESH_COLUMNS = (
@@ -408,9 +409,9 @@ class _Run:
                     component_version and component_version[:200], fixed_in and fixed_in[:500],
                     file_path and file_path[:1000], pf.line, endpoint and endpoint[:1000], pf.cwe,
                     cvss_vector and cvss_vector[:200], score, facts.version, facts.kev,
-                    facts.epss, facts.percentile, facts.exposed, status, suppressed, self.now_db,
-                    self.now_db, None, facts.new_deadline_db, facts.deadline_class,
-                    facts.reason_id, facts.needs_analyst, self.s.policy_version, sh, self.scan_id,
+                    facts.epss, facts.percentile, facts.exposed, status, suppressed,
+                    facts.new_deadline_db, facts.deadline_class, facts.reason_id,
+                    facts.needs_analyst, sh,
                 )
             )  # fmt: skip
             return
@@ -479,7 +480,11 @@ class _Run:
         if self.inserts:
             # in fingerprint order: the unique index is then written page by page, not at random
             self.inserts.sort(key=_first)
-            self.copier.insert(Finding._meta.db_table, FINDING_COLUMNS, self.inserts)
+            constants = (
+                ("first_seen", self.now_db), ("last_seen", self.now_db),
+                ("policy_version", self.s.policy_version), ("last_import_id", self.scan_id),
+            )  # fmt: skip
+            self.copier.insert(Finding._meta.db_table, FINDING_COLUMNS, self.inserts, constants)
             self.inserts = []
         if self.updates:
             self.copier.wait()

@@ -159,7 +159,8 @@ def test_rows_copied_behind_are_there_after_wait_and_a_failed_copy_raises_there(
 ) -> None:
     clock.set_now(NOW)
     scan_import(paths=[_folder(tmp_path, 1)])
-    table, columns = Finding._meta.db_table, importer.FINDING_COLUMNS
+    table = Finding._meta.db_table
+    columns = (*importer.FINDING_COLUMNS, "first_seen", "last_seen")
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(columns)} FROM {table}")
         rows = [list(r) for r in cursor.fetchall()]
