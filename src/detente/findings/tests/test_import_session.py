@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from detente.core import clock
-from detente.core.bulk import CopyBehind, write_session
+from detente.core.bulk import CopyBehind, _literal, write_session
 from detente.findings import importer, services
 from detente.findings.models import Finding, ScanImport
 from detente.findings.services import scan_import
@@ -179,3 +179,13 @@ def test_rows_copied_behind_are_there_after_wait_and_a_failed_copy_raises_there(
         again()
     assert copier.thread is None
     assert Finding.objects.count() == 10
+
+
+def test_constants_written_into_a_statement_are_only_plain_values() -> None:
+    assert _literal(None) == "NULL"
+    assert _literal(True) == "1"
+    assert _literal(42) == "42"
+    assert _literal("2026-11-02 09:00:00.123456") == "'2026-11-02 09:00:00.123456'"
+    for bad in ("x'); DROP TABLE findings_finding; --", 'a"b', "line\nbreak", 1.5, b"bytes"):
+        with pytest.raises(ValueError, match="not a constant"):
+            _literal(bad)
