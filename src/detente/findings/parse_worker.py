@@ -19,7 +19,7 @@ import os
 import pickle
 import queue
 import threading
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO
@@ -177,10 +177,18 @@ def _receive(
 def _child(
     sender: Connection, stream: IO[bytes], name: str, fmt: str | None, batch: int, digest: bool
 ) -> None:
-    """Runs in the forked process: parse, send, and leave without running the parent's cleanup."""
+    """Runs in the forked process: parse one stream and send it."""
+    _run_child(
+        sender, lambda encoder: _send_file(sender, encoder, stream, name, fmt, batch, digest)
+    )
+
+
+def _run_child(sender: Connection, work: Callable[[msgspec.msgpack.Encoder], None]) -> None:
+    """The body of a parse child: do ``work``, report a refusal or a failure to the parent, and
+    leave without running the parent's cleanup."""
     encoder = msgspec.msgpack.Encoder()
     try:
-        _send_file(sender, encoder, stream, name, fmt, batch, digest)
+        work(encoder)
     except InputError as exc:
         _send_error(sender, exc)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
@@ -340,8 +348,9 @@ class FileFeed:
 def _feed_child(
     sender: Connection, paths: list[Path], fmt: str | None, max_bytes: int, batch: int
 ) -> None:
-    encoder = msgspec.msgpack.Encoder()
-    try:
+    """Runs in the forked process: each file in turn, its format first, then its batches."""
+
+    def work(encoder: msgspec.msgpack.Encoder) -> None:
         for path in paths:
             name = str(path)
             try:
@@ -357,13 +366,8 @@ def _feed_child(
                     _send_file(sender, encoder, stream, name, found, batch, digest=True)
             except OSError as exc:
                 raise InputError(f"cannot read file ({exc.strerror})", file=name) from None
-    except InputError as exc:
-        _send_error(sender, exc)
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
-        sender.send_bytes(_FAILED + f"{type(exc).__name__}: {exc}".encode())
-    finally:
-        sender.close()
-        os._exit(0)  # as in _child: nothing the parent owns is finalised here
+
+    _run_child(sender, work)
 
 
 def _send(sender: Connection, encoder: msgspec.msgpack.Encoder, batch: list[ParsedFinding]) -> None:
