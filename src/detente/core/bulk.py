@@ -201,11 +201,13 @@ class CopyBehind:
         columns: Sequence[str],
         rows: Sequence[Sequence[Any]],
         constants: Sequence[tuple[str, Any]] = (),
+        *,
+        checked: bool = True,
     ) -> None:
-        """``insert_rows(table, columns, rows, constants)``, on a thread on PostgreSQL."""
+        """``insert_rows(table, columns, rows, constants, checked)``, on a thread on PostgreSQL."""
         self.wait()
         if not is_postgres():
-            insert_rows(table, columns, rows, constants)
+            insert_rows(table, columns, rows, constants, checked=checked)
             return
         names = (*columns, *(c for c, _ in constants))
         with connection.cursor() as cursor:
@@ -290,6 +292,8 @@ def insert_rows(
     columns: Sequence[str],
     rows: Iterable[Sequence[Any]],
     constants: Sequence[tuple[str, Any]] = (),
+    *,
+    checked: bool = True,
 ) -> int:
     """Insert every row; return how many. Values must already be database-ready
     (JSON as text, datetimes aware; on SQLite, as Django stores them).
@@ -297,6 +301,12 @@ def insert_rows(
     ``constants``: (column, value) pairs every row shares. On SQLite they are written into the
     statement (ints, NULL, and plain date/time text only), so ``executemany`` does not bind them
     a million times; on PostgreSQL each row is followed by them in the COPY.
+
+    ``checked=False``: the caller vouches that its rows satisfy the table's CHECK constraints
+    (Django's: JSON that is valid, integers that are not negative), and SQLite skips evaluating
+    them for these rows (``ignore_check_constraints``, on for this statement only; about 2 µs a
+    row of a million-row load). NOT NULL and UNIQUE are enforced as ever. PostgreSQL's COPY checks
+    them anyway.
     """
     names = (*columns, *(c for c, _ in constants))
     cols = ", ".join(names)
@@ -309,16 +319,22 @@ def insert_rows(
         marks = ", ".join(["?" for _ in columns] + [_literal(v) for _, v in constants])
         sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608 - names are ours
         raw_sqlite = cursor.cursor
-        batch: list[Sequence[Any]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= 50_000:
+        if not checked:
+            cursor.execute("PRAGMA ignore_check_constraints = ON")
+        try:
+            batch: list[Sequence[Any]] = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= 50_000:
+                    raw_sqlite.executemany(sql, batch)
+                    count += len(batch)
+                    batch = []
+            if batch:
                 raw_sqlite.executemany(sql, batch)
                 count += len(batch)
-                batch = []
-        if batch:
-            raw_sqlite.executemany(sql, batch)
-            count += len(batch)
+        finally:
+            if not checked:
+                cursor.execute("PRAGMA ignore_check_constraints = OFF")
     return count
 
 

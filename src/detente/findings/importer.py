@@ -56,6 +56,9 @@ CHUNK = 20_000
 # before it, the secondary indexes the importer itself never reads are rebuilt at the end instead
 # of updated row by row (core.bulk.DeferredIndexes).
 BULK_MIN_ROWS = 100_000
+# What a finding takes in a large scanner file, for the guess above before the rows are there
+# (Trivy's are about 2 KB): a report this many bytes per finding bigger defers from its first rows.
+BYTES_PER_FINDING = 2048
 DEFERRABLE_INDEXES = ("finding_cve", "finding_priority", "finding_status_deadline")
 # The most SQLite page cache an import may take (see core.bulk.write_cache).
 WRITE_CACHE_LIMIT = 512 * 2**20
@@ -299,13 +302,13 @@ class _Run:
                 signature=enrichment_signature(e, target.exposed),
                 score=e.cvss.score if e.cvss else None,
                 version=e.cvss.version if e.cvss else "",
-                kev=e.kev is not None,
+                kev=int(e.kev is not None),
                 epss=e.epss.epss if e.epss else None,
                 percentile=e.epss.percentile if e.epss else None,
-                exposed=target.exposed is not False,
+                exposed=int(target.exposed is not False),
                 deadline_class=d.deadline_class,
                 reason_id=self.s.reasons.id_for(d.reason),
-                needs_analyst=d.needs_analyst,
+                needs_analyst=int(d.needs_analyst),
                 new_deadline_db=None,
             )
             # the session keeps what does not depend on the import's time (a folder of files
@@ -338,6 +341,9 @@ class _Run:
             return cve
 
     def handle_chunk(self, chunk: list[ParsedFinding]) -> None:
+        """Every finding of a chunk: the new ones straight into rows, the known ones through
+        ``handle_existing``. One loop with the new-row path written out: at a million findings a
+        method call per finding is a second of the import."""
         cve_of = self.cve_of
         cves = [cve_of(pf) for pf in chunk]
         wanted = {c for c in cves if c}
@@ -345,37 +351,85 @@ class _Run:
             self.copier.wait()  # a query next: let an error of the previous COPY come first
             self.s.intel.ensure(wanted)
         report_fps = self.report_fps
+        report_add = report_fps.add
         targets = self.targets
-        handle = self.handle
-        duplicates = 0
+        enriched = self.enriched
+        vulns = self.vulns
+        stored = self.s.stored
+        append = self.inserts.append
+        now_iso = self.now_iso
+        severity_text = _SEVERITY_TEXT
+        duplicates = new = 0
         for pf, cve in zip(chunk, cves, strict=True):
             target = targets.get((pf.asset_kind, pf.asset_name, pf.scanner))
             if target is None:
                 target = self.target_for(pf)
-            fingerprint = blake2b(
+            fp = blake2b(
                 (target.prefix + "\x1f".join(pf.identity)).encode(), digest_size=16
             ).hexdigest()
-            if fingerprint in report_fps:
+            if fp in report_fps:
                 duplicates += 1
                 continue
-            report_fps.add(fingerprint)
-            target.seen_add(fingerprint)
-            handle(pf, cve, target, fingerprint)
+            report_add(fp)
+            target.seen_add(fp)
+            facts = enriched.get((cve, pf.severity, pf.cvss_vector, target.exposed))
+            if facts is None:
+                facts = self.facts_for(pf, cve, target)
+            vuln_id = pf.vuln_id
+            if pf.description and vuln_id not in vulns and vuln_id not in stored:
+                vulns[vuln_id] = (
+                    pf.title[:500],
+                    pf.description[:20_000],
+                    _json_text(list(pf.references[:20])),
+                )
+            existing = target.existing.get(fp)
+            if existing is not None:
+                self.handle_existing(pf, facts, existing)
+                continue
+            suppressed = pf.suppressed
+            status = _FALSE_POSITIVE if suppressed else _OPEN
+            severity = severity_text[pf.severity]
+            title = pf.title[:500]
+            score = facts.score if facts.score is not None else pf.cvss_score
+            component_version = pf.component_version
+            fixed_in = pf.fixed_in
+            # enrich.state_hash, inlined: this runs a million times per large import
+            sh = blake2b(
+                "\x1f".join(
+                    (
+                        facts.signature, title, severity, pf.scanner_severity,
+                        component_version or "", fixed_in or "",
+                        "" if score is None else str(score), status, "1" if suppressed else "0",
+                        now_iso,
+                    )
+                ).encode(),
+                digest_size=8,
+            ).hexdigest()  # fmt: skip
+            new += 1
+            cvss_vector = pf.cvss_vector
+            component = pf.component
+            file_path = pf.file_path
+            endpoint = pf.endpoint
+            append(
+                (
+                    fp, target.asset_id, pf.scanner[:64], vuln_id[:200], cve,
+                    _json_text(list(pf.aliases)) if pf.aliases else "[]", title, severity,
+                    pf.scanner_severity[:40], component and component[:300],
+                    component_version and component_version[:200], fixed_in and fixed_in[:500],
+                    file_path and file_path[:1000], pf.line, endpoint and endpoint[:1000], pf.cwe,
+                    cvss_vector and cvss_vector[:200], score, facts.version, facts.kev,
+                    facts.epss, facts.percentile, facts.exposed, status, 1 if suppressed else 0,
+                    facts.new_deadline_db, facts.deadline_class, facts.reason_id,
+                    facts.needs_analyst, sh,
+                )
+            )  # fmt: skip
         self.parsed += len(chunk)
         self.duplicates += duplicates
+        self.new += new
         self.flush()
 
-    def handle(self, pf: ParsedFinding, cve: str | None, target: _Target, fp: str) -> None:
-        facts = self.enriched.get((cve, pf.severity, pf.cvss_vector, target.exposed))
-        if facts is None:
-            facts = self.facts_for(pf, cve, target)
-        if pf.description and pf.vuln_id not in self.vulns and pf.vuln_id not in self.s.stored:
-            self.vulns[pf.vuln_id] = (
-                pf.title[:500],
-                pf.description[:20_000],
-                _json_text(list(pf.references[:20])),
-            )
-        existing = target.existing.get(fp)
+    def handle_existing(self, pf: ParsedFinding, facts: _Facts, existing: _Existing) -> None:
+        """A finding the scope already holds: count it, and refresh or reopen its row."""
         suppressed = pf.suppressed
         status: str = _FALSE_POSITIVE if suppressed else _OPEN
         severity = _SEVERITY_TEXT[pf.severity]
@@ -383,38 +437,6 @@ class _Run:
         score = facts.score if facts.score is not None else pf.cvss_score
         component_version = pf.component_version
         fixed_in = pf.fixed_in
-        if existing is None:
-            # enrich.state_hash, inlined: this line runs a million times per large import
-            sh = blake2b(
-                "\x1f".join(
-                    (
-                        facts.signature, title, severity, pf.scanner_severity,
-                        component_version or "", fixed_in or "",
-                        "" if score is None else str(score), status, "1" if suppressed else "0",
-                        self.now_iso,
-                    )
-                ).encode(),
-                digest_size=8,
-            ).hexdigest()  # fmt: skip
-            self.new += 1
-            cvss_vector = pf.cvss_vector
-            component = pf.component
-            file_path = pf.file_path
-            endpoint = pf.endpoint
-            self.inserts.append(
-                (
-                    fp, target.asset_id, pf.scanner[:64], pf.vuln_id[:200], cve,
-                    _json_text(list(pf.aliases)) if pf.aliases else "[]", title, severity,
-                    pf.scanner_severity[:40], component and component[:300],
-                    component_version and component_version[:200], fixed_in and fixed_in[:500],
-                    file_path and file_path[:1000], pf.line, endpoint and endpoint[:1000], pf.cwe,
-                    cvss_vector and cvss_vector[:200], score, facts.version, facts.kev,
-                    facts.epss, facts.percentile, facts.exposed, status, suppressed,
-                    facts.new_deadline_db, facts.deadline_class, facts.reason_id,
-                    facts.needs_analyst, sh,
-                )
-            )  # fmt: skip
-            return
         existing_id, old_status, old_hash, first_seen = existing
         reopening = old_status in _REOPENABLE
         if reopening:
@@ -440,9 +462,9 @@ class _Run:
             (
                 title, severity, pf.scanner_severity[:40], _cut(component_version, 200),
                 _cut(fixed_in, 500), _cut(pf.cvss_vector, 200), score, facts.version,
-                facts.kev, facts.epss, facts.percentile, facts.exposed, status, suppressed,
-                self.db_time(first_seen), self.now_db, None, self.db_time(deadline),
-                facts.deadline_class, facts.reason_id, facts.needs_analyst,
+                facts.kev, facts.epss, facts.percentile, facts.exposed, status,
+                1 if suppressed else 0, self.db_time(first_seen), self.now_db, None,
+                self.db_time(deadline), facts.deadline_class, facts.reason_id, facts.needs_analyst,
                 self.s.policy_version, sh, self.scan_id, existing_id,
             )
         )  # fmt: skip
@@ -464,7 +486,11 @@ class _Run:
         return found
 
     def maybe_defer_indexes(self) -> None:
-        if self.pg or self.indexes.deferred or self.new < BULK_MIN_ROWS:
+        if self.pg or self.indexes.deferred:
+            return
+        # the rows this import will bring: what it has, or what its file's size promises
+        expected = max(self.new, self.scan.size_bytes // BYTES_PER_FINDING)
+        if expected < BULK_MIN_ROWS:
             return
         if self.rows_before is None:
             # rows there before this import (ids only grow; max is an upper bound of the count)
@@ -472,7 +498,7 @@ class _Run:
                 cursor.execute(f"SELECT max(id) FROM {Finding._meta.db_table}")  # noqa: S608
                 (top,) = cursor.fetchone()
             self.rows_before = max(0, int(top or 0) - (self.new - len(self.inserts)))
-        if self.new > self.rows_before:
+        if expected > self.rows_before:
             self.indexes.defer()
 
     def flush(self) -> None:
@@ -484,7 +510,11 @@ class _Run:
                 ("first_seen", self.now_db), ("last_seen", self.now_db),
                 ("policy_version", self.s.policy_version), ("last_import_id", self.scan_id),
             )  # fmt: skip
-            self.copier.insert(Finding._meta.db_table, FINDING_COLUMNS, self.inserts, constants)
+            # rows built here satisfy the table's CHECKs (aliases is JSON we encoded, the policy
+            # version is the stored one's): SQLite need not evaluate them a million times
+            self.copier.insert(
+                Finding._meta.db_table, FINDING_COLUMNS, self.inserts, constants, checked=False
+            )
             self.inserts = []
         if self.updates:
             self.copier.wait()
@@ -529,19 +559,25 @@ class _Run:
 
 @dataclass(frozen=True, slots=True)
 class _Facts:
-    """Enrichment of one distinct (CVE, severity, vector, exposure), ready for the row."""
+    """Enrichment of one distinct (CVE, severity, vector, exposure), ready for the row.
+
+    Flags are 0/1, not bool: Python's sqlite3 binds a bool through its adapter protocol, which
+    fails its lookup and formats an exception each time (about 12,000 instructions, against a few
+    dozen for an int); four flags a row were a third of a million-row insert. PostgreSQL's COPY
+    writes 0/1 into a boolean column as false/true.
+    """
 
     e: Enriched
     signature: str
     score: float | None
     version: str
-    kev: bool
+    kev: int
     epss: float | None
     percentile: float | None
-    exposed: bool
+    exposed: int
     deadline_class: str
     reason_id: int
-    needs_analyst: bool
+    needs_analyst: int
     new_deadline_db: Any
 
 

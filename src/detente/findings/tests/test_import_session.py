@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from pathlib import Path
 
 import psycopg
@@ -10,7 +11,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from detente.core import clock
-from detente.core.bulk import CopyBehind, _literal, write_session
+from detente.core.bulk import CopyBehind, _literal, insert_rows, write_session
 from detente.findings import importer, services
 from detente.findings.models import Finding, ScanImport
 from detente.findings.services import scan_import
@@ -153,10 +154,7 @@ def test_aliases_are_stored_as_a_json_array_on_every_database(samples: Path) -> 
     assert Finding.objects.filter(aliases__0="CVE-2008-0732").exists()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY thread is PostgreSQL's")
-def test_rows_copied_behind_are_there_after_wait_and_a_failed_copy_raises_there(
-    tmp_path: Path,
-) -> None:
+def _copied_rows(tmp_path: Path) -> tuple[str, tuple[str, ...], list[list[object]]]:
     clock.set_now(NOW)
     scan_import(paths=[_folder(tmp_path, 1)])
     table = Finding._meta.db_table
@@ -165,7 +163,15 @@ def test_rows_copied_behind_are_there_after_wait_and_a_failed_copy_raises_there(
         cursor.execute(f"SELECT {', '.join(columns)} FROM {table}")
         rows = [list(r) for r in cursor.fetchall()]
     for row in rows:
-        row[0] = "x" + row[0][1:]  # a new fingerprint: new findings
+        row[0] = "y" + row[0][1:]  # a new fingerprint: new findings
+    return table, columns, rows
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY thread is PostgreSQL's")
+def test_rows_copied_behind_are_there_after_wait_and_a_failed_copy_raises_there(
+    tmp_path: Path,
+) -> None:
+    table, columns, rows = _copied_rows(tmp_path)
     copier = CopyBehind()
     copier.insert(table, columns, rows)
     assert Finding.objects.count() == 10  # a query waits for the COPY on the same connection
@@ -189,3 +195,41 @@ def test_constants_written_into_a_statement_are_only_plain_values() -> None:
     for bad in ("x'); DROP TABLE findings_finding; --", 'a"b', "line\nbreak", 1.5, b"bytes"):
         with pytest.raises(ValueError, match="not a constant"):
             _literal(bad)
+
+
+@sqlite_only
+def test_an_unchecked_insert_skips_checks_for_its_rows_only_and_keeps_not_null(
+    tmp_path: Path,
+) -> None:
+    table, columns, rows = _copied_rows(tmp_path)
+    aliases = columns.index("aliases")
+    bad = [list(rows[0])]
+    bad[0][aliases] = "not json"
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"), transaction.atomic():
+        insert_rows(table, columns, bad)  # checked by default
+    with transaction.atomic():
+        insert_rows(table, columns, bad, checked=False)  # the caller vouched for its rows
+        assert _pragma("ignore_check_constraints") == 0  # back on for everything else
+        transaction.set_rollback(True)
+    null = [list(rows[1])]
+    null[0][columns.index("title")] = None
+    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"), transaction.atomic():
+        insert_rows(table, columns, null, checked=False)
+    assert _pragma("ignore_check_constraints") == 0
+
+
+def test_flags_written_as_zero_and_one_read_back_as_booleans(tmp_path: Path) -> None:
+    clock.set_now(NOW)
+    KevEntry.objects.create(
+        cve_id="CVE-2024-1000", date_added=NOW.date(), due_date=NOW.date() + dt.timedelta(days=14)
+    )
+    scan_import(paths=[_folder(tmp_path, 1)])
+    flags = {
+        f.cve: (f.kev, f.exposed, f.suppressed_by_tool, f.needs_analyst)
+        for f in Finding.objects.filter(cve__in=["CVE-2024-1000", "CVE-2024-1001"])
+    }
+    assert all(type(v) is bool for values in flags.values() for v in values)
+    assert flags["CVE-2024-1000"][0] is True
+    assert flags["CVE-2024-1001"][0] is False
+    assert Finding.objects.filter(kev=True).count() == 1
+    assert Finding.objects.filter(kev=False, suppressed_by_tool=False, exposed=True).count() == 4
