@@ -331,21 +331,25 @@ class _Run:
         return facts
 
     # -- the per-finding step --------------------------------------------------------------
-    def cve_of(self, pf: ParsedFinding) -> str | None:
-        """``pf.cve`` (a regular expression over the ids), remembered per distinct id set."""
-        key = (pf.vuln_id, pf.aliases) if pf.aliases else pf.vuln_id
-        try:
-            return self.cves[key]
-        except KeyError:
-            cve = self.cves[key] = pf.cve
-            return cve
+    def cves_of(self, chunk: list[ParsedFinding]) -> list[str | None]:
+        """Each finding's ``pf.cve`` (a regular expression over its ids), remembered per
+        distinct id set: a report repeats its CVEs across packages and layers."""
+        known = self.cves
+        cves: list[str | None] = []
+        append = cves.append
+        for pf in chunk:
+            key = (pf.vuln_id, pf.aliases) if pf.aliases else pf.vuln_id
+            cve = known.get(key, _MISSING)
+            if cve is _MISSING:
+                cve = known[key] = pf.cve
+            append(cve)  # type: ignore[arg-type]
+        return cves
 
     def handle_chunk(self, chunk: list[ParsedFinding]) -> None:
         """Every finding of a chunk: the new ones straight into rows, the known ones through
         ``handle_existing``. One loop with the new-row path written out: at a million findings a
         method call per finding is a second of the import."""
-        cve_of = self.cve_of
-        cves = [cve_of(pf) for pf in chunk]
+        cves = self.cves_of(chunk)
         wanted = {c for c in cves if c}
         if self.s.intel.missing(wanted):
             self.copier.wait()  # a query next: let an error of the previous COPY come first
