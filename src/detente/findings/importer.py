@@ -490,11 +490,14 @@ class _Run:
         return found
 
     def maybe_defer_indexes(self) -> None:
+        """Defer the secondary indexes once this import is a bulk load: it has brought more new
+        rows than the table held, or (before its rows are there) its file is big enough for
+        twice as many findings as the table holds; a re-import of a report of the same size
+        never qualifies by its size."""
         if self.pg or self.indexes.deferred:
             return
-        # the rows this import will bring: what it has, or what its file's size promises
-        expected = max(self.new, self.scan.size_bytes // BYTES_PER_FINDING)
-        if expected < BULK_MIN_ROWS:
+        guess = self.scan.size_bytes // BYTES_PER_FINDING
+        if self.new < BULK_MIN_ROWS and guess < BULK_MIN_ROWS:
             return
         if self.rows_before is None:
             # rows there before this import (ids only grow; max is an upper bound of the count)
@@ -502,7 +505,9 @@ class _Run:
                 cursor.execute(f"SELECT max(id) FROM {Finding._meta.db_table}")  # noqa: S608
                 (top,) = cursor.fetchone()
             self.rows_before = max(0, int(top or 0) - (self.new - len(self.inserts)))
-        if expected > self.rows_before:
+        if (self.new >= BULK_MIN_ROWS and self.new > self.rows_before) or (
+            guess >= BULK_MIN_ROWS and guess > 2 * self.rows_before
+        ):
             self.indexes.defer()
 
     def flush(self) -> None:

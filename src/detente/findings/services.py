@@ -121,6 +121,9 @@ def findings_reevaluate(
     session = Session()
     checked = changed = 0
     last_id = 0
+    # flags as 0/1 on SQLite (a bool parameter costs sqlite3 a formatted exception, see
+    # ARCHITECTURE.md); PostgreSQL types each parameter and wants booleans for its boolean columns
+    flag: Callable[[bool], int] = bool if session.postgres else int
     with transaction.atomic():
         while True:
             query = Finding.objects.filter(id__gt=last_id, status__in=PRESENT)
@@ -177,9 +180,9 @@ def findings_reevaluate(
                 changed += 1
                 updates.append(
                     (
-                        e.kev is not None, epss, e.epss.percentile if e.epss else None,
-                        exposed is not False, db_time(deadline), decision.deadline_class,
-                        session.reasons.id_for(decision.reason), decision.needs_analyst,
+                        flag(e.kev is not None), epss, e.epss.percentile if e.epss else None,
+                        flag(exposed is not False), db_time(deadline), decision.deadline_class,
+                        session.reasons.id_for(decision.reason), flag(decision.needs_analyst),
                         session.policy_version, sh, fid,
                     )
                 )  # fmt: skip

@@ -100,3 +100,44 @@ def test_a_failure_after_deferring_restores_every_index_and_writes_nothing(
     assert _indexes() == before
     assert Finding.objects.count() == 0
     assert ScanImport.objects.count() == 0
+
+
+def test_a_big_file_defers_before_its_first_rows_when_the_table_is_small(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock.set_now(NOW)
+    path = _report(tmp_path, "big.json", 30)
+    monkeypatch.setattr(importer, "BULK_MIN_ROWS", 10)
+    monkeypatch.setattr(importer, "CHUNK", 7)
+    monkeypatch.setattr(importer, "BYTES_PER_FINDING", path.stat().st_size // 30)  # 30 promised
+    rows_when_deferred: list[int] = []
+    original = DeferredIndexes.defer
+
+    def recording(self: Any) -> bool:
+        rows_when_deferred.append(Finding.objects.count())
+        done: bool = original(self)
+        return done
+
+    monkeypatch.setattr(DeferredIndexes, "defer", recording)
+    before = _indexes()
+    _import(path)
+    assert rows_when_deferred == [0]  # at the first flush, not after BULK_MIN_ROWS rows
+    assert Finding.objects.count() == 30
+    assert _indexes() == before
+
+
+@pytest.mark.parametrize(("promised", "defers"), [(70, False), (130, True)])
+def test_a_re_import_defers_by_its_size_only_if_it_promises_twice_the_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, promised: int, defers: bool
+) -> None:
+    clock.set_now(NOW)
+    path = _report(tmp_path, "same.json", 60)
+    _import(path)  # 60 rows, too few to defer anything
+    monkeypatch.setattr(importer, "BULK_MIN_ROWS", 10)
+    monkeypatch.setattr(importer, "CHUNK", 7)
+    monkeypatch.setattr(importer, "BYTES_PER_FINDING", path.stat().st_size // promised)
+    calls = _deferrals(monkeypatch)
+    clock.set_now(NOW + dt.timedelta(days=1))
+    scan = _import(path)  # the same report again: nothing new
+    assert (scan.new, scan.unchanged) == (0, 60)
+    assert calls == ([1] if defers else [])
