@@ -363,7 +363,8 @@ class _Run:
         append = self.inserts.append
         now_iso = self.now_iso
         severity_text = _SEVERITY_TEXT
-        duplicates = new = 0
+        isos = self.isos
+        duplicates = new = unchanged = 0
         for pf, cve in zip(chunk, cves, strict=True):
             target = targets.get((pf.asset_kind, pf.asset_name, pf.scanner))
             if target is None:
@@ -386,10 +387,6 @@ class _Run:
                     pf.description[:20_000],
                     _json_text(list(pf.references[:20])),
                 )
-            existing = target.existing.get(fp)
-            if existing is not None:
-                self.handle_existing(pf, facts, existing)
-                continue
             suppressed = pf.suppressed
             status = _FALSE_POSITIVE if suppressed else _OPEN
             severity = severity_text[pf.severity]
@@ -397,6 +394,31 @@ class _Run:
             score = facts.score if facts.score is not None else pf.cvss_score
             component_version = pf.component_version
             fixed_in = pf.fixed_in
+            existing = target.existing.get(fp)
+            if existing is not None:
+                # most of a re-import: still reported, nothing changed. enrich.state_hash,
+                # inlined; a change or a reopening goes through handle_existing
+                old_status = existing[1]
+                if old_status not in _REOPENABLE:
+                    moment = existing[3]
+                    first_iso = isos.get(moment) or self.iso(moment)
+                    sh = blake2b(
+                        "\x1f".join(
+                            (
+                                facts.signature, title, severity, pf.scanner_severity,
+                                component_version or "", fixed_in or "",
+                                "" if score is None else str(score),
+                                old_status if old_status in _KEPT else status,
+                                "1" if suppressed else "0", first_iso,
+                            )
+                        ).encode(),
+                        digest_size=8,
+                    ).hexdigest()  # fmt: skip
+                    if sh == existing[2]:
+                        unchanged += 1
+                        continue
+                self.handle_existing(pf, facts, existing)
+                continue
             # enrich.state_hash, inlined: this runs a million times per large import
             sh = blake2b(
                 "\x1f".join(
@@ -430,6 +452,7 @@ class _Run:
         self.parsed += len(chunk)
         self.duplicates += duplicates
         self.new += new
+        self.unchanged += unchanged
         self.flush()
 
     def handle_existing(self, pf: ParsedFinding, facts: _Facts, existing: _Existing) -> None:

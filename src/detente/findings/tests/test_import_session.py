@@ -233,3 +233,31 @@ def test_flags_written_as_zero_and_one_read_back_as_booleans(tmp_path: Path) -> 
     assert flags["CVE-2024-1001"][0] is False
     assert Finding.objects.filter(kev=True).count() == 1
     assert Finding.objects.filter(kev=False, suppressed_by_tool=False, exposed=True).count() == 4
+
+
+def test_an_unchanged_finding_takes_the_inline_path_and_a_changed_one_the_full_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The re-import's inline state hash must equal enrich.state_hash: if it drifted, every
+    unchanged finding would fall through to handle_existing (right, but slow)."""
+    clock.set_now(NOW)
+    folder = _folder(tmp_path, 1)
+    scan_import(paths=[folder])
+    slow: list[int] = []
+    original = importer._Run.handle_existing
+
+    def counting(self: importer._Run, *args: object) -> None:
+        slow.append(1)
+        original(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importer._Run, "handle_existing", counting)
+    clock.set_now(NOW + dt.timedelta(days=1))
+    (again,) = scan_import(paths=[folder])
+    assert (again.unchanged, again.refreshed, len(slow)) == (5, 0, 0)
+    report = next(folder.iterdir())
+    vulns = [trivy_vuln(f"CVE-2024-{1000 + i}", pkg=f"lib{i}") for i in range(5)]
+    vulns[0]["Title"] = "a new title"
+    write_json(report, trivy_report(vulns, artifact="registry.example/a0"))
+    (changed,) = scan_import(paths=[folder])
+    assert (changed.unchanged, changed.refreshed, len(slow)) == (5, 1, 1)
+    assert Finding.objects.filter(title="a new title").count() == 1
