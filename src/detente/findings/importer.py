@@ -10,7 +10,7 @@ import datetime as dt
 import gc
 import hashlib
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from hashlib import blake2b
@@ -213,11 +213,7 @@ class _Run:
 
     # -- assets and scopes -----------------------------------------------------------------
     def asset_for(self, kind: str | None, name: str | None) -> Asset:
-        if name:
-            key = ((kind or self.options.asset_kind), name[:500])
-        else:
-            default = self.options.asset_name or Path(self.source).stem
-            key = (self.options.asset_kind, default[:500])
+        key = asset_key(kind, name, self.options, self.source)
         asset = self.assets.get(key)
         if asset is None:
             if key[0] not in AssetKind.values:
@@ -260,7 +256,9 @@ class _Run:
             scope = self.scopes[key] = _Scope(asset, scanner, existing, previous)
         return scope
 
-    def target_for(self, pf: ParsedFinding) -> _Target:
+    def target_for(self, pf: ParsedFinding, fingerprint: str | None = None) -> _Target:
+        """The finding's (asset, scanner) context; with ``fingerprint`` (the parse child's),
+        check once per target that the child and this process agree on identities."""
         key = (pf.asset_kind, pf.asset_name, pf.scanner)
         target = self.targets.get(key)
         if target is None:
@@ -275,6 +273,8 @@ class _Run:
                 scope=self.scope_for(asset, scanner),
                 prefix="\x1f".join((scanner, asset.kind, asset.identifier, "")),
             )
+            if fingerprint is not None and fingerprint != _fingerprint(target.prefix, pf):
+                raise RuntimeError(f"the parse child's fingerprints differ in {self.source}")
         return target
 
     def facts_for(self, pf: ParsedFinding, cve: str | None, target: _Target) -> _Facts:
@@ -345,7 +345,7 @@ class _Run:
             append(cve)  # type: ignore[arg-type]
         return cves
 
-    def handle_chunk(self, chunk: list[ParsedFinding]) -> None:
+    def handle_chunk(self, chunk: list[ParsedFinding], fps: list[str] | None = None) -> None:
         """Every finding of a chunk: the new ones straight into rows, the known ones through
         ``handle_existing``. One loop with the new-row path written out: at a million findings a
         method call per finding is a second of the import."""
@@ -365,13 +365,16 @@ class _Run:
         severity_text = _SEVERITY_TEXT
         isos = self.isos
         duplicates = new = unchanged = 0
-        for pf, cve in zip(chunk, cves, strict=True):
+        for pf, cve, given in zip(chunk, cves, fps or _nones(len(chunk)), strict=True):
             target = targets.get((pf.asset_kind, pf.asset_name, pf.scanner))
             if target is None:
-                target = self.target_for(pf)
-            fp = blake2b(
-                (target.prefix + "\x1f".join(pf.identity)).encode(), digest_size=16
-            ).hexdigest()
+                target = self.target_for(pf, given)
+            if given is None:
+                fp = blake2b(
+                    (target.prefix + "\x1f".join(pf.identity)).encode(), digest_size=16
+                ).hexdigest()
+            else:
+                fp = given  # taken by the parse child (Identifier)
             if fp in report_fps:
                 duplicates += 1
                 continue
@@ -617,6 +620,52 @@ _first = itemgetter(0)
 _MISSING = object()
 
 
+def _nones(count: int) -> list[None]:
+    return [None] * count
+
+
+def asset_key(
+    kind: str | None, name: str | None, options: ImportOptions, source: str
+) -> tuple[str, str]:
+    """(kind, identifier) of the asset a finding is on: the one the scanner named, else the
+    one the options name, else one named after the file."""
+    if name:
+        return (kind or options.asset_kind), name[:500]
+    return options.asset_kind, (options.asset_name or Path(source).stem)[:500]
+
+
+def _fingerprint(prefix: str, pf: ParsedFinding) -> str:
+    """The finding's identity on its asset (``_Target.prefix``: scanner, asset kind and
+    identifier), hashed. The chunk loop inlines this; ``Identifier`` uses it."""
+    return blake2b((prefix + "\x1f".join(pf.identity)).encode(), digest_size=16).hexdigest()
+
+
+class Identifier:
+    """The fingerprints of a batch, computed in the parse child (``parse_worker.Identify``).
+
+    The child knows each finding's scanner and asset name, and the options name the rest, so it
+    can take the million hashes of a large report on its own core. The importer checks the
+    child's fingerprint of the first finding of every (asset, scanner) against its own.
+    """
+
+    def __init__(self, options: ImportOptions) -> None:
+        self.options = options
+        self.prefixes: dict[tuple[str | None, str | None, str, str], str] = {}
+
+    def __call__(self, findings: Sequence[ParsedFinding], source: str) -> list[str]:
+        prefixes = self.prefixes
+        fingerprints: list[str] = []
+        append = fingerprints.append
+        for pf in findings:
+            key = (pf.asset_kind, pf.asset_name, pf.scanner, source)
+            prefix = prefixes.get(key)
+            if prefix is None:
+                kind, identifier = asset_key(pf.asset_kind, pf.asset_name, self.options, source)
+                prefix = prefixes[key] = "\x1f".join((pf.scanner[:64], kind, identifier, ""))
+            append(_fingerprint(prefix, pf))
+        return fingerprints
+
+
 def _json_text(value: list[str]) -> str:
     return msgspec.json.encode(value).decode()
 
@@ -658,16 +707,25 @@ def _parallel(size: int) -> bool:
 
 
 def _parsed_batches(
-    stream: IO[bytes], name: str, fmt: str, size: int, digest: parse_worker.Digest | None
-) -> Generator[list[ParsedFinding], None, None]:
-    """The parsed findings in chunks; a big file is parsed on the other core meanwhile."""
+    stream: IO[bytes],
+    name: str,
+    fmt: str,
+    size: int,
+    digest: parse_worker.Digest | None,
+    options: ImportOptions,
+) -> Generator[parse_worker.Batch, None, None]:
+    """The parsed findings in chunks; a big file is parsed on the other core meanwhile, which
+    also takes the findings' fingerprints."""
     if _parallel(size):
-        yield from parse_worker.parse_batches(stream, name, fmt=fmt, digest=digest)
+        yield from parse_worker.parse_batches(
+            stream, name, fmt=fmt, digest=digest, identify=Identifier(options)
+        )
     else:
         if digest is not None:
             digest.hexdigest = parse_worker.stream_sha256(stream)
             stream.seek(0)
-        yield from _chunks(parse_stream(stream, name, fmt=fmt))
+        for chunk in _chunks(parse_stream(stream, name, fmt=fmt)):
+            yield chunk, None
 
 
 def _check_size(path: Path) -> int:
@@ -723,9 +781,10 @@ def import_stream(
     """Import one stream as one transaction. ``sha256=None``: hash the stream while importing."""
     digest = parse_worker.Digest() if sha256 is None else None
     fmt = options.fmt or _detected(name, stream)
+    batches = _parsed_batches(stream, name, fmt, size, digest, options)
     return _import(
-        name=name, size=size, fmt=fmt, batches=_parsed_batches(stream, name, fmt, size, digest),
-        digest=digest, sha256=sha256, actor=actor, options=options, session=session,
+        name=name, size=size, fmt=fmt, batches=batches, digest=digest, sha256=sha256,
+        actor=actor, options=options, session=session,
     )  # fmt: skip
 
 
@@ -734,7 +793,7 @@ def _import(
     name: str,
     size: int,
     fmt: str,
-    batches: Generator[list[ParsedFinding], None, None],
+    batches: Generator[parse_worker.Batch, None, None],
     digest: parse_worker.Digest | None,
     sha256: str | None,
     actor: Person | None,
@@ -764,8 +823,8 @@ def _import(
             closing(batches) as chunks,
         ):
             try:
-                for chunk in chunks:
-                    run.handle_chunk(chunk)
+                for chunk, fingerprints in chunks:
+                    run.handle_chunk(chunk, fingerprints)
                 if options.asset_name and not run.scopes:
                     # An empty report for a named asset says: nothing this tool found there is left.
                     asset = run.asset_for(options.asset_kind, options.asset_name)

@@ -43,6 +43,13 @@ HEAD_BYTES = 64 * 1024
 # a full 64 KB pipe. About 1.5 MB each.
 READ_AHEAD = 64
 
+# What the caller may have the child compute for each batch, from the findings and the file's
+# name: the findings' fingerprints (the importer's ``Identifier``), so that a million hashes are
+# taken on the child's core instead of the writer's.
+Identify = Callable[[Sequence[ParsedFinding], str], list[str]]
+# A batch as it arrives: the findings, and their fingerprints when the child computed them.
+Batch = tuple[list[ParsedFinding], list[str] | None]
+
 
 class _Reader:
     """Receives a child's messages on a thread, up to ``READ_AHEAD`` ahead of the caller."""
@@ -111,7 +118,8 @@ def parse_batches(
     fmt: str | None,
     digest: Digest | None = None,
     batch: int = BATCH,
-) -> Iterator[list[ParsedFinding]]:
+    identify: Identify | None = None,
+) -> Iterator[Batch]:
     """Batches of what ``parse_stream(stream, name, fmt=fmt)`` yields, parsed in a child process;
     a finding whose vulnerability id came earlier with a description arrives without its texts
     (description, references), which the importer keeps once per id.
@@ -119,13 +127,14 @@ def parse_batches(
     With ``digest``, the child also hashes the stream after parsing it (hashing 2 GB takes
     seconds; the child has them to spare while the caller writes the last batches). The stream is
     inherited by the child; the caller must not read it while this runs. Closing the iterator
-    early (an error in the caller) kills the child.
+    early (an error in the caller) kills the child. With ``identify``, each batch comes with what
+    it returns for the batch (the findings' fingerprints), computed in the child.
     """
     ctx = multiprocessing.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(
         target=_child,
-        args=(sender, stream, name, fmt, batch, digest is not None),
+        args=(sender, stream, name, fmt, batch, digest is not None, identify),
         name="detente-parse",
         daemon=True,
     )
@@ -138,7 +147,7 @@ def parse_batches(
         reader.close(child)
 
 
-_DECODE = msgspec.msgpack.Decoder(list[ParsedFinding]).decode
+_DECODE = msgspec.msgpack.Decoder(tuple[list[ParsedFinding], list[str] | None]).decode
 
 
 def _message(receiver: _Reader, name: str) -> tuple[bytes, memoryview]:
@@ -158,9 +167,7 @@ def _message(receiver: _Reader, name: str) -> tuple[bytes, memoryview]:
     return tag, body
 
 
-def _receive(
-    receiver: _Reader, name: str, digest: Digest | None
-) -> Generator[list[ParsedFinding], None, None]:
+def _receive(receiver: _Reader, name: str, digest: Digest | None) -> Generator[Batch, None, None]:
     """One file's batches, up to its end-of-file message (which carries the digest)."""
     while True:
         tag, body = _message(receiver, name)
@@ -175,11 +182,18 @@ def _receive(
 
 
 def _child(
-    sender: Connection, stream: IO[bytes], name: str, fmt: str | None, batch: int, digest: bool
+    sender: Connection,
+    stream: IO[bytes],
+    name: str,
+    fmt: str | None,
+    batch: int,
+    digest: bool,
+    identify: Identify | None,
 ) -> None:
     """Runs in the forked process: parse one stream and send it."""
     _run_child(
-        sender, lambda encoder: _send_file(sender, encoder, stream, name, fmt, batch, digest)
+        sender,
+        lambda encoder: _send_file(sender, encoder, stream, name, fmt, batch, digest, identify),
     )
 
 
@@ -213,6 +227,7 @@ def _send_file(
     fmt: str | None,
     batch: int,
     digest: bool,
+    identify: Identify | None = None,
 ) -> None:
     """Parse one stream and send its batches, then the end-of-file message (with the digest)."""
     replace = msgspec.structs.replace
@@ -230,10 +245,10 @@ def _send_file(
                 described.add(finding.vuln_id)
         pending.append(finding)
         if len(pending) >= batch:
-            _send(sender, encoder, pending)
+            _send(sender, encoder, pending, identify and identify(pending, name))
             pending = []
     if pending:
-        _send(sender, encoder, pending)
+        _send(sender, encoder, pending, identify and identify(pending, name))
     if hasher is not None:
         sender.send_bytes(_DONE + hasher.hexdigest(stream).encode())
     else:
@@ -287,9 +302,7 @@ class _FileDigest:
 class ParsedFile:
     """One file of a ``FileFeed``: its format and its batches, as the child parsed them."""
 
-    def __init__(
-        self, fmt: str, batches: Generator[list[ParsedFinding], None, None], digest: Digest
-    ) -> None:
+    def __init__(self, fmt: str, batches: Generator[Batch, None, None], digest: Digest) -> None:
         self.fmt = fmt
         self.batches = batches
         self.digest = digest
@@ -307,7 +320,13 @@ class FileFeed:
     """
 
     def __init__(
-        self, paths: Sequence[Path], *, fmt: str | None, max_bytes: int, batch: int = BATCH
+        self,
+        paths: Sequence[Path],
+        *,
+        fmt: str | None,
+        max_bytes: int,
+        batch: int = BATCH,
+        identify: Identify | None = None,
     ) -> None:
         self.paths = list(paths)
         self.taken = 0
@@ -315,7 +334,7 @@ class FileFeed:
         self.receiver, sender = ctx.Pipe(duplex=False)
         self.child = ctx.Process(
             target=_feed_child,
-            args=(sender, self.paths, fmt, max_bytes, batch),
+            args=(sender, self.paths, fmt, max_bytes, batch, identify),
             name="detente-parse-feed",
             daemon=True,
         )
@@ -346,7 +365,12 @@ class FileFeed:
 
 
 def _feed_child(
-    sender: Connection, paths: list[Path], fmt: str | None, max_bytes: int, batch: int
+    sender: Connection,
+    paths: list[Path],
+    fmt: str | None,
+    max_bytes: int,
+    batch: int,
+    identify: Identify | None,
 ) -> None:
     """Runs in the forked process: each file in turn, its format first, then its batches."""
 
@@ -363,14 +387,19 @@ def _feed_child(
                     found = fmt or detect_format(stream.read(HEAD_BYTES), name)
                     stream.seek(0)
                     sender.send_bytes(_START + found.encode())
-                    _send_file(sender, encoder, stream, name, found, batch, digest=True)
+                    _send_file(sender, encoder, stream, name, found, batch, True, identify)
             except OSError as exc:
                 raise InputError(f"cannot read file ({exc.strerror})", file=name) from None
 
     _run_child(sender, work)
 
 
-def _send(sender: Connection, encoder: msgspec.msgpack.Encoder, batch: list[ParsedFinding]) -> None:
+def _send(
+    sender: Connection,
+    encoder: msgspec.msgpack.Encoder,
+    batch: list[ParsedFinding],
+    fingerprints: list[str] | None,
+) -> None:
     buffer = bytearray(_FINDINGS)
-    encoder.encode_into(batch, buffer, 1)
+    encoder.encode_into((batch, fingerprints), buffer, 1)
     sender.send_bytes(buffer)

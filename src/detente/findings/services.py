@@ -16,7 +16,7 @@ from detente.core.bulk import estimated_rows, execute_many, refresh_statistics, 
 from detente.core.errors import InputError, PermissionDenied
 from detente.findings import parse_worker
 from detente.findings.enrich import due_for, enrich, enrichment_signature, state_hash
-from detente.findings.importer import ImportOptions, Session, import_path
+from detente.findings.importer import Identifier, ImportOptions, Session, import_path
 from detente.findings.importer import _db_time as db_time
 from detente.findings.models import PRESENT, Finding, ScanImport
 from detente.people.models import Person, Role
@@ -75,7 +75,10 @@ def scan_import(
             # the next file is parsed on the other core while this one is written
             feed = stack.enter_context(
                 parse_worker.FileFeed(
-                    files, fmt=options.fmt, max_bytes=settings.DETENTE_MAX_IMPORT_BYTES
+                    files,
+                    fmt=options.fmt,
+                    max_bytes=settings.DETENTE_MAX_IMPORT_BYTES,
+                    identify=Identifier(options),
                 )
             )
         for path in files:

@@ -174,7 +174,9 @@ def test_files_must_be_taken_in_the_order_given(tmp_path: Path) -> None:
             feed.take(files[1])
         first = feed.take(files[0])
         assert first.fmt == "trivy"
-        assert sum(len(b) for b in first.batches) == 9
+        batches = list(first.batches)
+        assert sum(len(findings) for findings, _ in batches) == 9
+        assert all(fingerprints is None for _, fingerprints in batches)  # none asked for
         assert first.digest.hexdigest == hashlib.sha256(files[0].read_bytes()).hexdigest()
 
 

@@ -213,3 +213,36 @@ def test_real_reports_with_repeated_advisories_store_the_same_texts_on_both_path
     parallel = _rows_of_import(path)
     assert len(serial[1]) > len(serial[2]) > 0  # more findings than advisories: some repeat
     assert parallel == serial
+
+
+def test_the_parse_child_takes_the_fingerprints_and_the_importer_checks_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock.set_now(NOW)
+    path = _report(tmp_path, 20)
+    monkeypatch.setattr(parse_worker, "BATCH", 6)
+    _parallel(monkeypatch, True)
+    given: list[int] = []
+    original = importer._Run.handle_chunk
+
+    def recording(self: importer._Run, chunk: Any, fps: list[str] | None = None) -> None:
+        assert fps is not None
+        assert len(fps) == len(chunk)
+        given.append(len(fps))
+        original(self, chunk, fps)
+
+    monkeypatch.setattr(importer._Run, "handle_chunk", recording)
+    with contextlib.suppress(_Rollback), transaction.atomic():
+        _import(path)
+        raise _Rollback
+    assert sum(given) == 21  # every finding arrived with its fingerprint
+
+    def wrong(self: importer.Identifier, findings: Any, source: str) -> list[str]:
+        return ["0" * 32 for _ in findings]
+
+    monkeypatch.setattr(importer._Run, "handle_chunk", original)
+    monkeypatch.setattr(importer.Identifier, "__call__", wrong)
+    with pytest.raises(RuntimeError, match="fingerprints differ"):
+        _import(path)
+    assert Finding.objects.count() == 0
+    assert ScanImport.objects.count() == 0
