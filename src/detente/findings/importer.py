@@ -235,10 +235,14 @@ class _Run:
         if scope is None:
             existing: dict[str, _Existing] = {}
             times: dict[Any, dt.datetime] = {}  # most findings share an import time
+            basis = "COALESCE(deadline_basis, first_seen)"
+            if self.pg:
+                # as text, like SQLite stores it: a million rows share a few instants, parsed
+                # once each below, where the driver would parse every row's timestamp (~4 s)
+                basis = f"to_char({basis} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT fingerprint, id, status, state_hash, "  # noqa: S608
-                    "COALESCE(deadline_basis, first_seen) "
+                    f"SELECT fingerprint, id, status, state_hash, {basis} "  # noqa: S608
                     f"FROM {Finding._meta.db_table} WHERE asset_id = %s AND scanner = %s",
                     [asset.pk, scanner],
                 )
