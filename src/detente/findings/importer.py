@@ -56,8 +56,9 @@ CHUNK = 20_000
 # before it, the secondary indexes the importer itself never reads are rebuilt at the end instead
 # of updated row by row (core.bulk.DeferredIndexes).
 BULK_MIN_ROWS = 100_000
-# What a finding takes in a large scanner file, for the guess above before the rows are there
-# (Trivy's are about 2 KB): a report this many bytes per finding bigger defers from its first rows.
+# What a finding takes in a large scanner file (Trivy's are about 2 KB), for guessing a bulk load
+# before its rows are there: a file that promises BULK_MIN_ROWS findings and twice the table's
+# rows defers from its first rows (maybe_defer_indexes).
 BYTES_PER_FINDING = 2048
 DEFERRABLE_INDEXES = ("finding_cve", "finding_priority", "finding_status_deadline")
 # The most SQLite page cache an import may take (see core.bulk.write_cache).
