@@ -101,9 +101,11 @@ class ImportOptions:
     asset_kind: str = AssetKind.APPLICATION
 
 
-# A finding already stored in a scope: (id, status, state hash, first seen). Plain tuples: a
-# re-import of a large report loads a million of them.
-_Existing = tuple[int, str, str, dt.datetime]
+# A finding already stored in a scope, as the scope's query returns it: (fingerprint, id, status,
+# state hash, deadline basis as stored text). The row itself, not a tuple built from it: a
+# re-import of a large report loads a million of them; the basis is parsed once per distinct
+# value (``_Run.basis``), when a finding needs it.
+_Existing = tuple[str, int, str, str, Any]
 
 
 @dataclass
@@ -191,7 +193,8 @@ class _Run:
         self.enriched: dict[tuple[str | None, str, str | None, bool | None], _Facts] = {}
         self.dues: dict[tuple[int | None, dt.date | None], Any] = {}
         self.times: dict[dt.datetime | None, Any] = {None: None}
-        self.isos: dict[dt.datetime, str] = {}
+        self.isos: dict[Any, str] = {}  # datetimes, and stored bases (text), to ISO text
+        self.bases: dict[Any, dt.datetime] = {}
         self.vulns: dict[str, tuple[str, str, str]] = {}
         self.cves: dict[str | tuple[str, tuple[str, ...]], str | None] = {}
         self.inserts: list[tuple[Any, ...]] = []
@@ -235,7 +238,6 @@ class _Run:
         scope = self.scopes.get(key)
         if scope is None:
             existing: dict[str, _Existing] = {}
-            times: dict[Any, dt.datetime] = {}  # most findings share an import time
             basis = "COALESCE(deadline_basis, first_seen)"
             if self.pg:
                 # as text, like SQLite stores it: a million rows share a few instants, parsed
@@ -248,11 +250,7 @@ class _Run:
                     [asset.pk, scanner],
                 )
                 while rows := cursor.fetchmany(50_000):
-                    for fp, pk, status, sh, first in rows:
-                        moment = times.get(first)
-                        if moment is None:
-                            moment = times[first] = _from_db_time(first)
-                        existing[fp] = (pk, status, sh, moment)
+                    existing.update({row[0]: row for row in rows})
             previous = (
                 ScanScope.objects.filter(asset=asset, scanner=scanner)
                 .values_list("last_seen", flat=True)
@@ -368,7 +366,7 @@ class _Run:
         append = self.inserts.append
         now_iso = self.now_iso
         severity_text = _SEVERITY_TEXT
-        isos = self.isos
+        basis_isos = self.isos
         duplicates = new = unchanged = 0
         for pf, cve, given in zip(chunk, cves, fps or _nones(len(chunk)), strict=True):
             target = targets.get((pf.asset_kind, pf.asset_name, pf.scanner))
@@ -406,10 +404,10 @@ class _Run:
             if existing is not None:
                 # most of a re-import: still reported, nothing changed. enrich.state_hash,
                 # inlined; a change or a reopening goes through handle_existing
-                old_status = existing[1]
+                old_status = existing[2]
                 if old_status not in _REOPENABLE:
-                    moment = existing[3]
-                    first_iso = isos.get(moment) or self.iso(moment)
+                    raw = existing[4]
+                    first_iso = basis_isos.get(raw) or self.iso(self.basis(raw), raw)
                     sh = blake2b(
                         "\x1f".join(
                             (
@@ -422,7 +420,7 @@ class _Run:
                         ).encode(),
                         digest_size=8,
                     ).hexdigest()  # fmt: skip
-                    if sh == existing[2]:
+                    if sh == existing[3]:
                         unchanged += 1
                         continue
                 self.handle_existing(pf, facts, existing)
@@ -472,7 +470,8 @@ class _Run:
         score = facts.score if facts.score is not None else pf.cvss_score
         component_version = pf.component_version
         fixed_in = pf.fixed_in
-        existing_id, old_status, old_hash, first_seen = existing
+        _, existing_id, old_status, old_hash, raw = existing
+        first_seen = self.basis(raw)
         reopening = old_status in _REOPENABLE
         if reopening:
             if self.s.restart_on_reopen:
@@ -504,12 +503,23 @@ class _Run:
             )
         )  # fmt: skip
 
-    def iso(self, moment: dt.datetime) -> str:
-        found = self.isos.get(moment)
+    def iso(self, moment: dt.datetime, key: Any = None) -> str:
+        """``moment.isoformat()``, remembered under ``key`` (the moment itself by default)."""
+        key = moment if key is None else key
+        found = self.isos.get(key)
         if found is None:
             found = moment.isoformat()
             if len(self.isos) < 10_000:
-                self.isos[moment] = found
+                self.isos[key] = found
+        return found
+
+    def basis(self, raw: Any) -> dt.datetime:
+        """A stored deadline basis as an aware datetime, parsed once per distinct value."""
+        found = self.bases.get(raw)
+        if found is None:
+            found = _from_db_time(raw)
+            if len(self.bases) < 10_000:
+                self.bases[raw] = found
         return found
 
     def db_time(self, moment: dt.datetime | None) -> Any:
@@ -570,7 +580,7 @@ class _Run:
         for scope in self.scopes.values():
             last_seen = self.db_time(scope.previous_seen or self.now)
             seen = scope.seen
-            for fp, (pk, status, _, _) in scope.existing.items():
+            for fp, pk, status, _, _ in scope.existing.values():
                 if status in _CLOSABLE and fp not in seen:
                     gone.append((_FIXED, self.now_db, last_seen, self.scan_id, pk))
         self.closed = len(gone)
