@@ -701,8 +701,9 @@ def _chunks(findings: Iterator[ParsedFinding]) -> Iterator[list[ParsedFinding]]:
 
 
 @contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Pause the cyclic garbage collector while rows are built.
+def no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector while rows are built (or, around a folder run, while
+    its files are imported: the run's caches would otherwise be walked between every two files).
 
     An import allocates millions of tuples and keeps a million existing-finding entries alive;
     the collector would walk all of them again and again to find no cycles. Reference counting
@@ -834,7 +835,7 @@ def _import(
         if options.asset_name:
             run.asset_for(options.asset_kind, options.asset_name)
         with (
-            _no_cycle_collection(),
+            no_cycle_collection(),
             closing(batches) as chunks,
         ):
             try:

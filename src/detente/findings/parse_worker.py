@@ -228,10 +228,14 @@ def _send_file(
     batch: int,
     digest: bool,
     identify: Identify | None = None,
+    described: set[str] | None = None,
 ) -> None:
-    """Parse one stream and send its batches, then the end-of-file message (with the digest)."""
+    """Parse one stream and send its batches, then the end-of-file message (with the digest).
+
+    ``described``: the vulnerability ids whose texts were sent already (by earlier files of a
+    feed: the importer stores texts once per run, and a run stops at its first failed file)."""
     replace = msgspec.structs.replace
-    described: set[str] = set()
+    described = set() if described is None else described
     pending: list[ParsedFinding] = []
     hasher = _FileDigest(stream) if digest else None
     for finding in parse_stream(stream, name, fmt=fmt):
@@ -375,6 +379,7 @@ def _feed_child(
     """Runs in the forked process: each file in turn, its format first, then its batches."""
 
     def work(encoder: msgspec.msgpack.Encoder) -> None:
+        described: set[str] = set()  # across the files: 2,000 reports repeat the same CVEs
         for path in paths:
             name = str(path)
             try:
@@ -387,7 +392,9 @@ def _feed_child(
                     found = fmt or detect_format(stream.read(HEAD_BYTES), name)
                     stream.seek(0)
                     sender.send_bytes(_START + found.encode())
-                    _send_file(sender, encoder, stream, name, found, batch, True, identify)
+                    _send_file(
+                        sender, encoder, stream, name, found, batch, True, identify, described
+                    )
             except OSError as exc:
                 raise InputError(f"cannot read file ({exc.strerror})", file=name) from None
 

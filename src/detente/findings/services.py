@@ -16,7 +16,13 @@ from detente.core.bulk import estimated_rows, execute_many, refresh_statistics, 
 from detente.core.errors import InputError, PermissionDenied
 from detente.findings import parse_worker
 from detente.findings.enrich import due_for, enrich, enrichment_signature, state_hash
-from detente.findings.importer import Identifier, ImportOptions, Session, import_path
+from detente.findings.importer import (
+    Identifier,
+    ImportOptions,
+    Session,
+    import_path,
+    no_cycle_collection,
+)
 from detente.findings.importer import _db_time as db_time
 from detente.findings.models import PRESENT, Finding, ScanImport
 from detente.people.models import Person, Role
@@ -81,6 +87,8 @@ def scan_import(
                     identify=Identifier(options),
                 )
             )
+        if several:
+            stack.enter_context(no_cycle_collection())
         for path in files:
             scan = import_path(path=path, actor=actor, options=options, session=session, feed=feed)
             results.append(scan)

@@ -226,3 +226,20 @@ def test_the_digest_thread_hashes_the_whole_file_without_moving_the_parser(
     fallback = parse_worker._FileDigest(memory)
     assert fallback.thread is None
     assert fallback.hexdigest(memory) == expected
+
+
+def test_texts_of_a_vulnerability_cross_the_pipe_once_per_run(tmp_path: Path) -> None:
+    files = sorted(p for p in _folder(tmp_path).iterdir() if p.name.startswith("r"))[:4]
+    described: list[set[str]] = []
+    with parse_worker.FileFeed(files, fmt=None, max_bytes=1 << 30) as feed:
+        for path in files:
+            batches = list(feed.take(path).batches)
+            described.append({f.vuln_id for b, _ in batches for f in b if f.description})
+    # the first file describes its six CVEs; the later ones repeat them and describe nothing
+    assert len(described[0]) == 6
+    assert described[1:] == [set(), set(), set()]
+    clock.set_now(NOW)
+    scan_import(paths=files)
+    texts = dict(Vulnerability.objects.values_list("vuln_id", "description"))
+    assert len(texts) == 6
+    assert all(texts.values())
