@@ -128,7 +128,7 @@ class Session:
         self.intel = IntelCache()
         self.reasons = ReasonCache()
         self.postgres = is_postgres()
-        self.enriched: dict[tuple[str | None, str, str | None, bool | None], _Facts] = {}
+        self.enriched: dict[_FactsKey, _Facts] = {}
         # vulnerability ids whose texts an earlier, committed import of this run stored: the
         # texts table keeps the first it is given, so later files need not send them again
         self.stored: set[str] = set()
@@ -190,7 +190,8 @@ class _Run:
         self.assets: dict[tuple[str, str], Asset] = {}
         self.scopes: dict[tuple[int, str], _Scope] = {}
         self.targets: dict[tuple[str | None, str | None, str], _Target] = {}
-        self.enriched: dict[tuple[str | None, str, str | None, bool | None], _Facts] = {}
+        # the session's facts with this import's deadline for a new finding
+        self.enriched: dict[_FactsKey, tuple[_Facts, Any]] = {}
         self.dues: dict[tuple[int | None, dt.date | None], Any] = {}
         self.times: dict[dt.datetime | None, Any] = {None: None}
         self.isos: dict[Any, str] = {}  # datetimes, and stored bases (text), to ISO text
@@ -280,7 +281,9 @@ class _Run:
                 raise RuntimeError(f"the parse child's fingerprints differ in {self.source}")
         return target
 
-    def facts_for(self, pf: ParsedFinding, cve: str | None, target: _Target) -> _Facts:
+    def facts_for(self, pf: ParsedFinding, cve: str | None, target: _Target) -> tuple[_Facts, Any]:
+        """The enrichment of the finding's (CVE, severity, vector, exposure), and the deadline a
+        new finding with them gets in this import."""
         key = (cve, pf.severity, pf.cvss_vector, target.exposed)
         facts = self.s.enriched.get(key)
         if facts is None:
@@ -312,7 +315,6 @@ class _Run:
                 deadline_class=d.deadline_class,
                 reason_id=self.s.reasons.id_for(d.reason),
                 needs_analyst=int(d.needs_analyst),
-                new_deadline_db=None,
             )
             # the session keeps what does not depend on the import's time (a folder of files
             # shares it); the deadline of a new finding counts from this import's time
@@ -326,12 +328,8 @@ class _Run:
             new_deadline = self.dues[due_key] = self.db_time(
                 due_for(facts.e.decision, self.now, kev, self.s.evaluator)
             )
-        facts = self.enriched[key] = _Facts(
-            facts.e, facts.signature, facts.score, facts.version, facts.kev, facts.epss,
-            facts.percentile, facts.exposed, facts.deadline_class, facts.reason_id,
-            facts.needs_analyst, new_deadline,
-        )  # fmt: skip
-        return facts
+        found = self.enriched[key] = (facts, new_deadline)
+        return found
 
     # -- the per-finding step --------------------------------------------------------------
     def cves_of(self, chunk: list[ParsedFinding]) -> list[str | None]:
@@ -383,9 +381,10 @@ class _Run:
                 continue
             report_add(fp)
             target.seen_add(fp)
-            facts = enriched.get((cve, pf.severity, pf.cvss_vector, target.exposed))
-            if facts is None:
-                facts = self.facts_for(pf, cve, target)
+            found = enriched.get((cve, pf.severity, pf.cvss_vector, target.exposed))
+            if found is None:
+                found = self.facts_for(pf, cve, target)
+            facts, new_deadline = found
             vuln_id = pf.vuln_id
             if pf.description and vuln_id not in vulns and vuln_id not in stored:
                 vulns[vuln_id] = (
@@ -451,7 +450,7 @@ class _Run:
                     file_path and file_path[:1000], pf.line, endpoint and endpoint[:1000], pf.cwe,
                     cvss_vector and cvss_vector[:200], score, facts.version, facts.kev,
                     facts.epss, facts.percentile, facts.exposed, status, 1 if suppressed else 0,
-                    facts.new_deadline_db, facts.deadline_class, facts.reason_id,
+                    new_deadline, facts.deadline_class, facts.reason_id,
                     facts.needs_analyst, sh,
                 )
             )  # fmt: skip
@@ -628,7 +627,10 @@ class _Facts:
     deadline_class: str
     reason_id: int
     needs_analyst: int
-    new_deadline_db: Any
+
+
+# What a finding's enrichment depends on: CVE, severity, CVSS vector, the asset's exposure.
+_FactsKey = tuple[str | None, Severity, str | None, bool | None]
 
 
 _first = itemgetter(0)
