@@ -26,6 +26,7 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -44,7 +45,7 @@ RULES = ["FREQ=WEEKLY;BYDAY=SA", "FREQ=WEEKLY;BYDAY=WE", "FREQ=WEEKLY;INTERVAL=2
 ZONES = ["Europe/Paris", "America/New_York", "UTC"]
 
 
-def _pick(r: random.Random, table: list[tuple[str, float, float]]) -> tuple[str, float]:
+def _pick(r: random.Random, table: Sequence[tuple[str, float, float]]) -> tuple[str, float]:
     x = r.random()
     for name, value, share in table:
         x -= share

@@ -154,11 +154,11 @@ def load(
                     done += ok
                     errors += not ok
 
-        threads = [threading.Thread(target=worker) for _ in range(clients)]
+        client_threads = [threading.Thread(target=worker) for _ in range(clients)]
         started = time.perf_counter()
-        for thread in threads:
+        for thread in client_threads:
             thread.start()
-        for thread in threads:
+        for thread in client_threads:
             thread.join()
         elapsed = time.perf_counter() - started
         print(f"\nAPI load: {clients} clients, {elapsed:.1f} s: {done / elapsed:.0f} requests/s, "
