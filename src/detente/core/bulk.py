@@ -47,14 +47,15 @@ def write_cache(megabytes: int) -> Iterator[None]:
 
 
 @contextmanager
-def write_session(*, cache_megabytes: int, wal_pages: int) -> Iterator[None]:
+def write_session(*, cache_megabytes: int, wal_megabytes: int) -> Iterator[None]:
     """SQLite: settings for a command that commits many write transactions in a row (a folder
     of scanner files, each imported as its own transaction).
 
     - ``cache_megabytes`` of page cache for the whole run (as ``write_cache``): the index pages
       one file's rows land on stay in memory for the next file instead of being read again.
-    - The write-ahead log may grow to ``wal_pages`` pages before SQLite copies it back into the
-      database file (``wal_autocheckpoint``, normally 1,000 pages, i.e. after almost every file).
+    - The write-ahead log may grow to ``wal_megabytes`` before SQLite copies it back into the
+      database file (``wal_autocheckpoint``, in pages of the database's page size; normally
+      1,000 pages, i.e. after almost every file).
       Each file's commit touches a few hundred random index pages; checkpointing after every
       file copies and syncs them again and again, checkpointing every few hundred MB copies each
       page once per checkpoint. At the end the log is checkpointed once and the setting restored.
@@ -67,9 +68,12 @@ def write_session(*, cache_megabytes: int, wal_pages: int) -> Iterator[None]:
         yield
         return
     with connection.cursor() as cursor:
+        cursor.execute("PRAGMA page_size")
+        (page_size,) = cursor.fetchone()
+        wal_pages = int(wal_megabytes) * 2**20 // int(page_size)
         cursor.execute("PRAGMA wal_autocheckpoint")
         (previous_pages,) = cursor.fetchone()
-        cursor.execute(f"PRAGMA wal_autocheckpoint = {max(int(wal_pages), int(previous_pages))}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {max(wal_pages, int(previous_pages))}")
     try:
         with write_cache(cache_megabytes):
             yield

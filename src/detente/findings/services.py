@@ -72,7 +72,7 @@ def scan_import(
     with (
         write_session(
             cache_megabytes=FOLDER_CACHE_MB if several else 0,
-            wal_pages=FOLDER_WAL_PAGES if several else 0,
+            wal_megabytes=FOLDER_WAL_MB if several else 0,
         ),
         contextlib.ExitStack() as stack,
     ):
@@ -101,9 +101,9 @@ def scan_import(
 
 
 # SQLite, a command importing several files (see core.bulk.write_session): page cache for the run,
-# and how far the write-ahead log may grow between checkpoints (262,144 pages of 4 KB: 1 GB).
+# and how far the write-ahead log may grow between checkpoints.
 FOLDER_CACHE_MB = 256
-FOLDER_WAL_PAGES = 262_144
+FOLDER_WAL_MB = 1024
 
 # Rows written by one command after which the planner's statistics are refreshed (PostgreSQL),
 # if they are also this share of the rows the table held before: a load that changes less is left

@@ -42,13 +42,39 @@ def _folder(tmp_path: Path, files: int) -> Path:
 
 
 @sqlite_only
+def test_a_new_database_gets_the_configured_page_size_and_an_existing_one_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    from django.conf import settings
+
+    assert _pragma("page_size") == settings.SQLITE_PAGE_SIZE  # the test database, made as any
+    init = settings.DATABASES["default"]["OPTIONS"]["init_command"]
+    fresh = sqlite3.connect(tmp_path / "new.sqlite3")
+    fresh.executescript(init)
+    fresh.execute("CREATE TABLE t (x)")
+    assert fresh.execute("PRAGMA page_size").fetchone() == (settings.SQLITE_PAGE_SIZE,)
+    assert fresh.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    fresh.close()
+    old = sqlite3.connect(tmp_path / "old.sqlite3")
+    old.execute("PRAGMA page_size = 4096")
+    old.execute("CREATE TABLE t (x)")
+    old.executescript(init)
+    assert old.execute("PRAGMA page_size").fetchone() == (4096,)
+    old.close()
+
+
+@sqlite_only
 def test_write_session_sets_the_run_settings_and_restores_them_even_after_an_error() -> None:
     pages, cache = _pragma("wal_autocheckpoint"), _pragma("cache_size")
-    with write_session(cache_megabytes=300, wal_pages=50_000):
-        assert _pragma("wal_autocheckpoint") == 50_000
+    with write_session(cache_megabytes=300, wal_megabytes=400):
+        # in pages of the database's own size
+        assert _pragma("wal_autocheckpoint") == 400 * 2**20 // _pragma("page_size")
         assert _pragma("cache_size") == -300 * 1024
     assert (_pragma("wal_autocheckpoint"), _pragma("cache_size")) == (pages, cache)
-    with pytest.raises(ValueError, match="boom"), write_session(cache_megabytes=300, wal_pages=9):
+    with (
+        pytest.raises(ValueError, match="boom"),
+        write_session(cache_megabytes=300, wal_megabytes=0),
+    ):
         raise ValueError("boom")
     # never lowered below what the connection had
     assert (_pragma("wal_autocheckpoint"), _pragma("cache_size")) == (pages, cache)
@@ -63,11 +89,12 @@ def test_a_folder_is_imported_under_the_run_settings_and_a_single_file_is_not(
     scan_import(
         paths=[_folder(tmp_path, 3)], progress=lambda *_: seen.append(_pragma("wal_autocheckpoint"))
     )
-    assert seen == [services.FOLDER_WAL_PAGES] * 3
-    assert _pragma("wal_autocheckpoint") < services.FOLDER_WAL_PAGES
+    run_pages = services.FOLDER_WAL_MB * 2**20 // _pragma("page_size")
+    assert seen == [run_pages] * 3
+    assert _pragma("wal_autocheckpoint") < run_pages
     one = write_json(tmp_path / "one.json", trivy_report([trivy_vuln("CVE-2024-1")]))
     scan_import(paths=[one], progress=lambda *_: seen.append(_pragma("wal_autocheckpoint")))
-    assert seen[-1] < services.FOLDER_WAL_PAGES
+    assert seen[-1] < run_pages
     assert ScanImport.objects.count() == 4
     assert Finding.objects.count() == 16
 
