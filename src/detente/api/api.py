@@ -8,7 +8,18 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from detente import __version__
 from detente.api.auth import AUTH
-from detente.api.routes import acceptances, findings, incidents, other, planning, tension
+from detente.api.routes import (
+    acceptances,
+    api_register,
+    findings,
+    gates,
+    incidents,
+    initiatives,
+    org,
+    other,
+    planning,
+    tension,
+)
 from detente.core.errors import DetenteError, InputError
 
 api = NinjaAPI(
@@ -32,6 +43,10 @@ api.add_router("", other.audit)
 api.add_router("", incidents.router)
 api.add_router("", tension.router)
 api.add_router("", planning.router)
+api.add_router("", gates.router)
+api.add_router("", api_register.router)
+api.add_router("", initiatives.router)
+api.add_router("", org.router)
 
 
 def _error(

@@ -23,11 +23,15 @@ def build_app() -> typer.Typer:
     from detente.cli import (
         commands_accept,
         commands_account,
+        commands_api_register,
         commands_audit,
         commands_core,
         commands_findings,
+        commands_gates,
         commands_incident,
+        commands_initiatives,
         commands_intel,
+        commands_org,
         commands_plan,
         commands_report,
         commands_serve,
@@ -56,6 +60,10 @@ def build_app() -> typer.Typer:
     commands_worker.register(app)
     commands_serve.register(app)
     commands_audit.register(app)
+    commands_gates.register(app)
+    commands_api_register.register(app)
+    commands_initiatives.register(app)
+    commands_org.register(app)
     return app
 
 

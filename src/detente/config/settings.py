@@ -72,6 +72,10 @@ INSTALLED_APPS = [
     "detente.incidents",
     "detente.notifications",
     "detente.tension",
+    "detente.gates",
+    "detente.api_register",
+    "detente.initiatives",
+    "detente.org",
     "django_tasks",
     "django_tasks_db",
 ]

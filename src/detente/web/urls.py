@@ -1,10 +1,21 @@
-from django.urls import URLPattern, path
+from django.urls import URLPattern, URLResolver, include, path
 
-from detente.web import auth, views, views_account, views_incidents, views_planning, views_tension
+from detente.web import (
+    auth,
+    urls_api_register,
+    urls_gates,
+    urls_initiatives,
+    urls_org,
+    views,
+    views_account,
+    views_incidents,
+    views_planning,
+    views_tension,
+)
 
 app_name = "web"
 
-urlpatterns: list[URLPattern] = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
     path("login", auth.login_view, name="login"),
     path("login/code", auth.login_code_view, name="login_code"),
@@ -61,4 +72,8 @@ urlpatterns: list[URLPattern] = [
     ),
     path("account/totp", views_account.totp_setup, name="account_totp"),
     path("account/totp/confirm", views_account.totp_confirm, name="account_totp_confirm"),
+    path("", include(urls_gates)),
+    path("", include(urls_api_register)),
+    path("", include(urls_initiatives)),
+    path("", include(urls_org)),
 ]

@@ -1,0 +1,7 @@
+"""/api routes of org."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["org"])

@@ -1,0 +1,1 @@
+"""API register: API specs and their versions, static audit, pen tests and the promotion gate."""

@@ -1,0 +1,1 @@
+"""Gates: release-gate evaluations, overrides and DevSecOps coverage per service."""

@@ -1,0 +1,1 @@
+"""Initiatives: customer-facing security rollouts in phases with guardrails both leaders watch."""

@@ -1,0 +1,1 @@
+"""Organisation: people, services and assets applied from one file, Backstage or a CMDB export."""

@@ -1,0 +1,5 @@
+"""Pages of initiatives (joined to the web namespace by web/urls.py)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
