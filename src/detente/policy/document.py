@@ -13,6 +13,7 @@ import msgspec
 import yaml
 
 from detente.core.errors import InputError
+from detente.policy.gate import Gate
 
 YesNo = Literal["yes", "no"]
 Impact = Literal["partial", "total"]
@@ -167,6 +168,7 @@ class PolicyDocument(msgspec.Struct, frozen=True, forbid_unknown_fields=True, di
     incidents: Incidents = msgspec.field(default_factory=Incidents)
     planning: Planning = msgspec.field(default_factory=Planning)
     tension: Tension = msgspec.field(default_factory=Tension)
+    gate: Gate = msgspec.field(default_factory=Gate)
 
     @cached_property
     def bod_table(self) -> dict[tuple[bool, bool, bool, bool], tuple[int, str]]:

@@ -183,6 +183,10 @@ def _triggers(
     if lat.facts.get("sev1_missed_this_period"):
         out.append(dti.Trigger("red_line_3", "SEV1: the CIO's first briefing missed the policy "
                                "time", "amber", lat.evidence))  # fmt: skip
+    gate = by_key.get("gate_overrides_undecided")  # contributed by detente.gates.signals
+    if gate is not None and gate.value:
+        out.append(dti.Trigger("red_line_4", "Security gate overridden without a decision "
+                               "(no second signature)", "amber", gate.evidence))  # fmt: skip
     esc = by_key["escalations"]
     if esc.facts.get("executive_this_period"):
         out.append(dti.Trigger("red_line_5", "Escalation to the executive level", "amber",

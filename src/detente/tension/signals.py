@@ -47,7 +47,7 @@ QUARTER = dt.timedelta(days=91)
 # counted by one conditional aggregate per end (see RangeFacts.counts).
 ONE_PASS_FROM = 3
 # Modules of lower layers that may contribute signals (imported only if present).
-CONTRIBUTORS = ("detente.planning.signals",)
+CONTRIBUTORS = ("detente.planning.signals", "detente.gates.signals")
 
 
 @dataclass(frozen=True, order=True)
@@ -144,6 +144,14 @@ CONTRIBUTED_META: dict[str, tuple[str, Tag, SubIndex | None, str]] = {
     "deferrals_made_necessary": (
         "Deferrals made necessary by the plan", "covert", "risk_debt",
         "acceptance requests created in the period from plan misses (count)",
+    ),
+    "gate_override_rate": (
+        "Release-gate override rate", "overt", "decision_friction",
+        "gate overrides made in the period ÷ gate runs blocked in the period",
+    ),
+    "gate_overrides_undecided": (
+        "Gate overrides without a decision", "covert", "decision_friction",
+        "overrides in the period without a confirming second signature by its end (red line 4)",
     ),
 }  # fmt: skip
 

@@ -1,0 +1,488 @@
+"""The gate decision: a build's scan reports, the active policy and the valid acceptances → pass or
+blocked, with what each blocking finding needs to unblock. Reads only; recording is in services.
+
+The reports are read with the import's parsers (detection included) and identified with the
+import's fingerprints, so a finding in a report is matched to the stored finding an import of the
+same file would update; enrichment (KEV, EPSS, deadline class) is the import's ``enrich``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from detente.acceptances.models import (
+    AcceptanceFinding,
+    AcceptanceStatus,
+    RiskAcceptance,
+    ScopeKind,
+)
+from detente.core import clock
+from detente.core.errors import InputError
+from detente.findings.enrich import IntelCache, enrich
+from detente.findings.importer import Identifier, ImportOptions, asset_key
+from detente.findings.models import Finding, Status
+from detente.findings.parsers.base import HEAD_BYTES, ParsedFinding
+from detente.findings.parsers.registry import detect_format, parse_stream
+from detente.findings.services import scan_paths
+from detente.inventory.models import Asset, AssetKind, BusinessService
+from detente.policy.deadlines import DeadlineEvaluator
+from detente.policy.document import PolicyDocument
+from detente.policy.gate import SEVERITY_RANK, GateRule
+from detente.policy.services import active_policy
+
+CHUNK = 900
+SHOWN = 50  # blocking findings kept on the run record
+
+# What an item's state is after the rules and the exemptions.
+BLOCK, WARN, ACCEPTED, BASELINE, FALSE_POSITIVE, PASSED = (
+    "block", "warn", "accepted", "baseline", "false_positive", "pass",
+)  # fmt: skip
+
+# Scan kinds (DevSecOps coverage) by scanner, refined by what a finding is.
+_SCA = {
+    "grype", "anchore_grype", "osv", "osv-scanner", "npm_audit", "npm", "pip_audit",
+    "pip-audit", "dependency_check", "dependency-check", "snyk", "github", "cyclonedx",
+}  # fmt: skip
+_SAST = {"semgrep", "bandit", "codeql", "sonarqube", "eslint", "brakeman", "gosec"}
+_DAST = {"zap", "owasp zap", "nessus", "tenable", "burp"}
+_SECRETS = {"gitleaks", "trufflehog", "detect-secrets"}
+
+
+@dataclass(slots=True)
+class Item:
+    key: str
+    file: str
+    scanner: str
+    vuln_id: str
+    cve: str | None
+    title: str
+    severity: str
+    kind: str
+    asset: str
+    component: str | None = None
+    component_version: str | None = None
+    fixed_in: str | None = None
+    purl: str | None = None
+    file_path: str | None = None
+    line: int | None = None
+    kev: bool = False
+    epss: float | None = None
+    epss_model: str | None = None
+    deadline: str | None = None
+    overdue: bool = False
+    finding_id: int | None = None
+    state: str = PASSED
+    rules: list[str] = field(default_factory=list)
+    warns: list[str] = field(default_factory=list)
+    acceptance: dict[str, Any] | None = None  # the valid acceptance exempting it
+    lapsed: dict[str, Any] | None = None  # an acceptance that covered it and no longer does
+    unblock: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class FileFacts:
+    name: str
+    sha256: str
+    size: int
+    format: str
+    kind: str
+    findings: int
+    age_hours: float
+
+
+@dataclass
+class Result:
+    service: str
+    version: str
+    decision: str
+    policy_version: int
+    items: list[Item]
+    files: list[FileFacts]
+    rules_hit: dict[str, dict[str, Any]]
+    counts: dict[str, int]
+    scan_kinds: list[str]
+    duration_ms: int
+    started_at: dt.datetime
+    baseline: str | None = None
+
+    @property
+    def blocking(self) -> list[Item]:
+        return [i for i in self.items if i.state == BLOCK]
+
+    @property
+    def keys(self) -> list[str]:
+        return sorted({i.key for i in self.items})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "version": self.version,
+            "decision": self.decision,
+            "policy_version": self.policy_version,
+            "started_at": self.started_at.isoformat(),
+            "duration_ms": self.duration_ms,
+            "baseline": self.baseline,
+            "counts": self.counts,
+            "rules_hit": self.rules_hit,
+            "scan_kinds": self.scan_kinds,
+            "files": [asdict(f) for f in self.files],
+            "findings": [i.as_dict() for i in self.items if i.state != PASSED],
+            "keys": self.keys,  # every finding's fingerprint: a later run's --baseline FILE
+        }
+
+
+@dataclass
+class GateRequest:
+    service: BusinessService
+    version: str
+    paths: Sequence[Path]
+    asset_name: str | None = None
+    asset_kind: str = AssetKind.APPLICATION
+    fmt: str | None = None
+    baseline: frozenset[str] | None = None  # fingerprints already there before this build
+    baseline_label: str | None = None
+    now: dt.datetime | None = None
+
+
+def finding_kind(pf: ParsedFinding) -> str:
+    scanner = pf.scanner.lower()
+    if scanner in _SECRETS or ".Secrets[" in pf.record:
+        return "secret"
+    if ".Misconfigurations[" in pf.record:
+        return "misconfiguration"
+    if scanner in _DAST:
+        return "dast"
+    if pf.cve or pf.component or pf.purl or scanner in _SCA:
+        return "vulnerability"
+    return "code"
+
+
+def scan_kind(scanner: str, kinds: Iterable[str], asset_kinds: Iterable[str | None]) -> str:
+    """SCA, SAST, secrets, IaC, container or DAST: what kind of scan a report is."""
+    kinds, asset_kinds = set(kinds), set(asset_kinds)
+    s = scanner.lower()
+    if ("secret" in kinds and kinds <= {"secret"}) or s in _SECRETS:
+        return "secrets"
+    if "misconfiguration" in kinds and kinds <= {"misconfiguration"}:
+        return "iac"
+    if s in _DAST or "dast" in kinds:
+        return "dast"
+    if "image" in asset_kinds:
+        return "container"
+    if s in _SAST or (kinds and kinds <= {"code"}):
+        return "sast"
+    return "sca"
+
+
+def _read(path: Path, fmt: str | None) -> tuple[str, bytes, str]:
+    try:
+        size = path.stat().st_size
+        limit: int = settings.DETENTE_MAX_IMPORT_BYTES
+        if size > limit:
+            raise InputError(f"file is {size} bytes, over the {limit} byte limit", file=str(path))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror})", file=str(path)) from None
+    if not data.strip():
+        raise InputError("the file is empty", file=str(path), record="document")
+    name = str(path)
+    return name, data, fmt or detect_format(data[:HEAD_BYTES], name)
+
+
+class _Acceptances:
+    """The acceptances in force (approved, not expired) and what they cover."""
+
+    def __init__(self, now: dt.datetime, finding_ids: list[int], cover_new: bool) -> None:
+        self.cover_new = cover_new
+        rows = RiskAcceptance.objects.filter(status=AcceptanceStatus.APPROVED).values(
+            "id", "scope", "cve", "rule_id", "service_id", "asset_id", "expires_at", "title"
+        )
+        self.valid: dict[int, dict[str, Any]] = {
+            r["id"]: dict(r) for r in rows if r["expires_at"] > now
+        }
+        self.by_finding: dict[int, dict[str, Any]] = {}
+        self.lapsed: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(finding_ids), CHUNK):
+            chunk = finding_ids[start : start + CHUNK]
+            for fid, aid, status, expires in AcceptanceFinding.objects.filter(
+                finding_id__in=chunk
+            ).values_list(
+                "finding_id", "acceptance_id", "acceptance__status", "acceptance__expires_at"
+            ):
+                if aid in self.valid:
+                    self.by_finding[fid] = self.valid[aid]
+                elif status in (AcceptanceStatus.APPROVED, AcceptanceStatus.EXPIRED):
+                    previous = self.lapsed.get(fid)
+                    if previous is None or previous["expires_at"] < expires:
+                        self.lapsed[fid] = {"id": aid, "expires_at": expires, "status": status}
+        self.by_scope = [r for r in self.valid.values() if r["scope"] != ScopeKind.FINDINGS]
+
+    def covering(self, item: Item, service_id: int, asset_id: int | None) -> dict[str, Any] | None:
+        if item.finding_id is not None and item.finding_id in self.by_finding:
+            return self.by_finding[item.finding_id]
+        if not self.cover_new and item.finding_id is None:
+            return None
+        for r in self.by_scope:
+            if r["scope"] == ScopeKind.CVE:
+                wanted = r["cve"].upper()
+                if r["service_id"] == service_id and wanted in (item.cve, item.vuln_id.upper()):
+                    return r
+            elif (
+                r["scope"] == ScopeKind.RULE
+                and r["rule_id"] == item.vuln_id
+                and (
+                    (r["asset_id"] is not None and r["asset_id"] == asset_id)
+                    or (r["asset_id"] is None and r["service_id"] == service_id)
+                )
+            ):
+                return r
+        return None
+
+
+def _matches(rule: GateRule, item: Item, criticality: str) -> bool:
+    if rule.criticality and criticality not in rule.criticality:
+        return False
+    if rule.kev is not None and item.kev != rule.kev:
+        return False
+    if rule.min_severity is not None and (
+        SEVERITY_RANK.get(item.severity, 0) < SEVERITY_RANK[rule.min_severity]
+    ):
+        return False
+    if rule.fix_available is not None and bool(item.fixed_in) != rule.fix_available:
+        return False
+    if rule.kind and item.kind not in rule.kind:
+        return False
+    if rule.past_deadline is not None and item.overdue != rule.past_deadline:
+        return False
+    if rule.min_epss:
+        if item.epss is None:
+            return False
+        threshold = rule.min_epss.get(item.epss_model or "", rule.min_epss.get("*"))
+        if threshold is None or item.epss < threshold:
+            return False
+    return True
+
+
+def _unblock(item: Item, service: str) -> str:
+    if item.kind == "secret":
+        return "remove the secret from the build and rotate it"
+    if item.fixed_in:
+        what = item.component or item.vuln_id
+        return f"upgrade {what} to {item.fixed_in}"
+    if item.overdue and item.finding_id is not None:
+        return (
+            f"fix it, or request an acceptance: detente accept request --finding "
+            f"{item.finding_id} --until YYYY-MM-DD --justification '…'"
+        )
+    if item.finding_id is not None:
+        return (
+            f"request an acceptance: detente accept request --finding {item.finding_id} "
+            "--until YYYY-MM-DD --justification '…'"
+        )
+    scope = f"--cve {item.cve}" if item.cve else f"--rule {item.vuln_id}"
+    return (
+        f"request an acceptance (after importing the report): detente accept request "
+        f"--service {service} {scope} --until YYYY-MM-DD --justification '…'"
+    )
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def evaluate(request: GateRequest, *, doc: PolicyDocument | None = None) -> Result:
+    """Decide the build; raises ``InputError`` (nothing decided) on any unreadable input."""
+    started = time.perf_counter()
+    now = request.now or clock.now()
+    if doc is None:
+        doc, version = active_policy()
+        policy_version = version.version
+    else:
+        policy_version = 0
+    paths = scan_paths(request.paths)
+    if not paths:
+        raise InputError("no scan report found in the given paths", field="FILE")
+    options = ImportOptions(
+        fmt=request.fmt,
+        service=request.service,
+        asset_name=request.asset_name,
+        asset_kind=request.asset_kind,
+    )
+    identify = Identifier(options)
+    parsed: list[tuple[ParsedFinding, str, str, tuple[str, str], str]] = []
+    files: list[FileFacts] = []
+    for path in paths:
+        name, data, fmt = _read(path, request.fmt)
+        findings = list(parse_stream(io.BytesIO(data), name, fmt=fmt))
+        keys = identify(findings, name)
+        kinds: set[str] = set()
+        scanners: Counter[str] = Counter()
+        asset_kinds: set[str | None] = set()
+        for pf, key in zip(findings, keys, strict=True):
+            kind = finding_kind(pf)
+            kinds.add(kind)
+            scanners[pf.scanner] += 1
+            akey = asset_key(pf.asset_kind, pf.asset_name, options, name)
+            asset_kinds.add(akey[0])
+            parsed.append((pf, key, kind, akey, path.name))
+        scanner = scanners.most_common(1)[0][0] if scanners else fmt
+        age = max(0.0, (now.timestamp() - path.stat().st_mtime) / 3600)
+        files.append(
+            FileFacts(
+                name=path.name,
+                sha256=hashlib.sha256(data).hexdigest(),
+                size=len(data),
+                format=fmt,
+                kind=scan_kind(scanner, kinds, asset_kinds),
+                findings=len(findings),
+                age_hours=round(age, 2),
+            )
+        )
+
+    # stored assets and findings the reports match
+    asset_keys = {a for _, _, _, a, _ in parsed}
+    assets: dict[tuple[str, str], Asset] = {}
+    for asset_kind, identifier in asset_keys:
+        found = Asset.objects.filter(kind=asset_kind, identifier=identifier).first()
+        if found is not None:
+            assets[(asset_kind, identifier)] = found
+    stored: dict[tuple[int, str, str], tuple[int, str, dt.datetime | None]] = {}
+    wanted: dict[tuple[int, str], list[str]] = {}
+    for pf, key, _, akey, _ in parsed:
+        asset = assets.get(akey)
+        if asset is not None:
+            wanted.setdefault((asset.pk, pf.scanner[:64]), []).append(key)
+    for (asset_id, scanner), fps in wanted.items():
+        for start in range(0, len(fps), CHUNK):
+            for fp, fid, stored_status, deadline in Finding.objects.filter(
+                asset_id=asset_id, scanner=scanner, fingerprint__in=fps[start : start + CHUNK]
+            ).values_list("fingerprint", "id", "status", "deadline"):
+                stored[(asset_id, scanner, fp)] = (fid, stored_status, deadline)
+
+    evaluator = DeadlineEvaluator(doc, policy_version)
+    intel = IntelCache()
+    intel.ensure({pf.cve for pf, _, _, _, _ in parsed if pf.cve})
+    acceptances = _Acceptances(
+        now,
+        sorted({fid for fid, _, _ in stored.values()}),
+        doc.acceptances.cover_new_findings,
+    )
+    criticality = request.service.criticality
+    rules = doc.gate.rules
+    items: list[Item] = []
+    seen: set[tuple[tuple[str, str], str]] = set()
+    enriched: dict[tuple[str | None, str, str | None, bool | None], Any] = {}
+    for pf, key, kind, akey, fname in parsed:
+        ident = (akey, key)
+        if ident in seen:
+            continue
+        seen.add(ident)
+        asset = assets.get(akey)
+        exposed = asset.publicly_exposed if asset is not None else None
+        cve = pf.cve
+        ekey = (cve, pf.severity.value, pf.cvss_vector, exposed)
+        e = enriched.get(ekey)
+        if e is None:
+            try:
+                e = enriched[ekey] = enrich(
+                    cve=cve, severity=pf.severity.value, cvss_vector=pf.cvss_vector,
+                    exposed=exposed, intel=intel, evaluator=evaluator, record=pf.record,
+                )  # fmt: skip
+            except InputError as exc:
+                raise InputError(exc.message, file=fname, record=pf.record,
+                                 field=exc.field) from None  # fmt: skip
+        row = stored.get((asset.pk, pf.scanner[:64], key)) if asset is not None else None
+        item = Item(
+            key=key, file=fname, scanner=pf.scanner, vuln_id=pf.vuln_id, cve=cve,
+            title=pf.title[:300], severity=pf.severity.value, kind=kind,
+            asset=f"{akey[0]}:{akey[1]}", component=pf.component,
+            component_version=pf.component_version, fixed_in=pf.fixed_in, purl=pf.purl,
+            file_path=pf.file_path, line=pf.line, kev=e.kev is not None,
+            epss=e.epss.epss if e.epss else None,
+            epss_model=e.epss.model_version if e.epss else None,
+        )  # fmt: skip
+        status: str | None = None
+        if row is not None:
+            item.finding_id, status, deadline = row
+            item.deadline = _iso(deadline)
+            item.overdue = deadline is not None and deadline < now and status == Status.OPEN
+            if status == Status.ACCEPTED and deadline is not None and deadline < now:
+                item.overdue = item.finding_id not in acceptances.by_finding
+        else:
+            kev = e.kev
+            due = e.decision.due(now, kev.due_date if kev else None,
+                                 kev_earliest=evaluator.kev_earliest)  # fmt: skip
+            item.deadline = _iso(due)
+        for rule in rules:
+            if _matches(rule, item, criticality):
+                (item.rules if rule.level == "block" else item.warns).append(rule.id)
+        if status == Status.FALSE_POSITIVE:
+            item.state = FALSE_POSITIVE
+        elif item.rules:
+            covering = acceptances.covering(item, request.service.pk, asset.pk if asset else None)
+            if covering is not None:
+                item.state = ACCEPTED
+                item.acceptance = {
+                    "id": covering["id"], "expires_at": covering["expires_at"].isoformat(),
+                    "title": covering["title"],
+                }  # fmt: skip
+            elif request.baseline is not None and key in request.baseline and not item.overdue:
+                item.state = BASELINE
+            else:
+                item.state = BLOCK
+                if item.finding_id is not None and item.finding_id in acceptances.lapsed:
+                    lapsed = acceptances.lapsed[item.finding_id]
+                    item.lapsed = {"id": lapsed["id"], "expires_at": _iso(lapsed["expires_at"])}
+                item.unblock = _unblock(item, request.service.slug)
+        elif item.warns:
+            item.state = WARN
+        items.append(item)
+
+    order = {BLOCK: 0, WARN: 1, ACCEPTED: 2, BASELINE: 3, FALSE_POSITIVE: 4, PASSED: 5}
+    items.sort(key=lambda i: (order[i.state], -SEVERITY_RANK.get(i.severity, 0), i.vuln_id))
+    rules_hit: dict[str, dict[str, Any]] = {}
+    for rule in rules:
+        hit = [i for i in items if rule.id in i.rules or rule.id in i.warns]
+        if hit:
+            rules_hit[rule.id] = {
+                "level": rule.level,
+                "count": len(hit),
+                "blocking": sum(i.state == BLOCK for i in hit),
+            }
+    states = Counter(i.state for i in items)
+    counts = {
+        "findings": len(items),
+        "blocking": states[BLOCK],
+        "warn": states[WARN],
+        "accepted": states[ACCEPTED],
+        "baseline": states[BASELINE],
+        "false_positive": states[FALSE_POSITIVE],
+        "passed": states[PASSED],
+    }
+    return Result(
+        service=request.service.slug,
+        version=request.version,
+        decision="blocked" if states[BLOCK] else "pass",
+        policy_version=policy_version,
+        items=items,
+        files=files,
+        rules_hit=rules_hit,
+        counts=counts,
+        scan_kinds=sorted({f.kind for f in files}),
+        duration_ms=int((time.perf_counter() - started) * 1000),
+        started_at=now,
+        baseline=request.baseline_label,
+    )

@@ -1,0 +1,236 @@
+"""What one gate run writes: the one-screen summary, JSON, SARIF 2.1.0, JUnit XML and Markdown.
+
+All are built from the same ``Result``; none reads the database.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from detente.gates.evaluate import ACCEPTED, BASELINE, BLOCK, WARN, Item, Result
+
+SUMMARY_ROWS = 15
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVEL = {BLOCK: "error", WARN: "warning", ACCEPTED: "error", BASELINE: "note"}
+
+
+def _where(item: Item) -> str:
+    place = item.component or item.file_path or item.asset
+    if item.component and item.component_version:
+        place = f"{item.component} {item.component_version}"
+    return place
+
+
+def summary(result: Result, *, override: dict[str, Any] | None = None) -> str:
+    """One screen: the decision, the counts, and each blocking finding with what unblocks it."""
+    c = result.counts
+    head = "PASS" if result.decision == "pass" else "BLOCKED"
+    if override is not None:
+        head = f"PASS BY OVERRIDE (GO-{override['id']}, decision DR-{override['decision']})"
+    lines = [
+        f"gate: {head} — {result.service} {result.version} (policy v{result.policy_version}, "
+        f"{len(result.files)} report(s), {result.duration_ms} ms)",
+        f"  {c['findings']} findings: {c['blocking']} blocking, {c['warn']} warn, "
+        f"{c['accepted']} accepted, {c['baseline']} baseline, {c['false_positive']} false "
+        f"positive, {c['passed']} passing",
+    ]
+    if result.rules_hit:
+        lines.append(
+            "  rules hit: "
+            + ", ".join(f"{k} ({v['level']}) ×{v['count']}" for k, v in result.rules_hit.items())
+        )
+    blocking = result.blocking
+    for item in blocking[:SUMMARY_ROWS]:
+        lapsed = ""
+        if item.lapsed:
+            lapsed = f" [RA-{item.lapsed['id']} lapsed {str(item.lapsed['expires_at'])[:10]}]"
+        lines.append(
+            f"  ✗ {item.severity:<8} {item.vuln_id} in {_where(item)} "
+            f"[{', '.join(item.rules)}]{lapsed}"
+        )
+        lines.append(f"      → {item.unblock}")
+    if len(blocking) > SUMMARY_ROWS:
+        lines.append(f"  … and {len(blocking) - SUMMARY_ROWS} more blocking (see --format json)")
+    accepted = [i for i in result.items if i.state == ACCEPTED]
+    if accepted:
+        by_ra: dict[int, int] = {}
+        for item in accepted:
+            assert item.acceptance is not None
+            by_ra[item.acceptance["id"]] = by_ra.get(item.acceptance["id"], 0) + 1
+        lines.append("  accepted: " + ", ".join(f"RA-{k} ×{v}" for k, v in sorted(by_ra.items())))
+    if result.decision == "blocked" and override is None:
+        lines.append(
+            "  to ship anyway: detente gate … --override --as EMAIL --reason TEXT "
+            "(a role the policy allows; a second signature follows)"
+        )
+    return "\n".join(lines)
+
+
+def as_json(result: Result, *, run_id: int | None, override: dict[str, Any] | None) -> str:
+    data = result.as_dict()
+    data["run"] = run_id
+    data["override"] = override
+    return json.dumps(data, indent=2, default=str)
+
+
+def _rule_id(item: Item) -> str:
+    return item.vuln_id
+
+
+def sarif(result: Result) -> dict[str, Any]:
+    """SARIF 2.1.0: one result per finding the policy flagged; accepted risks carry an accepted
+    external suppression naming the acceptance and its expiry; lapsed ones are not suppressed."""
+    rules: dict[str, dict[str, Any]] = {}
+    results: list[dict[str, Any]] = []
+    for item in result.items:
+        if item.state not in _LEVEL:
+            continue
+        rid = _rule_id(item)
+        if rid not in rules:
+            rules[rid] = {
+                "id": rid,
+                "shortDescription": {"text": item.title or rid},
+                "properties": {"tags": [item.kind, item.severity]},
+            }
+        uri = item.file_path or item.file
+        location: dict[str, Any] = {"artifactLocation": {"uri": uri.lstrip("/") or item.file}}
+        if item.line and item.line > 0:
+            location["region"] = {"startLine": item.line}
+        text = f"{item.vuln_id} ({item.severity}) in {_where(item)}"
+        if item.rules:
+            text += f": blocked by {', '.join(item.rules)}"
+        elif item.warns:
+            text += f": warned by {', '.join(item.warns)}"
+        if item.unblock:
+            text += f". To unblock: {item.unblock}"
+        entry: dict[str, Any] = {
+            "ruleId": rid,
+            "level": _LEVEL[item.state],
+            "message": {"text": text},
+            "locations": [{"physicalLocation": location}],
+            "partialFingerprints": {"detente/v1": item.key},
+            "properties": {
+                "gate_state": item.state,
+                "asset": item.asset,
+                "kev": item.kev,
+                "epss": item.epss,
+                "fixed_in": item.fixed_in,
+                "finding_id": item.finding_id,
+                "rules": item.rules,
+                "warns": item.warns,
+            },
+        }
+        if item.state == ACCEPTED and item.acceptance:
+            entry["suppressions"] = [
+                {
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": f"risk acceptance RA-{item.acceptance['id']} "
+                    f"({item.acceptance['title']}) until {item.acceptance['expires_at']}",
+                    "properties": {
+                        "acceptance_id": item.acceptance["id"],
+                        "expires_at": item.acceptance["expires_at"],
+                    },
+                }
+            ]
+        elif item.lapsed:
+            entry["properties"]["lapsed_acceptance"] = item.lapsed
+        results.append(entry)
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "detente-gate",
+                        "informationUri": "https://example.org/detente/docs/gate",
+                        "rules": list(rules.values()),
+                    }
+                },
+                "automationDetails": {"id": f"detente-gate/{result.service}/"},
+                "results": results,
+                "properties": {
+                    "decision": result.decision,
+                    "version": result.version,
+                    "policy_version": result.policy_version,
+                },
+            }
+        ],
+    }
+
+
+def junit(result: Result) -> str:
+    """JUnit XML: blocking = failure, accepted = skipped with the reason, warn = passed with
+    output; every flagged finding is one test case."""
+    flagged = [i for i in result.items if i.state in (BLOCK, WARN, ACCEPTED, BASELINE)]
+    failures = sum(i.state == BLOCK for i in flagged)
+    skipped = sum(i.state in (ACCEPTED, BASELINE) for i in flagged)
+    seconds = f"{result.duration_ms / 1000:.3f}"
+    root = ET.Element(
+        "testsuites", name="detente gate", tests=str(len(flagged)), failures=str(failures),
+        errors="0", skipped=str(skipped), time=seconds,
+    )  # fmt: skip
+    suite = ET.SubElement(
+        root, "testsuite", name=f"gate {result.service} {result.version}",
+        tests=str(len(flagged)), failures=str(failures), errors="0", skipped=str(skipped),
+        time=seconds, timestamp=result.started_at.strftime("%Y-%m-%dT%H:%M:%S"),
+    )  # fmt: skip
+    for item in flagged:
+        case = ET.SubElement(suite, "testcase", classname=f"gate.{item.asset}",
+                             name=f"{item.vuln_id} in {_where(item)}", time="0")  # fmt: skip
+        if item.state == BLOCK:
+            failure = ET.SubElement(case, "failure", type="blocked",
+                                    message=f"blocked by {', '.join(item.rules)}")  # fmt: skip
+            failure.text = f"{item.title}\nTo unblock: {item.unblock}"
+        elif item.state == ACCEPTED and item.acceptance:
+            ET.SubElement(case, "skipped", message=f"accepted risk RA-{item.acceptance['id']} "
+                          f"until {item.acceptance['expires_at']}")  # fmt: skip
+        elif item.state == BASELINE:
+            ET.SubElement(case, "skipped", message="already present in the baseline")
+        else:
+            out = ET.SubElement(case, "system-out")
+            out.text = f"warning ({', '.join(item.warns)}): {item.title}"
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(result: Result, *, override: dict[str, Any] | None = None) -> str:
+    c = result.counts
+    icon = "✅ pass" if result.decision == "pass" else "⛔ blocked"
+    if override is not None:
+        icon = f"⚠️ passed by override GO-{override['id']} (DR-{override['decision']})"
+    lines = [
+        f"### Release gate: {icon}",
+        "",
+        f"**{result.service} {result.version}** · policy v{result.policy_version} · "
+        f"{c['blocking']} blocking · {c['warn']} warn · {c['accepted']} accepted · "
+        f"{c['baseline']} baseline",
+        "",
+    ]
+    blocking = result.blocking
+    if blocking:
+        lines += ["| severity | finding | where | rules | to unblock |", "|---|---|---|---|---|"]
+        for item in blocking[:50]:
+            lines.append(
+                f"| {item.severity} | {_md(item.vuln_id)} | {_md(_where(item))} | "
+                f"{', '.join(item.rules)} | {_md(item.unblock)} |"
+            )
+        if len(blocking) > 50:
+            lines.append(f"\n… and {len(blocking) - 50} more.")
+    accepted = [i for i in result.items if i.state == ACCEPTED]
+    if accepted:
+        lines += ["", f"<details><summary>{len(accepted)} accepted risk(s)</summary>", ""]
+        for item in accepted[:50]:
+            assert item.acceptance is not None
+            lines.append(
+                f"- {_md(item.vuln_id)} in {_md(_where(item))}: RA-{item.acceptance['id']} "
+                f"until {item.acceptance['expires_at'][:10]}"
+            )
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"
