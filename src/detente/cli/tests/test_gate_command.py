@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,13 +61,13 @@ class Db:
     acceptance: int | None
 
     def run(self, *argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603 - our own installed command
+        return subprocess.run(
             [DETENTE, *argv], env=self.env, capture_output=True, text=True, timeout=120,
             check=False,
         )  # fmt: skip
 
     def runs(self) -> str:
-        return subprocess.run(  # noqa: S603
+        return subprocess.run(
             [sys.executable, "-c", COUNT], env=self.env, capture_output=True, text=True,
             timeout=120, check=True,
         ).stdout.strip()  # fmt: skip
@@ -82,7 +81,7 @@ def _db(folder: Path, mode: str) -> Db:
             "PYTHONPATH": str(ROOT / "src"), "COLUMNS": "200"}  # fmt: skip
     env.pop("DETENTE_ACTOR", None)
     env.pop("DETENTE_URL", None)
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(
         [sys.executable, "-c", SETUP, mode, str(GRYPE)], env=env, capture_output=True, text=True,
         timeout=300, check=True,
     )  # fmt: skip
@@ -91,8 +90,8 @@ def _db(folder: Path, mode: str) -> Db:
 
 
 @pytest.fixture(scope="module")
-def plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Db]:
-    yield _db(tmp_path_factory.mktemp("plain"), "plain")
+def plain(tmp_path_factory: pytest.TempPathFactory) -> Db:
+    return _db(tmp_path_factory.mktemp("plain"), "plain")
 
 
 GATE = ("gate", "--service", "shop", "--version", "2.4.0")
