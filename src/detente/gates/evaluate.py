@@ -199,7 +199,13 @@ def _read(path: Path, fmt: str | None) -> tuple[str, bytes, str]:
     if not data.strip():
         raise InputError("the file is empty", file=str(path), record="document")
     name = str(path)
-    return name, data, fmt or detect_format(data[:HEAD_BYTES], name)
+    if fmt:
+        return name, data, fmt
+    try:
+        return name, data, detect_format(data[:HEAD_BYTES], name)
+    except InputError as exc:
+        message = exc.message.replace("with --format", "with --scan-format")
+        raise InputError(message, file=name) from None
 
 
 class _Acceptances:
