@@ -6,7 +6,6 @@ Exit codes: 0 pass (or passed by override), 1 blocked (or refused by a rule), 2 
 from __future__ import annotations
 
 import enum
-import json
 import os
 import sys
 from pathlib import Path
@@ -138,7 +137,7 @@ def gate_command(
             done = {"id": made.pk, "decision": made.decision_id, "status": made.status,
                     "second_due": made.second_due.isoformat()}  # fmt: skip
     if sarif is not None:
-        _write(sarif, json.dumps(outputs.sarif(result), indent=2))
+        _write(sarif, outputs.sarif_text(result))
     if junit is not None:
         _write(junit, outputs.junit(result))
     if markdown is not None:

@@ -5,9 +5,10 @@ All are built from the same ``Result``; none reads the database.
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from typing import Any
+
+import msgspec
 
 from detente.gates.evaluate import ACCEPTED, BASELINE, BLOCK, WARN, Item, Result
 
@@ -72,7 +73,11 @@ def as_json(result: Result, *, run_id: int | None, override: dict[str, Any] | No
     data = result.as_dict()
     data["run"] = run_id
     data["override"] = override
-    return json.dumps(data, indent=2, default=str)
+    return msgspec.json.format(msgspec.json.encode(data), indent=2).decode()
+
+
+def sarif_text(result: Result) -> str:
+    return msgspec.json.format(msgspec.json.encode(sarif(result)), indent=2).decode()
 
 
 def _rule_id(item: Item) -> str:

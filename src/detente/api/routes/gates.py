@@ -159,6 +159,7 @@ def gate_run(
             done = {"id": made.pk, "decision": made.decision_id, "status": made.status,
                     "second_due": made.second_due.isoformat()}  # fmt: skip
     data = result.as_dict()
+    data["findings"] = [i.as_dict() for i in data["findings"]]
     data["run"], data["override"] = run_id, done
     data["outputs"] = {
         **({"sarif": out.sarif(result)} if "sarif" in wanted else {}),
