@@ -22,7 +22,6 @@ import json
 import os
 import random
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ DETENTE = ROOT / ".venv/bin/detente"
 
 def generate(*args: str) -> None:
     """bench/generate.py (Trivy reports named ``bench/large:1.0``, KEV + EPSS)."""
-    subprocess.run([str(PYTHON), str(BENCH / "generate.py"), *args], check=True)  # noqa: S603
+    subprocess.run([str(PYTHON), str(BENCH / "generate.py"), *args], check=True)
 
 
 def write_sarif(path: Path, results: int, *, seed: int = 5) -> None:
