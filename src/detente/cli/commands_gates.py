@@ -26,8 +26,13 @@ class GateOutput(enum.StrEnum):
 
 
 def register(app: typer.Typer) -> None:
+    from detente.cli.commands_vex import vex_app
+
     app.command("gate")(gate_command)
     app.add_typer(gate_override_app, name="gate-override")
+    # incoming VEX joins the existing ``detente vex`` group (its export lives there)
+    vex_app.command("apply")(vex_apply_command)
+    vex_app.command("review")(vex_review_command)
 
 
 def _write(path: Path, text: str) -> None:
@@ -220,3 +225,44 @@ def override_escalate() -> None:
 
     done = gate_overrides_escalate()
     console.print(f"{len(done)} override(s) escalated" + (f": {done}" if done else ""))
+
+
+def vex_apply_command(
+    path: Annotated[Path, typer.Argument(help="A CycloneDX VEX, OpenVEX or CSAF 2.0 document.")],
+    actor: Annotated[
+        str | None, typer.Option("--as", help="Your e-mail (or set DETENTE_ACTOR).")
+    ] = None,
+    review: Annotated[
+        bool, typer.Option(help="Also review its not_affected statements (a role policy names).")
+    ] = False,
+) -> None:
+    """Apply incoming VEX: statements recorded; reviewed not_affected ones mark findings."""
+    ensure_database()
+    from detente.gates.vex import vex_apply
+    from detente.people.selectors import person_by_email
+
+    done = vex_apply(actor=person_by_email(actor), path=path, review=review)
+    pending = sum(s.state == "pending" for s in done.statements)
+    print(
+        f"{path.name}: {done.format}, {len(done.statements)} statement(s), {done.findings} "
+        f"finding(s) matched, {done.not_affected} marked not affected, {done.reopened} reopened, "
+        f"{pending} waiting for review"
+    )
+    for s in done.statements:
+        print(f"  VEX-{s.pk} {s.vuln_id} {s.package} {s.versions or '(any version)'}: "
+              f"{s.status} [{s.state}]")  # fmt: skip
+
+
+def vex_review_command(
+    statement_id: int,
+    actor: Annotated[
+        str | None, typer.Option("--as", help="Your e-mail (or set DETENTE_ACTOR).")
+    ] = None,
+) -> None:
+    """Review a pending not_affected statement: its matching open findings become not affected."""
+    ensure_database()
+    from detente.gates.vex import vex_review
+    from detente.people.selectors import person_by_email
+
+    row, marked = vex_review(actor=person_by_email(actor), statement=statement_id)
+    print(f"VEX-{row.pk} reviewed: {marked} finding(s) marked not affected")

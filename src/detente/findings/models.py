@@ -22,6 +22,7 @@ class Status(models.TextChoices):
     ACCEPTED = "accepted", "Accepted"
     FALSE_POSITIVE = "false_positive", "False positive"
     MITIGATED = "mitigated", "Mitigated"
+    NOT_AFFECTED = "not_affected", "Not affected (reviewed VEX)"
 
 
 # Statuses in which a finding is still reported by its scanner and still counts as present.

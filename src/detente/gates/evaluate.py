@@ -35,6 +35,8 @@ from detente.findings.models import Finding, Status
 from detente.findings.parsers.base import HEAD_BYTES, ParsedFinding
 from detente.findings.parsers.registry import detect_format, parse_stream
 from detente.findings.services import scan_paths
+from detente.gates.models import VexState, VexStatement
+from detente.gates.vex_in import version_matches
 from detente.inventory.models import Asset, AssetKind, BusinessService
 from detente.policy.deadlines import DeadlineEvaluator
 from detente.policy.document import PolicyDocument
@@ -45,8 +47,8 @@ CHUNK = 900
 SHOWN = 50  # blocking findings kept on the run record
 
 # What an item's state is after the rules and the exemptions.
-BLOCK, WARN, ACCEPTED, BASELINE, FALSE_POSITIVE, PASSED = (
-    "block", "warn", "accepted", "baseline", "false_positive", "pass",
+BLOCK, WARN, ACCEPTED, BASELINE, FALSE_POSITIVE, NOT_AFFECTED, PASSED = (
+    "block", "warn", "accepted", "baseline", "false_positive", "not_affected", "pass",
 )  # fmt: skip
 
 # Scan kinds (DevSecOps coverage) by scanner, refined by what a finding is.
@@ -88,6 +90,7 @@ class Item(msgspec.Struct, kw_only=True, gc=False):
     warns: list[str] = msgspec.field(default_factory=list)
     acceptance: dict[str, Any] | None = None  # the valid acceptance exempting it
     lapsed: dict[str, Any] | None = None  # an acceptance that covered it and no longer does
+    vex: dict[str, Any] | None = None  # the reviewed not_affected VEX statement exempting it
     unblock: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -262,6 +265,24 @@ class _Acceptances:
         return None
 
 
+def _vex_not_affected(finding_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Reviewed not_affected statements by the stored findings they cover."""
+    through = VexStatement.findings.through
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(finding_ids), CHUNK):
+        for fid, sid, versions, author, justification in through.objects.filter(
+            finding_id__in=finding_ids[start : start + CHUNK],
+            vexstatement__state=VexState.REVIEWED,
+            vexstatement__status="not_affected",
+        ).values_list(
+            "finding_id", "vexstatement_id", "vexstatement__versions", "vexstatement__author",
+            "vexstatement__justification",
+        ):  # fmt: skip
+            found[fid] = {"id": sid, "versions": versions, "author": author,
+                          "justification": justification}  # fmt: skip
+    return found
+
+
 def _matches(rule: GateRule, item: Item, criticality: str) -> bool:
     if rule.criticality and criticality not in rule.criticality:
         return False
@@ -396,6 +417,9 @@ def evaluate(request: GateRequest, *, doc: PolicyDocument | None = None) -> Resu
         sorted({fid for fid, _, _ in stored.values()}),
         doc.acceptances.cover_new_findings,
     )
+    vex = _vex_not_affected(
+        sorted({fid for fid, status, _ in stored.values() if status == Status.NOT_AFFECTED})
+    )
     criticality = request.service.criticality
     rules = doc.gate.rules
     items: list[Item] = []
@@ -456,8 +480,20 @@ def evaluate(request: GateRequest, *, doc: PolicyDocument | None = None) -> Resu
                 [r.id for r in hit if r.level != "block"],
             )
         item.rules, item.warns = list(verdict[0]), list(verdict[1])
+        statement = vex.get(item.finding_id) if item.finding_id is not None else None
         if status == Status.FALSE_POSITIVE:
             item.state = FALSE_POSITIVE
+        elif item.rules and statement is not None:
+            item.vex = statement
+            if version_matches(statement["versions"], item.component_version):
+                item.state = NOT_AFFECTED
+            else:  # a new product version re-opens the question
+                item.state = BLOCK
+                item.unblock = (
+                    f"VEX-{statement['id']} says not affected for "
+                    f"{statement['versions'] or 'any version'}, not {item.component_version}: "
+                    "apply and review a statement for this version, or fix it"
+                )
         elif item.rules:
             covering = acceptances.covering(item, request.service.pk, asset.pk if asset else None)
             if covering is not None:
@@ -478,7 +514,8 @@ def evaluate(request: GateRequest, *, doc: PolicyDocument | None = None) -> Resu
             item.state = WARN
         items.append(item)
 
-    order = {BLOCK: 0, WARN: 1, ACCEPTED: 2, BASELINE: 3, FALSE_POSITIVE: 4, PASSED: 5}
+    order = {BLOCK: 0, WARN: 1, ACCEPTED: 2, NOT_AFFECTED: 3, BASELINE: 4, FALSE_POSITIVE: 5,
+             PASSED: 6}  # fmt: skip
     items.sort(key=lambda i: (order[i.state], -SEVERITY_RANK.get(i.severity, 0), i.vuln_id))
     hits: Counter[str] = Counter()
     blocking: Counter[str] = Counter()
@@ -499,6 +536,7 @@ def evaluate(request: GateRequest, *, doc: PolicyDocument | None = None) -> Resu
         "blocking": states[BLOCK],
         "warn": states[WARN],
         "accepted": states[ACCEPTED],
+        "not_affected": states[NOT_AFFECTED],
         "baseline": states[BASELINE],
         "false_positive": states[FALSE_POSITIVE],
         "passed": states[PASSED],

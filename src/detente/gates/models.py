@@ -94,3 +94,45 @@ class GateOverride(models.Model):
 
     def __str__(self) -> str:
         return f"GO-{self.pk} of run #{self.run_id}: {self.status}"
+
+
+class VexState(models.TextChoices):
+    PENDING = "pending", "Waiting for review"
+    REVIEWED = "reviewed", "Reviewed"
+    RECORDED = "recorded", "Recorded as a fact (affected, fixed, under investigation)"
+    SUPERSEDED = "superseded", "Superseded by a later statement"
+
+
+class VexStatement(models.Model):
+    """One incoming VEX statement: a vulnerability, a package and its versions, a status. A
+    ``not_affected`` one marks its matching findings not affected once a role the policy names
+    has reviewed it; ``affected`` and ``fixed`` ones are recorded as facts."""
+
+    vuln_id = models.CharField(max_length=200)
+    package = models.CharField(max_length=500)  # purl without version
+    name = models.CharField(max_length=300)  # the component name findings carry
+    versions = models.CharField(max_length=500, blank=True)  # "", a version or a vers: range
+    status = models.CharField(max_length=24)
+    justification = models.CharField(max_length=200, blank=True)
+    detail = models.TextField(blank=True)
+    author = models.CharField(max_length=300, blank=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    document = models.CharField(max_length=500)
+    document_sha256 = models.CharField(max_length=64)
+    format = models.CharField(max_length=16)
+    record = models.CharField(max_length=200)
+    state = models.CharField(max_length=16, choices=VexState.choices, default=VexState.PENDING)
+    applied_by = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
+    applied_at = models.DateTimeField()
+    reviewed_by = models.ForeignKey(
+        "people.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    findings = models.ManyToManyField("findings.Finding", related_name="vex_statements")
+
+    class Meta:
+        ordering = ("-applied_at", "-id")
+        indexes = (models.Index(fields=("vuln_id", "name"), name="vex_vuln_name"),)
+
+    def __str__(self) -> str:
+        return f"VEX-{self.pk} {self.vuln_id} {self.package}: {self.status}"

@@ -10,11 +10,12 @@ from typing import Any
 
 import msgspec
 
-from detente.gates.evaluate import ACCEPTED, BASELINE, BLOCK, WARN, Item, Result
+from detente.gates.evaluate import ACCEPTED, BASELINE, BLOCK, NOT_AFFECTED, WARN, Item, Result
 
 SUMMARY_ROWS = 15
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-_LEVEL = {BLOCK: "error", WARN: "warning", ACCEPTED: "error", BASELINE: "note"}
+_LEVEL = {BLOCK: "error", WARN: "warning", ACCEPTED: "error", NOT_AFFECTED: "note",
+          BASELINE: "note"}  # fmt: skip
 
 
 def _where(item: Item) -> str:
@@ -35,7 +36,8 @@ def summary(result: Result, *, override: dict[str, Any] | None = None) -> str:
         f"{len(result.files)} report(s), {result.duration_ms} ms)",
         f"  {c['findings']} findings: {c['blocking']} blocking, {c['warn']} warn, "
         f"{c['accepted']} accepted, {c['baseline']} baseline, {c['false_positive']} false "
-        f"positive, {c['passed']} passing",
+        f"positive, {c['passed']} passing"
+        + (f", {c['not_affected']} not affected (VEX)" if c.get("not_affected") else ""),
     ]
     if result.rules_hit:
         lines.append(
@@ -140,6 +142,16 @@ def sarif(result: Result) -> dict[str, Any]:
                     },
                 }
             ]
+        elif item.state == NOT_AFFECTED and item.vex:
+            entry["suppressions"] = [
+                {
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": f"VEX-{item.vex['id']} not_affected "
+                    f"({item.vex['justification'] or 'impact statement'}) by {item.vex['author']}",
+                    "properties": {"vex_statement": item.vex["id"]},
+                }
+            ]
         elif item.lapsed:
             entry["properties"]["lapsed_acceptance"] = item.lapsed
         results.append(entry)
@@ -170,9 +182,11 @@ def sarif(result: Result) -> dict[str, Any]:
 def junit(result: Result) -> str:
     """JUnit XML: blocking = failure, accepted = skipped with the reason, warn = passed with
     output; every flagged finding is one test case."""
-    flagged = [i for i in result.items if i.state in (BLOCK, WARN, ACCEPTED, BASELINE)]
+    flagged = [
+        i for i in result.items if i.state in (BLOCK, WARN, ACCEPTED, NOT_AFFECTED, BASELINE)
+    ]
     failures = sum(i.state == BLOCK for i in flagged)
-    skipped = sum(i.state in (ACCEPTED, BASELINE) for i in flagged)
+    skipped = sum(i.state in (ACCEPTED, NOT_AFFECTED, BASELINE) for i in flagged)
     seconds = f"{result.duration_ms / 1000:.3f}"
     root = ET.Element(
         "testsuites", name="detente gate", tests=str(len(flagged)), failures=str(failures),
@@ -193,6 +207,9 @@ def junit(result: Result) -> str:
         elif item.state == ACCEPTED and item.acceptance:
             ET.SubElement(case, "skipped", message=f"accepted risk RA-{item.acceptance['id']} "
                           f"until {item.acceptance['expires_at']}")  # fmt: skip
+        elif item.state == NOT_AFFECTED and item.vex:
+            ET.SubElement(case, "skipped", message=f"not affected: VEX-{item.vex['id']} "
+                          f"by {item.vex['author']}")  # fmt: skip
         elif item.state == BASELINE:
             ET.SubElement(case, "skipped", message="already present in the baseline")
         else:

@@ -82,6 +82,10 @@ class Gate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     override: GateOverride = msgspec.field(default_factory=GateOverride)
     # A scan report older than this at release time is flagged stale on the coverage page.
     fresh_hours: float = 24.0
+    # Who reviews an incoming VEX "not_affected" statement before it marks findings.
+    vex_reviewers: list[OverrideRole] = msgspec.field(
+        default_factory=lambda: ["ciso", "security_lead"]
+    )
 
     def __post_init__(self) -> None:
         seen: set[str] = set()

@@ -91,7 +91,8 @@ def test_acceptance_passes_expiry_blocks_override_passes_with_decision_and_radar
     assert code == 0
     assert out["decision"] == "pass"
     assert out["counts"] == {"findings": 5, "blocking": 0, "warn": 2, "accepted": 2,
-                             "baseline": 0, "false_positive": 0, "passed": 1}  # fmt: skip
+                             "not_affected": 0, "baseline": 0, "false_positive": 0,
+                             "passed": 1}  # fmt: skip
     sarif = _sarif_valid(samples, tmp_path / "gate.sarif")
     results = sarif["runs"][0]["results"]
     suppressed = [r for r in results if r.get("suppressions")]
