@@ -222,3 +222,20 @@ def test_an_unsigned_override_escalates_after_the_policy_hours(
     assert late.stdout.strip() == f"1 override(s) escalated: [{override.pk}]"
     assert override.status == OverrideStatus.ESCALATED
     assert override.decision.escalation_level == "leaders"
+
+
+def test_import_in_the_same_call_imports_the_findings_and_records_the_run(
+    samples: Path, tmp_path: Path
+) -> None:
+    clock.set_now(NOW)
+    service_upsert(slug="shop", name="Shop", owner=None, criticality="high")
+
+    code, out = _gate(samples, tmp_path, "--import", "--commit", "abc123")
+
+    run = GateRun.objects.get()
+    assert (code, out["run"], run.imported, run.commit) == (1, run.pk, True, "abc123")
+    assert Finding.objects.count() == 5
+    assert [f["name"] for f in run.files] == ["check_all_fields.json"]
+    assert run.files[0]["sha256"] == (
+        "e1a781a1d71d2617e8e9c8a11b930c96be77a06d04c49d9be63d133018998707"
+    )  # the manifest's digest of the sample
