@@ -28,11 +28,14 @@ class Baseline:
     run: GateRun | None = None
 
 
-def baseline_for(*, service: BusinessService, baseline: str, options: ImportOptions) -> Baseline:
+def baseline_for(
+    *, service: BusinessService, baseline: str, options: ImportOptions, files: bool = True
+) -> Baseline:
     """``--baseline``: a gate run's JSON output, scan reports (file or folder), or the name of a
-    ref (branch) or version whose last recorded run of this service is the baseline."""
+    ref (branch) or version whose last recorded run of this service is the baseline. With
+    ``files=False`` (the server) only recorded runs: a request never names a server path."""
     path = Path(baseline)
-    if path.exists():
+    if files and path.exists():
         if path.is_file() and path.suffix.lower() == ".json":
             try:
                 data = json.loads(path.read_bytes())

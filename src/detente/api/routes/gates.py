@@ -106,6 +106,13 @@ def gate_run(
     from detente.inventory.selectors import service_by_slug
 
     person = require_write(request) if (record or override) else actor(request)
+    texts = {"service": service, "version": version, "asset": asset or "",
+             "asset_kind": asset_kind, "scan_format": scan_format or "", "commit": commit,
+             "ref": ref, "baseline": baseline or "", "reason": reason,
+             "outputs": outputs}  # fmt: skip
+    for key, text in texts.items():
+        if "\x00" in text:
+            raise InputError("text must not contain NUL characters", field=key)
     if override and not reason.strip():
         raise InputError("an override states its business reason", field="reason")
     wanted = {w.strip() for w in outputs.split(",") if w.strip()}
@@ -116,8 +123,6 @@ def gate_run(
     target = service_by_slug(service)
     options = ImportOptions(fmt=scan_format or None, service=target, asset_name=asset or None,
                             asset_kind=asset_kind)  # fmt: skip
-    if baseline and Path(baseline).name != baseline:
-        raise InputError("a server-side baseline is a ref or version name", field="baseline")
     with tempfile.TemporaryDirectory(prefix="detente-gate-") as folder:
         paths = []
         for index, upload in enumerate(files):
@@ -130,8 +135,10 @@ def gate_run(
                 for chunk in upload.chunks():
                     handle.write(chunk)
             paths.append(path)
-        base = (
-            baseline_for(service=target, baseline=baseline, options=options) if baseline else None
+        base = (  # server side: only a recorded run's ref or version, never a server path
+            baseline_for(service=target, baseline=baseline, options=options, files=False)
+            if baseline
+            else None
         )
         try:
             result = evaluate(

@@ -114,3 +114,19 @@ def test_remote_mode_gates_against_a_live_server(
     assert (out["decision"], out["counts"]["blocking"], out["run"]) == ("blocked", 2, None)
     assert json.loads((tmp_path / "gate.sarif").read_text())["version"] == "2.1.0"
     assert not GateRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_server_baseline_is_never_a_server_path_and_nul_is_refused(
+    client: Client, samples: Path
+) -> None:
+    _, read, _ = _setup()
+
+    path = _post(client, read, samples, record="false", baseline=str(samples / GRYPE))
+    nul = _post(client, read, samples, record="false", version="1\x00")
+
+    assert path[0] == 404
+    assert path[1]["error"]["message"].startswith("no baseline ")  # type: ignore[index]
+    assert nul == (422, {"error": {"code": "bad_input", "field": "version", "record": None,
+                                   "message": "field 'version': text must not contain NUL "
+                                   "characters"}})  # fmt: skip
