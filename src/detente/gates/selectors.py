@@ -17,6 +17,7 @@ from detente.findings.parsers.registry import parse_stream
 from detente.findings.services import scan_paths
 from detente.gates.models import GateDecision, GateOverride, GateRun, OverrideStatus
 from detente.inventory.models import BusinessService
+from detente.people.models import Person
 
 SCAN_KINDS = ("sca", "sast", "secrets", "iac", "container", "dast")
 
@@ -66,10 +67,15 @@ def baseline_for(
     return Baseline(frozenset(run.keys), f"run #{run.pk} ({baseline})", run)
 
 
-def runs(service: BusinessService | None = None, limit: int = 50) -> QuerySet[GateRun]:
+def runs(
+    service: BusinessService | None = None, limit: int = 50, *, owner: Person | None = None
+) -> QuerySet[GateRun]:
+    """Recent runs; with ``owner`` (a service owner) only the runs of the services they own."""
     qs = GateRun.objects.select_related("service").order_by("-started_at", "-id")
     if service is not None:
         qs = qs.filter(service=service)
+    if owner is not None:
+        qs = qs.filter(service__owner=owner)
     return qs[:limit]
 
 

@@ -17,7 +17,8 @@ from ninja.files import UploadedFile
 
 from detente.api.auth import actor, require_write
 from detente.api.schemas import ERRORS, In, Limit, PathId
-from detente.core.errors import InputError
+from detente.core.errors import InputError, NotFound
+from detente.people.models import Role
 
 router = Router(tags=["gates"])
 
@@ -188,7 +189,9 @@ def gate_runs(
     if not 1 <= limit <= 500:
         raise InputError("limit 1..500", field="limit")
     target = service_by_slug(service) if service else None
-    return [run_summary(r) for r in runs(target, limit)]
+    person = actor(request)
+    found = runs(target, limit, owner=person if person.role == Role.SERVICE_OWNER else None)
+    return [run_summary(r) for r in found]
 
 
 @router.get("/gate/runs/{run_id}", response={200: RunOut, **ERRORS}, summary="One gate run")
@@ -196,7 +199,11 @@ def gate_run_get(request: HttpRequest, run_id: PathId) -> dict[str, Any]:
     from detente.gates.selectors import run_by_id
     from detente.gates.services import run_summary
 
-    return run_summary(run_by_id(run_id))
+    run = run_by_id(run_id)
+    person = actor(request)
+    if person.role == Role.SERVICE_OWNER and run.service.owner_id != person.pk:
+        raise NotFound(f"gate run {run_id} does not exist")  # as for findings: not visible
+    return run_summary(run)
 
 
 @router.post(

@@ -130,3 +130,21 @@ def test_a_server_baseline_is_never_a_server_path_and_nul_is_refused(
     assert nul == (422, {"error": {"code": "bad_input", "field": "version", "record": None,
                                    "message": "field 'version': text must not contain NUL "
                                    "characters"}})  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_a_service_owner_sees_only_the_runs_of_their_services(
+    client: Client, samples: Path
+) -> None:
+    _, _, write = _setup()
+    _post(client, write, samples)
+    owner = person_upsert(name="Olga", email="olga@example.org", role=Role.SERVICE_OWNER)
+    service_upsert(slug="billing", name="Billing", owner=owner)
+    _, token = token_issue(actor=owner, person=owner, name="mine", scope="read")
+    run = GateRun.objects.get()
+
+    listed = client.get("/api/gate/runs", headers={"Authorization": f"Bearer {token}"})
+    one = client.get(f"/api/gate/runs/{run.pk}", headers={"Authorization": f"Bearer {token}"})
+
+    assert listed.json() == []
+    assert one.status_code == 404
