@@ -239,3 +239,26 @@ def test_import_in_the_same_call_imports_the_findings_and_records_the_run(
     assert run.files[0]["sha256"] == (
         "e1a781a1d71d2617e8e9c8a11b930c96be77a06d04c49d9be63d133018998707"
     )  # the manifest's digest of the sample
+
+
+def test_the_other_leader_can_reject_an_override_with_a_reason(
+    samples: Path, tmp_path: Path, shop: tuple[Org, list[Finding]]
+) -> None:
+    _gate(samples, tmp_path, "--override", "--as", "ivo@example.org", "--reason", "launch")
+    override = GateOverride.objects.get()
+
+    bare = CliRunner().invoke(_app(), ["gate-override", "reject", str(override.pk), "--as",
+                                       "carla@example.org", "--comment", " "])  # fmt: skip
+    reason = "Fix the secrets first"
+    done = CliRunner().invoke(_app(), ["gate-override", "reject", str(override.pk), "--as",
+                                       "carla@example.org", "--comment", reason])  # fmt: skip
+
+    assert "a rejection says why" in str(bare.exception)
+    assert done.stdout.strip() == f"GO-{override.pk}: rejected (decision DR-{override.decision_id})"
+    record = DecisionRecord.objects.get()
+    assert (record.status, record.chosen_option) == (DecisionStatus.DECIDED, 1)
+    assert record.decision == "Override rejected by Carla CISO (CISO): Fix the secrets first"
+    snapshot = radar_compute(period=Period.of(clock.now()))
+    assert "red_line_4" in [
+        t["key"] for t in snapshot.triggers
+    ]  # rejected: still no decision to ship
