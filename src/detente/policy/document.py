@@ -13,6 +13,7 @@ import msgspec
 import yaml
 
 from detente.core.errors import InputError
+from detente.policy.api_register import ApiRegisterPolicy, check_api_register
 
 YesNo = Literal["yes", "no"]
 Impact = Literal["partial", "total"]
@@ -167,6 +168,7 @@ class PolicyDocument(msgspec.Struct, frozen=True, forbid_unknown_fields=True, di
     incidents: Incidents = msgspec.field(default_factory=Incidents)
     planning: Planning = msgspec.field(default_factory=Planning)
     tension: Tension = msgspec.field(default_factory=Tension)
+    api_register: ApiRegisterPolicy = msgspec.field(default_factory=ApiRegisterPolicy)
 
     @cached_property
     def bod_table(self) -> dict[tuple[bool, bool, bool, bool], tuple[int, str]]:
@@ -238,6 +240,7 @@ def _check(doc: PolicyDocument) -> None:
         )
     _check_planning(doc)
     _check_tension(doc)
+    check_api_register(doc.api_register)
 
 
 def _check_planning(doc: PolicyDocument) -> None:
