@@ -328,15 +328,16 @@ def _reference_problems(data: dict[str, Any]) -> Iterator[Problem]:
                     yield Problem(where, f"external $ref {ref[:200]!r} not followed")
                 elif _lookup(data, ref) is _MISSING:
                     yield Problem(where, f"$ref {ref[:200]!r} points at nothing")
-            for key, item in value.items():
+            # reversed onto the stack: problems come out in document order
+            for key, item in reversed(value.items()):
                 if key.startswith("x-") or key in {"example", "examples"}:
                     continue
                 if isinstance(item, dict | list):
                     stack.append((item, pointer_join(where, key)))
         elif isinstance(value, list):
-            for index, item in enumerate(value):
-                if isinstance(item, dict | list):
-                    stack.append((item, pointer_join(where, index)))
+            for index in range(len(value) - 1, -1, -1):
+                if isinstance(value[index], dict | list):
+                    stack.append((value[index], pointer_join(where, index)))
 
 
 _MISSING: Any = object()
