@@ -37,10 +37,11 @@ from detente.audit.services import audit_record
 from detente.core import clock
 from detente.core.errors import InputError, PermissionDenied, RuleViolation
 from detente.findings.importer import ImportOptions, import_path, import_stream
-from detente.findings.models import ScanImport
+from detente.findings.models import Finding, ScanImport
 from detente.findings.services import findings_reevaluate
 from detente.inventory.models import Asset, AssetKind, BusinessService
 from detente.people.models import Person, Role
+from detente.policy.services import active_policy
 
 REGISTER_ROLES = frozenset(
     {Role.CIO, Role.CISO, Role.SECURITY_LEAD, Role.IT_LEAD, Role.SERVICE_OWNER, Role.ENGINEER}
@@ -306,6 +307,16 @@ def _store_report(report: Path) -> tuple[str, str]:
     return sha, str(target)
 
 
+def _longest_deferral(finding_ids: Sequence[int]) -> int:
+    """The most days the policy lets every one of these findings be deferred."""
+    doc, _ = active_policy()
+    classes = set(
+        Finding.objects.filter(pk__in=finding_ids).values_list("deadline_class", flat=True)
+    )
+    rules = doc.acceptances.by_class
+    return min((rules[c].max_days for c in classes if c in rules), default=30)
+
+
 @dataclass(frozen=True)
 class PromotionResult:
     promotion: Promotion
@@ -365,7 +376,7 @@ def api_promote(
                 title=f"Promote API {locked.name} to {to_stage}",
                 scope=ScopeKind.FINDINGS,
                 justification=reason.strip() or f"promotion of {locked.name} to {to_stage}",
-                until=clock.today() + dt.timedelta(days=90),
+                until=clock.today() + dt.timedelta(days=_longest_deferral(check.blocking_ids)),
                 finding_ids=check.blocking_ids,
                 compensating_controls="; ".join(check.missing),
             )
