@@ -76,8 +76,9 @@ def test_register_version_diff_audit_pentest_and_promote(client: Client, world: 
     status, promoted = _call(client, "post", "/api/apis/items/promote", world.tokens["cio"],
                              {"to": "partner"})  # fmt: skip
     assert (status, promoted) == (
-        200, {"outcome": "promoted", "from_stage": "internal", "to_stage": "partner", "missing": []},
-    )  # fmt: skip
+        200,
+        {"outcome": "promoted", "from_stage": "internal", "to_stage": "partner", "missing": []},
+    )
     status, rows = _call(client, "get", "/api/apis", world.tokens["auditor"])
     assert [(r["name"], r["stage"], r["test"], r["exposed"]) for r in rows] == [
         ("items", "partner", "valid", True)
