@@ -286,3 +286,9 @@ def apis_waiting() -> list[dict[str, Any]]:
     """APIs waiting for a test (exposed or gated next, without a valid test) or for promotion
     (an open acceptance requested by a refused promotion): what both leaders' views show."""
     return [row for row in api_rows() if row["test"] != "valid"]
+
+
+def exposed_api_lines() -> list[dict[str, Any]]:
+    """The board report's line per exposed API: stage, version, pen-test status, open
+    critical/high findings (the register's state now)."""
+    return [row for row in api_rows() if row["exposed"]]
