@@ -17,7 +17,8 @@ CREDENTIAL_NAME = re.compile(
     re.IGNORECASE,
 )
 ADMIN_PATH = re.compile(
-    r"/(admin|administration|internal|debug|management|manage|actuator|ops|superuser|root)(/|$|\{)",
+    r"/_{0,2}(admin|administration|internal|debug|management|manage|actuator|ops|superuser|root)"
+    r"_{0,2}(/|$|\{)",
     re.IGNORECASE,
 )
 IANA_HTTP_SCHEMES = frozenset(
