@@ -231,3 +231,34 @@ def test_bad_documents_name_the_file_and_field(raw: bytes, message: str) -> None
     with pytest.raises(InputError) as caught:
         load_spec(raw, name="deep.x")
     assert str(caught.value).startswith(message)
+
+
+def _pointers(samples: Path, name: str, rule_id: str) -> list[str]:
+    spec = load_spec((samples / OPENAPI / name).read_bytes(), name=name)
+    return [r.hit.pointer for r in audit_spec(spec) if r.rule.id == rule_id]
+
+
+def test_the_vulnerable_apis_get_what_their_documentation_lists(samples: Path) -> None:
+    crapi = "OWASP__crAPI__openapi-spec__crapi-openapi-spec.json"
+    vampi = "erev0s__VAmPI__openapi_specs__openapi3.yml"
+    dvws = "snoopysecurity__dvws-node__swagger-output.json"
+    # every one has unauthenticated writes in its contract
+    for name in (crapi, vampi, dvws):
+        assert _pointers(samples, name, "DET-API2-002"), name
+    # crAPI: BFLA on the admin video delete, BOLA scope on the mechanic report, JWT
+    assert "#/paths/~1identity~1api~1v2~1admin~1videos~1{video_id}/delete" in _pointers(
+        samples, crapi, "DET-API5-001"
+    )
+    assert any("mechanic_report" in p for p in _pointers(samples, crapi, "DET-API1-001"))
+    assert _pointers(samples, crapi, "DET-API2-014") == ["#/components/securitySchemes/bearerAuth"]
+    # VAmPI: the debug endpoint leaks passwords and is unprotected
+    assert _pointers(samples, vampi, "DET-API5-002") == ["#/paths/~1users~1v1~1_debug/get"]
+    assert any("_debug" in p for p in _pointers(samples, vampi, "DET-API3-004"))
+    # dvws-node: unauthenticated admin endpoints, open redirect, no scheme at all
+    assert _pointers(samples, dvws, "DET-API5-002") == [
+        "#/paths/~1v2~1admin~1logs/get", "#/paths/~1v2~1admin~1create-user/post",
+    ]  # fmt: skip
+    assert _pointers(samples, dvws, "DET-API7-001") == [
+        "#/paths/~1v2~1users~1logout~1{redirect}/get/parameters/0"
+    ]
+    assert _pointers(samples, dvws, "DET-API2-001") == ["#/components/securitySchemes"]
