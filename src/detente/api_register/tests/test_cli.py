@@ -130,7 +130,7 @@ def test_register_update_diff_pentest_and_promote(
     done = _detente(env, "api", "update", "crapi", "--spec", str(samples / VAMPI),
                     "--as", "engineer@example.org")  # fmt: skip
     assert done.returncode == 0
-    assert "findings 10 new, 32 closed" in done.stdout
+    assert "findings 11 new, 32 closed" in done.stdout
     done = _detente(env, "api", "diff", "crapi", "--format", "json")
     diff = json.loads(done.stdout)
     assert (diff["from"], diff["to"], diff["material"]) == (1, 2, True)

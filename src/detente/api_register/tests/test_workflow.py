@@ -223,7 +223,7 @@ def test_an_older_pen_test_counts_only_without_material_drift(org: Org) -> None:
     api = _add(org, HARDENED)
     first = api.current
     assert first is not None
-    _pentest(org, api, first, NOW.date())
+    test = _pentest(org, api, first, NOW.date())
     # a description change is not material: the test still covers the spec
     cosmetic = copy.deepcopy(HARDENED)
     cosmetic["info"]["description"] = "now documented"
@@ -234,7 +234,7 @@ def test_an_older_pen_test_counts_only_without_material_drift(org: Org) -> None:
     grown["paths"]["/items"] = {"get": copy.deepcopy(grown["paths"]["/items/{itemId}"]["get"])}
     api_update(actor=org["engineer"], api=api, spec=_bytes(grown), file_name="i.json")
     (missing,) = promotion_check(api, "public").missing
-    assert missing.endswith("pen test 1 tested v1; since: new operations GET /items")
+    assert missing.endswith(f"pen test {test.pk} tested v1; since: new operations GET /items")
     assert api_rows()[0]["test"] == "stale"
 
 
