@@ -284,3 +284,29 @@ def test_policy_can_turn_a_refusal_into_an_acceptance_request(org: Org) -> None:
     assert acceptance.items.count() == 1
     promotion = Promotion.objects.get()
     assert (promotion.outcome, promotion.acceptance_id) == ("acceptance_requested", acceptance.pk)
+
+
+def test_every_stage_move_up_is_gated_and_down_is_not(org: Org) -> None:
+    # given a clean API without a pen test: every (from, to) pair of the default stages
+    stages = ["internal", "partner", "public"]
+    api = _add(org, HARDENED)
+    for start in stages:
+        for target in stages:
+            if start == target:
+                continue
+            Api.objects.filter(pk=api.pk).update(stage=start)
+            api.refresh_from_db()
+            up = stages.index(target) > stages.index(start)
+            if up:
+                # with no pen test, an upward move is refused and the stage stays
+                with pytest.raises(RuleViolation):
+                    api_promote(actor=org["cio"], api=api, to_stage=target)
+                api.refresh_from_db()
+                assert api.stage == start
+            else:
+                result = api_promote(actor=org["cio"], api=api, to_stage=target)
+                assert result.promotion.outcome == Outcome.DEMOTED
+    with pytest.raises(InputError, match="stages are internal, partner, public"):
+        api_promote(actor=org["cio"], api=api, to_stage="galaxy")
+    with pytest.raises(PermissionDenied):
+        api_promote(actor=org["engineer"], api=api, to_stage="internal")
