@@ -262,3 +262,24 @@ def test_the_vulnerable_apis_get_what_their_documentation_lists(samples: Path) -
         "#/paths/~1v2~1users~1logout~1{redirect}/get/parameters/0"
     ]
     assert _pointers(samples, dvws, "DET-API2-001") == ["#/components/securitySchemes"]
+
+
+def test_tags_without_definitions_and_a_31_spec_without_paths_load() -> None:
+    raw = b"""
+openapi: 3.1.0
+info: {title: t, version: "1"}
+webhooks: {}
+"""
+    assert SpecView(load_spec(raw, name="hooks.yaml")).operations == []
+    tagged = b"""
+swagger: "2.0"
+info: {title: t, version: "1"}
+paths:
+  /a:
+    get:
+      tags: [never-defined]
+      responses: {"200": {description: ok}}
+"""
+    spec = load_spec(tagged, name="tags.yaml")
+    assert [op.key for op in SpecView(spec).operations] == ["GET /a"]
+    assert "DET-API8-008" not in {r.rule.id for r in audit_spec(spec)}
