@@ -10,6 +10,7 @@ from pathlib import Path
 from detente.access.services import account_set_password
 from detente.core.errors import InputError
 from detente.demo.gate import build_gate_demo
+from detente.demo.api_register import build_api_register
 from detente.findings.importer import ImportOptions
 from detente.findings.models import ScanImport
 from detente.findings.services import findings_reevaluate, scan_import
@@ -142,4 +143,5 @@ def build_demo(*, progress: Callable[[str], None] = lambda _msg: None) -> list[S
                 asset_set_exposure(asset=asset, publicly_exposed=scan.exposed, actor=owner)
     findings_reevaluate(actor=ciso)
     build_gate_demo(samples=samples, progress=progress)
+    build_api_register(samples=samples, people=people, services=services, progress=progress)
     return imports

@@ -14,6 +14,7 @@ import yaml
 
 from detente.core.errors import InputError
 from detente.policy.gate import Gate
+from detente.policy.api_register import ApiRegisterPolicy, check_api_register
 
 YesNo = Literal["yes", "no"]
 Impact = Literal["partial", "total"]
@@ -169,6 +170,7 @@ class PolicyDocument(msgspec.Struct, frozen=True, forbid_unknown_fields=True, di
     planning: Planning = msgspec.field(default_factory=Planning)
     tension: Tension = msgspec.field(default_factory=Tension)
     gate: Gate = msgspec.field(default_factory=Gate)
+    api_register: ApiRegisterPolicy = msgspec.field(default_factory=ApiRegisterPolicy)
 
     @cached_property
     def bod_table(self) -> dict[tuple[bool, bool, bool, bool], tuple[int, str]]:
@@ -240,6 +242,7 @@ def _check(doc: PolicyDocument) -> None:
         )
     _check_planning(doc)
     _check_tension(doc)
+    check_api_register(doc.api_register)
 
 
 def _check_planning(doc: PolicyDocument) -> None:

@@ -20,6 +20,7 @@ from django.template import Context, Engine
 from django.utils.safestring import mark_safe
 
 from detente.acceptances.models import AcceptanceStatus, RiskAcceptance
+from detente.api_register.selectors import exposed_api_lines
 from detente.core import clock
 from detente.core.errors import InputError
 from detente.decisions.models import DecisionRecord, DecisionStatus
@@ -135,6 +136,8 @@ class BoardFigures:
     open_decisions_total: int
     awaiting_signatures: list[AcceptanceRow]  # the oldest 30
     awaiting_total: int
+    # The API register: one line per exposed API (its state now; see docs/api-register.md).
+    exposed_apis: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def last_day(self) -> dt.date:
@@ -235,6 +238,7 @@ def board_figures(quarter: Quarter) -> BoardFigures:
         open_decisions_total=decisions.count(),
         awaiting_signatures=[_acceptance_row(a) for a in waiting[:30]],
         awaiting_total=waiting.count(),
+        exposed_apis=exposed_api_lines(),
     )
 
 

@@ -47,7 +47,11 @@ QUARTER = dt.timedelta(days=91)
 # counted by one conditional aggregate per end (see RangeFacts.counts).
 ONE_PASS_FROM = 3
 # Modules of lower layers that may contribute signals (imported only if present).
-CONTRIBUTORS = ("detente.planning.signals", "detente.gates.signals")
+CONTRIBUTORS: tuple[str, ...] = (
+    "detente.planning.signals",
+    "detente.gates.signals",
+    "detente.api_register.signals",
+)
 
 
 @dataclass(frozen=True, order=True)

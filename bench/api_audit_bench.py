@@ -1,0 +1,114 @@
+"""API audit: speed on the sample corpus, and precision/recall per rule on the vulnerable APIs.
+
+    python bench/api_audit_bench.py [SAMPLES]     (default ../shared/samples)
+
+Prints the time to load and audit the largest spec (median of 3) and the whole folder, then a
+Markdown table of precision and recall per rule against ``EXPECTED``: the vulnerabilities that
+crAPI, VAmPI and dvws-node document and that a spec can show, each mapped by us to the rule that
+should report it and to the place (a JSON-pointer fragment). Figures go in docs/api-register.md.
+No database: the audit is pure.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from detente.api_register.rules import RULES, audit_spec
+from detente.api_register.spec import load_spec
+
+CRAPI = "OWASP__crAPI__openapi-spec__crapi-openapi-spec.json"
+VAMPI = "erev0s__VAmPI__openapi_specs__openapi3.yml"
+DVWS = "snoopysecurity__dvws-node__swagger-output.json"
+VULNERABLE = (CRAPI, VAMPI, DVWS)
+
+# (spec, documented vulnerability, rule that should report it, pointer fragment; "#" = the
+# aggregate result). Sources: crAPI docs/challenges.md, VAmPI README, dvws-node README/wiki.
+EXPECTED: tuple[tuple[str, str, str, str], ...] = (
+    (CRAPI, "BOLA: another user's mechanic report", "DET-API1-001", "mechanic_report"),
+    (CRAPI, "BOLA: another user's order", "DET-API1-001", "orders~1{order_id}/get"),
+    (CRAPI, "OTP brute force (no rate limit on v2 check-otp)", "DET-API4-006", "#"),
+    (CRAPI, "Layer-7 DoS via contact_mechanic repeats", "DET-API4-004", "#"),
+    (CRAPI, "BFLA: delete another user's video via admin path", "DET-API5-001", "admin~1videos"),
+    (CRAPI, "SSRF via contact_mechanic mechanic_api", "DET-API7-001", "contact_mechanic"),
+    (CRAPI, "Mass assignment: video conversion_params", "DET-API3-001", "VideoForm"),
+    (CRAPI, "Excessive data exposure: recent posts leak emails", "DET-API3-004", "posts"),
+    (CRAPI, "JWT forgery (weak validation)", "DET-API2-014", "bearerAuth"),
+    (VAMPI, "Excessive data exposure: debug endpoint", "DET-API3-004", "_debug"),
+    (VAMPI, "Unprotected debug endpoint", "DET-API5-002", "_debug"),
+    (VAMPI, "Lack of resources and rate limiting", "DET-API4-006", "#"),
+    (VAMPI, "JWT bypass via weak signing key", "DET-API2-014", "bearerAuth"),
+    (VAMPI, "Mass assignment at registration (admin)", "DET-API3-001", "register"),
+    (DVWS, "Open redirect on logout", "DET-API7-001", "logout"),
+    (DVWS, "Unauthenticated admin: logs", "DET-API5-002", "admin~1logs"),
+    (DVWS, "Unauthenticated admin: create user", "DET-API5-002", "admin~1create-user"),
+    (DVWS, "Broken authentication (none declared)", "DET-API2-001", "securitySchemes"),
+    (DVWS, "IDOR on notes", "DET-API1-001", "noteId"),
+)
+
+
+def _timed(path: Path) -> float:
+    started = time.perf_counter()
+    audit_spec(load_spec(path.read_bytes(), name=path.name))
+    return time.perf_counter() - started
+
+
+def speed(folder: Path) -> None:
+    specs = sorted(p for p in folder.iterdir() if p.name != "manifest.json")
+    largest = max(specs, key=lambda p: p.stat().st_size)
+    runs = [_timed(largest) for _ in range(3)]
+    each = ", ".join(f"{r:.2f}" for r in runs)
+    size = largest.stat().st_size
+    print(
+        f"largest: {largest.name} ({size:,} bytes): "
+        f"median {statistics.median(runs):.2f} s of {each}"
+    )
+    started = time.perf_counter()
+    results = 0
+    for path in specs:
+        results += len(audit_spec(load_spec(path.read_bytes(), name=path.name)))
+    print(f"folder: {len(specs)} specs, {results} results in {time.perf_counter() - started:.2f} s")
+
+
+def accuracy(folder: Path) -> None:
+    hits: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for name in VULNERABLE:
+        for result in audit_spec(load_spec((folder / name).read_bytes(), name=name)):
+            hits[result.rule.id].append((name, result.hit.pointer))
+    expected: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for spec, label, rule_id, fragment in EXPECTED:
+        expected[rule_id].append((spec, label, fragment))
+
+    def matches(hit: tuple[str, str], item: tuple[str, str, str]) -> bool:
+        spec, _, fragment = item
+        return hit[0] == spec and (hit[1] == "#" if fragment == "#" else fragment in hit[1])
+
+    print("| rule | results | documented | found | precision | recall | missed |")
+    print("|---|---|---|---|---|---|---|")
+    for rule in RULES:
+        got, want = hits.get(rule.id, []), expected.get(rule.id, [])
+        if not got and not want:
+            continue
+        true = sum(any(matches(h, item) for item in want) for h in got)
+        found = [item for item in want if any(matches(h, item) for h in got)]
+        # precision only where the projects document something for the rule: a result they do not
+        # document is not shown to be false
+        precision = f"{true / len(got):.0%}" if got and want else "—"
+        recall = f"{len(found) / len(want):.0%}" if want else "—"
+        missed = "; ".join(item[1] for item in want if item not in found)
+        print(f"| {rule.id} | {len(got)} | {len(want)} | {len(found)} | {precision} | {recall} | "
+              f"{missed or '—'} |")  # fmt: skip
+
+
+def main() -> None:
+    samples = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("../shared/samples")
+    folder = samples / "openapi"
+    speed(folder)
+    accuracy(folder)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""The API register through the REST API: register, version, diff, audit, pen test, promote."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from typing import Any
+
+from django.test import Client
+
+from detente.api.tests.conftest import World
+from detente.api_register.models import Api, Promotion
+from detente.api_register.tests.test_rules import HARDENED
+from detente.core import clock
+
+
+def _call(
+    client: Client, method: str, url: str, token: str | None, body: Any = None
+) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if method == "get":
+        response = client.get(url, headers=headers)
+    else:
+        response = client.post(
+            url, data=json.dumps(body or {}), content_type="application/json", headers=headers
+        )
+    return response.status_code, response.json()
+
+
+def test_register_version_diff_audit_pentest_and_promote(client: Client, world: World) -> None:
+    clock.set_now(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
+    weak = copy.deepcopy(HARDENED)
+    weak["paths"]["/items/{itemId}"]["put"]["security"] = []
+    body = {
+        "name": "items", "service": "shop", "spec": json.dumps(weak), "file_name": "items.json",
+        "owners": ["service_owner@example.org"], "security_contact": "security_lead@example.org",
+    }  # fmt: skip
+    # a read-only token cannot register; a bad spec is 422 with the one error model
+    status, error = _call(client, "post", "/api/apis", world.tokens["engineer:read"], body)
+    assert (status, error["error"]["code"]) == (403, "forbidden")
+    status, error = _call(
+        client, "post", "/api/apis", world.tokens["engineer"], {**body, "spec": "a: ["}
+    )
+    assert status == 422
+    assert error["error"]["message"].startswith("items.json, record document: not valid YAML")
+    assert Api.objects.count() == 0
+    # register
+    status, created = _call(client, "post", "/api/apis", world.tokens["engineer"], body)
+    assert status == 201
+    assert (created["stage"], created["versions"][0]["audit"]) == ("internal", {"high": 1})
+    assert [f["vuln_id"] for f in created["findings"]] == ["DET-API2-002"]
+    # a fixed version closes it
+    status, version = _call(client, "post", "/api/apis/items/versions", world.tokens["engineer"],
+                            {"spec": json.dumps(HARDENED), "file_name": "items.json"})  # fmt: skip
+    assert (status, version["number"], version["changed"], version["audit"]) == (200, 2, True, {})
+    status, diff = _call(client, "get", "/api/apis/items/diff", world.tokens["auditor"])
+    assert (status, diff["from"], diff["to"], diff["security_changed"], diff["material"]) == (
+        200, 1, 2, ["PUT /items/{itemId}"], True,
+    )  # fmt: skip
+    status, results = _call(client, "post", "/api/apis/items/audit", world.tokens["engineer"])
+    assert (status, results) == (200, [])
+    status, sarif = _call(client, "get", "/api/apis/items/sarif", world.tokens["auditor"])
+    assert (status, sarif["runs"][0]["tool"]["driver"]["name"]) == (200, "detente-api")
+    # promotion refused without a pen test: 409 with what is missing, recorded
+    status, error = _call(client, "post", "/api/apis/items/promote", world.tokens["cio"],
+                          {"to": "public"})  # fmt: skip
+    assert (status, error["error"]["code"]) == (409, "refused")
+    assert "a pen test of v2" in error["error"]["message"]
+    assert Promotion.objects.get().outcome == "refused"
+    status, test = _call(client, "post", "/api/apis/items/pentests",
+                         world.tokens["security_lead"],
+                         {"started_on": "2026-01-01", "ended_on": "2026-01-05",
+                          "tester": "ACME"})  # fmt: skip
+    assert (status, test["version"]) == (201, 2)
+    status, promoted = _call(client, "post", "/api/apis/items/promote", world.tokens["cio"],
+                             {"to": "partner"})  # fmt: skip
+    assert (status, promoted) == (
+        200,
+        {"outcome": "promoted", "from_stage": "internal", "to_stage": "partner", "missing": []},
+    )
+    status, rows = _call(client, "get", "/api/apis", world.tokens["auditor"])
+    assert [(r["name"], r["stage"], r["test"], r["exposed"]) for r in rows] == [
+        ("items", "partner", "valid", True)
+    ]
+    status, error = _call(client, "get", "/api/apis/nope", world.tokens["auditor"])
+    assert status == 404

@@ -1,0 +1,107 @@
+"""Signals for the tension radar (read through ``tension.signals.CONTRIBUTORS``): period → value +
+evidence, as ``planning/signals.py`` contributes them.
+
+- ``apis_exposed_without_valid_test``: APIs at an exposed stage at the period's end whose spec
+  version then had no pen test within the stage gate's age (a test of that exact digest). Value:
+  their number. Evidence: API ids.
+- ``pentest_backlog_age``: for APIs that are exposed, or whose promotion was refused, without a
+  valid test at the period's end: the days since their spec version at that time was uploaded;
+  value is the oldest wait (0 when none waits). Evidence: API ids, number waiting.
+- ``promotions_refused_then_forced``: promotions forced past the gate in the period, for an API
+  whose promotion to the same stage had been refused before. Value: their number. Evidence:
+  promotion ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from detente.api_register.models import Api, Outcome, Promotion
+from detente.api_register.selectors import api_policy
+
+MOVES = (Outcome.PROMOTED, Outcome.FORCED, Outcome.DEMOTED)
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    name: str
+    value: float
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def _state_at(api: Api, end: dt.datetime, first_stage: str) -> tuple[str, Any, bool]:
+    """(stage, spec version, had a refused promotion) of ``api`` just before ``end``."""
+    moves = [p for p in api.promotions.all() if p.at < end]
+    moved = [p for p in moves if p.outcome in MOVES]
+    stage = max(moved, key=lambda p: (p.at, p.pk)).to_stage if moved else first_stage
+    versions = [v for v in api.versions.all() if v.created_at < end]
+    version = max(versions, key=lambda v: v.number) if versions else None
+    refused = any(p.outcome == Outcome.REFUSED for p in moves)
+    return stage, version, refused
+
+
+def _tested(api: Api, version: Any, end: dt.datetime, max_age_days: int) -> bool:
+    oldest = (end - dt.timedelta(days=max_age_days)).date()
+    return any(
+        t.spec_digest == version.digest and oldest <= t.ended_on < end.date()
+        for t in api.pentests.all()
+    )
+
+
+def _untested(end: dt.datetime) -> list[tuple[Api, Any, str, bool]]:
+    policy = api_policy()
+    found = []
+    apis = Api.objects.filter(created_at__lt=end).prefetch_related(
+        "promotions", "versions", "pentests"
+    )
+    for api in apis.order_by("id"):
+        stage, version, refused = _state_at(api, end, policy.stages[0])
+        if version is None:
+            continue
+        gate = policy.gates.get(stage) or next(
+            (policy.gates[s] for s in policy.exposed_stages if s in policy.gates), None
+        )
+        max_age = gate.pentest_max_age_days if gate else 365
+        if not _tested(api, version, end, max_age):
+            found.append((api, version, stage, refused))
+    return found
+
+
+def apis_exposed_without_valid_test(start: dt.datetime, end: dt.datetime) -> Signal:
+    """APIs at an exposed stage at the period's end without a valid pen test (count)."""
+    exposed = set(api_policy().exposed_stages)
+    ids = [api.pk for api, _, stage, _ in _untested(end) if stage in exposed]
+    return Signal("apis_exposed_without_valid_test", len(ids), {"apis": ids})
+
+
+def pentest_backlog_age(start: dt.datetime, end: dt.datetime) -> Signal:
+    """Days the oldest exposed or refused API has waited for a pen test of its spec version."""
+    exposed = set(api_policy().exposed_stages)
+    waiting = [
+        (api.pk, (end - version.created_at).days)
+        for api, version, stage, refused in _untested(end)
+        if stage in exposed or refused
+    ]
+    return Signal(
+        "pentest_backlog_age",
+        max((days for _, days in waiting), default=0),
+        {"apis": [pk for pk, _ in waiting], "waiting": len(waiting)},
+    )
+
+
+def promotions_refused_then_forced(start: dt.datetime, end: dt.datetime) -> Signal:
+    """Promotions forced past the gate in the period after a refusal to the same stage (count)."""
+    forced = Promotion.objects.filter(outcome=Outcome.FORCED, at__gte=start, at__lt=end)
+    ids = [
+        p.pk
+        for p in forced.order_by("at", "id")
+        if Promotion.objects.filter(
+            api_id=p.api_id, to_stage=p.to_stage, outcome=Outcome.REFUSED, at__lte=p.at
+        ).exists()
+    ]
+    return Signal("promotions_refused_then_forced", len(ids), {"promotions": ids})
+
+
+SIGNALS = (apis_exposed_without_valid_test, pentest_backlog_age, promotions_refused_then_forced)
