@@ -99,10 +99,11 @@ def _transition(
     reason: str = "",
     decision: DecisionRecord | None = None,
     facts: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
 ) -> PhaseTransition:
     before = phase.status
     _move(phase, to)
-    now = clock.now()
+    now = at or clock.now()
     if to == P.RUNNING:
         phase.started_at = now
     if to in (P.DONE, P.ROLLED_BACK):
@@ -427,7 +428,9 @@ def _pause(
                  "expected": phase.initiative.risk_expected,
                  "observed": phase.initiative.risk_observed},
     }  # fmt: skip
-    _transition(phase, to=P.PAUSED, actor=actor, reason=reason, decision=decision, facts=facts)
+    _transition(
+        phase, to=P.PAUSED, actor=actor, reason=reason, decision=decision, facts=facts, at=now
+    )
     phase.go_no_go = decision
     phase.save(update_fields=["go_no_go"])
     notify(

@@ -40,6 +40,10 @@ class Org:
 
 @pytest.fixture
 def org(db: None) -> Org:
+    return build_org()
+
+
+def build_org() -> Org:
     clock.set_now(NOW)
     people = {
         role: person_upsert(name=role.label, email=f"{role.value}@example.org", role=role)

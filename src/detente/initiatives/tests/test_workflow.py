@@ -12,6 +12,7 @@ import pytest
 
 from detente.audit.models import AuditEvent
 from detente.audit.services import audit_verify
+from detente.core import clock
 from detente.core.errors import InputError, PermissionDenied, RuleViolation
 from detente.decisions.models import DecisionRecord
 from detente.decisions.services import decision_create, decision_decide
@@ -264,7 +265,8 @@ def _paused(org: Org) -> Phase:
                        points=_points("drop_off_rate", [9.0, 9.5, 11.0], start=NOW))  # fmt: skip
     svc.metrics_record(actor=None, initiative=initiative, source="test",
                        points=_points("login_success_rate", [98.0] * 3, start=NOW))  # fmt: skip
-    svc.guardrails_evaluate(now=NOW + 2 * H)
+    clock.set_now(NOW + 2 * H)
+    svc.guardrails_evaluate()
     phase.refresh_from_db()
     assert phase.status == "paused"
     return phase
@@ -299,7 +301,7 @@ def test_a_no_go_decision_refuses_resume_and_rollback_is_recorded(org: Org) -> N
     with pytest.raises(RuleViolation, match="decided against going on"):
         svc.phase_resume(actor=org.cio, phase=phase)
     rolled = svc.phase_rollback(actor=org.cio, phase=phase, reason="drop-off too high")
-    assert (rolled.status, rolled.ended_at) == ("rolled_back", NOW)
+    assert (rolled.status, rolled.ended_at) == ("rolled_back", NOW + 2 * H)
     last = PhaseTransition.objects.filter(phase=phase).last()
     assert last is not None
     assert (last.to_status, last.actor, last.reason, last.decision) == (
