@@ -9,6 +9,7 @@ from pathlib import Path
 
 from detente.access.services import account_set_password
 from detente.core.errors import InputError
+from detente.demo.initiatives import build_initiatives_demo
 from detente.findings.importer import ImportOptions
 from detente.findings.models import ScanImport
 from detente.findings.services import findings_reevaluate, scan_import
@@ -140,4 +141,5 @@ def build_demo(*, progress: Callable[[str], None] = lambda _msg: None) -> list[S
             for asset in Asset.objects.filter(scopes__last_import=result).distinct():
                 asset_set_exposure(asset=asset, publicly_exposed=scan.exposed, actor=owner)
     findings_reevaluate(actor=ciso)
+    build_initiatives_demo(people, progress=progress)
     return imports
