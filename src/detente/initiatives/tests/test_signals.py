@@ -17,7 +17,6 @@ from detente.initiatives.services import (
     phase_rollback,
 )
 from detente.initiatives.tests.conftest import NOW, Org, create, started
-from detente.tension.signals import registered
 
 H = dt.timedelta(hours=1)
 START, END = dt.datetime(2026, 10, 1, tzinfo=dt.UTC), dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -63,10 +62,3 @@ def test_a_no_go_rollback_is_agreed_not_an_objection(org: Org) -> None:
     decision_decide(actor=org.cio, record=paused.go_no_go, decision="Stop", chosen_option=1)
     phase_rollback(actor=org.cio, phase=phase, reason="agreed")
     assert signals.rollouts_cancelled_after_objection(START, END).value == 0
-
-
-def test_the_radar_registry_carries_the_initiative_signals() -> None:
-    by_key = {s.key: s for s in registered()}
-    for key in signals.META:
-        assert by_key[key].source == "detente.initiatives.signals"
-        assert (by_key[key].name, by_key[key].weight) == (signals.META[key][0], 0.0)
