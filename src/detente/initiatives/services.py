@@ -428,9 +428,9 @@ def _pause(
                  "expected": phase.initiative.risk_expected,
                  "observed": phase.initiative.risk_observed},
     }  # fmt: skip
-    _transition(
-        phase, to=P.PAUSED, actor=actor, reason=reason, decision=decision, facts=facts, at=now
-    )
+    # The move is recorded when it happens (the clock); ``now`` is the evaluation's moment,
+    # which cuts the series copied into the facts.
+    _transition(phase, to=P.PAUSED, actor=actor, reason=reason, decision=decision, facts=facts)
     phase.go_no_go = decision
     phase.save(update_fields=["go_no_go"])
     notify(
