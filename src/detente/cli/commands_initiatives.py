@@ -303,3 +303,25 @@ def initiative_token(initiative_id: int, actor: As = None) -> None:
 
     _, raw = metric_token_issue(actor=_actor(actor), initiative=initiative_get(initiative_id))
     print(raw)
+
+
+@initiatives_app.command("acceptance")
+def initiative_acceptance(
+    initiative_id: int,
+    acceptance_id: Annotated[int, typer.Argument(help="The risk acceptance (RA) id.")],
+    phase: PhaseOpt = None,
+    actor: As = None,
+) -> None:
+    """Link a temporary risk acceptance to a phase (it must end by the phase's planned end)."""
+    ensure_database()
+    from detente.acceptances.models import RiskAcceptance
+    from detente.core.errors import NotFound
+    from detente.initiatives.services import phase_link_acceptance
+
+    acceptance = RiskAcceptance.objects.filter(pk=acceptance_id).first()
+    if acceptance is None:
+        raise NotFound(f"risk acceptance {acceptance_id} does not exist")
+    linked = phase_link_acceptance(
+        actor=_actor(actor), phase=_phase(initiative_id, phase), acceptance=acceptance
+    )
+    console.print(f"RA-{acceptance_id} covers {linked} and ends with it")

@@ -19,6 +19,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from detente.acceptances.models import AcceptanceStatus, RiskAcceptance
+from detente.acceptances.services import acceptance_revoke
 from detente.audit.services import audit_record
 from detente.core import clock
 from detente.core.errors import InputError, NotFound, PermissionDenied, RuleViolation
@@ -490,6 +491,7 @@ def phase_rollback(*, actor: Person, phase: Phase | int, reason: str) -> Phase:
         _sponsor(actor, locked.initiative, "roll a phase back")
         _transition(locked, to=P.ROLLED_BACK, actor=actor, reason=reason.strip(),
                     decision=locked.go_no_go)  # fmt: skip
+        _end_acceptance(locked, actor, "was rolled back")
         notify(
             event="initiative.rolled_back",
             title=f"{locked.initiative.title}: phase {locked.number} rolled back",
@@ -500,11 +502,31 @@ def phase_rollback(*, actor: Person, phase: Phase | int, reason: str) -> Phase:
         return locked
 
 
+def _end_acceptance(phase: Phase, actor: Person, how: str) -> None:
+    """The phase's temporary acceptance ends with it: revoked by the sponsor ending the phase when
+    their role may revoke it; otherwise it expires on its own date (never after the phase's
+    planned end, checked when it was linked)."""
+    acceptance = phase.acceptance
+    if acceptance is None or acceptance.status not in (
+        AcceptanceStatus.DRAFT, AcceptanceStatus.REQUESTED, AcceptanceStatus.APPROVED
+    ):  # fmt: skip
+        return
+    try:
+        with transaction.atomic():
+            acceptance_revoke(
+                actor=actor, acceptance=acceptance,
+                reason=f"phase {phase.number} of IN-{phase.initiative_id} {how}",
+            )  # fmt: skip
+    except PermissionDenied:
+        return
+
+
 def phase_complete(*, actor: Person, phase: Phase | int) -> Phase:
     with transaction.atomic():
         locked = _locked(phase)
         _sponsor(actor, locked.initiative, "complete a phase")
         _transition(locked, to=P.DONE, actor=actor, reason="completed")
+        _end_acceptance(locked, actor, "is done")
         return locked
 
 
