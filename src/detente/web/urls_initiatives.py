@@ -6,6 +6,7 @@ from detente.web import views_initiatives
 
 urlpatterns: list[URLPattern] = [
     path("initiatives/", views_initiatives.initiatives, name="initiatives"),
+    path("initiatives/new", views_initiatives.initiative_new, name="initiative_new"),
     path(
         "initiatives/<int:initiative_id>/", views_initiatives.initiative_detail, name="initiative"
     ),

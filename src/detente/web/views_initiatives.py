@@ -14,6 +14,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from detente.core.errors import DetenteError, InputError, NotFound
 from detente.initiatives import selectors, services
+from detente.initiatives.csvfile import read_metrics_csv
+from detente.initiatives.document import parse_initiative
 from detente.initiatives.models import Initiative
 from detente.people.models import Person
 from detente.reports.initiatives import initiative_charts
@@ -32,6 +34,20 @@ def initiatives(request: HttpRequest) -> HttpResponse:
 
 
 @signed_in
+@require_POST
+def initiative_new(request: HttpRequest) -> HttpResponse:
+    """Create from the pasted initiative file (the same YAML the CLI and the API read)."""
+    try:
+        spec = parse_initiative(str(request.POST.get("yaml", "")), source="the form")
+        created = services.initiative_create(actor=_person(request), spec=spec, source="web")
+    except DetenteError as exc:
+        messages.error(request, str(exc))
+        return HttpResponseRedirect(reverse("web:initiatives"))
+    messages.success(request, f"IN-{created.pk} created.")
+    return HttpResponseRedirect(reverse("web:initiative", args=[created.pk]))
+
+
+@signed_in
 @require_GET
 def initiative_detail(request: HttpRequest, initiative_id: int) -> HttpResponse:
     try:
@@ -46,7 +62,9 @@ def initiative_detail(request: HttpRequest, initiative_id: int) -> HttpResponse:
     )  # fmt: skip
 
 
-def _act(action: str, person: Person, initiative: Initiative, post: Any) -> str | None:
+def _act(
+    action: str, person: Person, initiative: Initiative, post: Any, files: Any = None
+) -> str | None:
     number = post.get("phase")
     if number is not None and not str(number).isdigit():
         raise InputError("a phase number", field="phase")
@@ -70,6 +88,18 @@ def _act(action: str, person: Person, initiative: Initiative, post: Any) -> str 
     if action == "done":
         services.phase_complete(actor=person, phase=phase)
         return f"Phase {phase.number} done."
+    if action == "metrics":
+        upload = files.get("file") if files is not None else None
+        if upload is None:
+            raise InputError("choose a CSV file", field="file")
+        name = str(upload.name or "metrics.csv")
+        points = read_metrics_csv(
+            upload.read(), metrics=services.guarded_metrics(initiative), source=name
+        )
+        count = services.metrics_record(
+            actor=person, initiative=initiative, points=points, source=name
+        )
+        return f"{count} point(s) recorded from {name}."
     if action == "comms":
         item = str(post.get("item", ""))
         if not item.isdigit():
@@ -86,7 +116,7 @@ def initiative_act(request: HttpRequest, initiative_id: int, action: str) -> Htt
     if initiative is None:
         return _render(request, "error.html", {"message": "No such initiative."}, 404)
     try:
-        done = _act(action, _person(request), initiative, request.POST)
+        done = _act(action, _person(request), initiative, request.POST, request.FILES)
     except DetenteError as exc:
         messages.error(request, str(exc))
     else:

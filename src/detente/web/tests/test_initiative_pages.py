@@ -7,14 +7,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from detente.access.services import account_set_password
 from detente.decisions.services import decision_decide
 from detente.initiatives.csvfile import Point
-from detente.initiatives.models import Phase, PhaseTransition
+from detente.initiatives.models import Initiative, MetricPoint, Phase, PhaseTransition
 from detente.initiatives.services import guardrails_evaluate, metrics_record
-from detente.initiatives.tests.conftest import NOW, Org, build_org, create, started
+from detente.initiatives.tests.conftest import MFA, NOW, Org, build_org, create, started
 from detente.people.models import Person
 
 PASSWORD = "correct horse battery staple"
@@ -94,3 +95,26 @@ def test_an_outsider_cannot_act_and_nothing_changes(org: Org) -> None:
     assert Phase.objects.get(initiative=initiative, number=1).signatures.count() == 0
     assert engineer.get("/initiatives/999/").status_code == 404
     assert engineer.post(f"/initiatives/{initiative.pk}/explode").status_code == 404
+
+
+def test_create_from_the_form_and_upload_metrics(org: Org) -> None:
+    ciso = signed_in(org.ciso)
+    bad = MFA.read_text().replace("{share: 3 %,", "{share: 99 %,")
+    response = ciso.post("/initiatives/new", {"yaml": bad}, follow=True)
+    assert "the form, record phases[0], field &#x27;cohorts&#x27;: the cohorts add up to 101 %" in (
+        response.content.decode()
+    )
+    assert Initiative.objects.count() == 0
+    response = ciso.post("/initiatives/new", {"yaml": MFA.read_text()}, follow=True)
+    initiative = Initiative.objects.get()
+    assert f"IN-{initiative.pk} created." in response.content.decode()
+
+    gap = SimpleUploadedFile("m.csv", b"timestamp,drop_off_rate\n2026-10-05T08:00Z,\n")
+    response = ciso.post(f"/initiatives/{initiative.pk}/metrics", {"file": gap}, follow=True)
+    assert "m.csv, record line 2, field &#x27;drop_off_rate&#x27;: no value (a gap)" in (
+        response.content.decode()
+    )
+    good = SimpleUploadedFile("m.csv", b"timestamp,drop_off_rate\n2026-10-05T08:00Z,4.1\n")
+    response = ciso.post(f"/initiatives/{initiative.pk}/metrics", {"file": good}, follow=True)
+    assert "1 point(s) recorded from m.csv." in response.content.decode()
+    assert MetricPoint.objects.count() == 1
