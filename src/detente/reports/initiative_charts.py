@@ -39,7 +39,9 @@ def guardrail_chart(
     if len(series) > MAX_DRAWN:
         stride = len(series) / MAX_DRAWN
         series = [series[int(i * stride)] for i in range(MAX_DRAWN)] + [series[-1]]
-    t0, t1 = series[0][0], series[-1][0]
+    # The time axis runs to the latest band's end (now, for a live phase), so a phase started or
+    # paused after the last point still shows.
+    t0, t1 = series[0][0], max([series[-1][0], *(b.end for b in bands)])
     span = max((t1 - t0).total_seconds(), 1.0)
     values = [v for _, v in series] + [threshold, baseline]
     low, high = min(values), max(values)
@@ -89,7 +91,8 @@ def guardrail_chart(
         f"{t1:%Y-%m-%d %H:%M}</text>"
     )
     summary = (
-        f"{len(series)} points from {t0:%Y-%m-%d %H:%M} to {t1:%Y-%m-%d %H:%M} UTC; latest "
+        f"{len(series)} points from {t0:%Y-%m-%d %H:%M} to {series[-1][0]:%Y-%m-%d %H:%M} UTC; "
+        f"latest "
         f"{series[-1][1]:g} {unit}; lowest {min(v for _, v in series):g}, highest "
         f"{max(v for _, v in series):g}; threshold {threshold:g}, baseline {baseline:g}"
     )
