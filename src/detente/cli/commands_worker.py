@@ -40,13 +40,16 @@ def worker(
         send_reminders,
     )
     from detente.incidents.tasks import send_incident_reminders
+    from detente.initiatives.tasks import evaluate_guardrails
 
     # Expiry before reminders (an expired approval needs none); delivery last, so what the
     # others queued goes out in the same round.
     periodic = (expire_acceptances, send_reminders, send_incident_reminders, deliver_outbox)
+    # Guardrails (initiatives) are judged before delivery, so a pause's notices go out this round.
+    jobs = (*periodic[:-1], evaluate_guardrails, periodic[-1])
 
     def worker_round(*, worker_id: str) -> tuple[int, int]:
-        for job in periodic:
+        for job in jobs:
             job.enqueue()
         return run_queued(worker_id=worker_id)
 

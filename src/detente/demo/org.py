@@ -11,6 +11,7 @@ from detente.access.services import account_set_password
 from detente.core.errors import InputError
 from detente.demo.gate import build_gate_demo
 from detente.demo.api_register import build_api_register
+from detente.demo.initiatives import build_initiatives_demo
 from detente.findings.importer import ImportOptions
 from detente.findings.models import ScanImport
 from detente.findings.services import findings_reevaluate, scan_import
@@ -144,4 +145,5 @@ def build_demo(*, progress: Callable[[str], None] = lambda _msg: None) -> list[S
     findings_reevaluate(actor=ciso)
     build_gate_demo(samples=samples, progress=progress)
     build_api_register(samples=samples, people=people, services=services, progress=progress)
+    build_initiatives_demo(people, progress=progress)
     return imports

@@ -32,6 +32,7 @@ from detente.reports.dashboards import (
     compliance_at,
     exposure_trend,
 )
+from detente.reports.initiatives import board_initiatives
 from detente.tension.selectors import snapshots, top_signals
 from detente.tension.signals import Period
 
@@ -283,7 +284,8 @@ def charts(figures: BoardFigures) -> dict[str, str]:
 def render_html(figures: BoardFigures) -> str:
     template = _engine().get_template("reports/board.html")
     drawn = {k: mark_safe(v) for k, v in charts(figures).items()}  # noqa: S308 - escaped SVG
-    return template.render(Context({"f": figures, "charts": drawn}))
+    sections = {"initiatives": board_initiatives()}  # customer-facing rollouts (initiatives)
+    return template.render(Context({"f": figures, "charts": drawn} | sections))
 
 
 def render_pdf(html: str) -> bytes:

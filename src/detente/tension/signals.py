@@ -30,6 +30,7 @@ from detente.core.errors import InputError
 from detente.decisions.models import DecisionRecord, EscalationLevel
 from detente.findings.models import Finding, Status
 from detente.incidents.models import Incident
+from detente.initiatives import signals as initiative_signals
 from detente.policy.document import PolicyDocument
 from detente.tension.models import PulseResponse
 
@@ -720,6 +721,11 @@ _BUILT_IN = (
 
 for _signal in _BUILT_IN:
     register(_signal)
+
+# Initiatives contribute by an explicit import (the layer check sees the edge; no import string).
+CONTRIBUTED_META.update(initiative_signals.META)
+for _function in initiative_signals.SIGNALS:
+    register(_adapt(_function, initiative_signals.__name__))
 
 
 def tuned(signal: Signal, doc: PolicyDocument) -> tuple[float, float, float]:

@@ -46,7 +46,8 @@ def test_worker_once_sends_the_t_minus_7_reminders_by_mail_and_webhook(
         again = CliRunner().invoke(_app(), ["worker", "--once"])
 
     assert result.exit_code == 0, result.output
-    assert "worker round: 4 task(s) run, 0 failed" in result.output  # 3 acceptance jobs + incidents
+    # 3 acceptance jobs + incidents + initiatives (guardrails)
+    assert "worker round: 5 task(s) run, 0 failed" in result.output
     assert again.exit_code == 0
     subject = f"RA-{acceptance.pk} expires in 7 days"
     assert sorted((to[0], m["Subject"]) for _, to, m in server.mailbox.messages) == [

@@ -155,7 +155,7 @@ def test_the_pdf_has_its_pages_and_figures(org: Org, tmp_path: Path) -> None:
     assert pdf_path.read_bytes().startswith(b"%PDF-")
     assert html_path.read_text(encoding="utf-8") == render_html(f)
     pages, text = _pdf_text(pdf_path)
-    assert pages == 4  # cover, exposure, acceptances and radar, decisions needed
+    assert pages == 5  # cover, exposure, acceptances and radar, initiatives, decisions needed
     assert "2026-Q3" in text
     assert f.zone.upper() in text
     assert f"index {f.index:.1f} / 100" in text

@@ -1,0 +1,211 @@
+"""Reading initiatives: one initiative with its phases, the list, a metric's series."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from detente.core.errors import NotFound
+from detente.initiatives.models import (
+    LIVE,
+    Guardrail,
+    GuardrailChange,
+    GuardrailSignature,
+    GuardrailState,
+    Initiative,
+    MetricPoint,
+    Phase,
+    PhaseTransition,
+)
+
+
+def initiative_get(pk: int) -> Initiative:
+    found = Initiative.objects.select_related("cio_sponsor", "ciso_sponsor").filter(pk=pk).first()
+    if found is None:
+        raise NotFound(f"initiative {pk} does not exist")
+    return found
+
+
+def phase_get(initiative: Initiative, number: int | None = None) -> Phase:
+    """Phase ``number``, or the current one (the first not done) when none is given."""
+    phases = Phase.objects.filter(initiative=initiative).order_by("number")
+    found = (
+        phases.filter(number=number).first() if number is not None else current_phase(initiative)
+    )
+    if found is None:
+        raise NotFound(f"IN-{initiative.pk} has no phase {number}")
+    return found
+
+
+def current_phase(initiative: Initiative) -> Phase | None:
+    phases = list(Phase.objects.filter(initiative=initiative).order_by("number"))
+    for phase in phases:
+        if phase.status not in ("done",):
+            return phase
+    return phases[-1] if phases else None
+
+
+def guardrail_status(phase: Phase | None) -> str:
+    """The worst state of a phase's guardrails: breached > unavailable > unknown > healthy."""
+    if phase is None:
+        return GuardrailState.UNKNOWN
+    states = set(Guardrail.objects.filter(phase=phase).values_list("state", flat=True))
+    for state in (
+        GuardrailState.BREACHED,
+        GuardrailState.UNAVAILABLE,
+        GuardrailState.UNKNOWN,
+    ):
+        if state in states:
+            return state
+    return GuardrailState.HEALTHY if states else GuardrailState.UNKNOWN
+
+
+def next_decision(phase: Phase | None) -> str:
+    if phase is None:
+        return "none"
+    if phase.go_no_go_id is not None:
+        return f"go/no-go DR-{phase.go_no_go_id}"
+    if phase.status == "planned":
+        sides = set(GuardrailSignature.objects.filter(phase=phase).values_list("side", flat=True))
+        missing = [s for s in ("cio", "ciso") if s not in sides]
+        if missing:
+            return "guardrails to sign: " + ", ".join(f"{s.upper()} side" for s in missing)
+        if any(not item.get("done_at") for item in phase.comms):
+            return "communications to complete"
+        return f"start phase {phase.number}"
+    if phase.status in LIVE:
+        return f"complete phase {phase.number} (due {phase.planned_end.isoformat()})"
+    return "none"
+
+
+def initiative_rows(*, running_only: bool = False) -> list[dict[str, Any]]:
+    rows = []
+    for initiative in Initiative.objects.select_related("cio_sponsor", "ciso_sponsor"):
+        phase = current_phase(initiative)
+        if running_only and (phase is None or phase.status not in (*LIVE, "paused")):
+            continue
+        rows.append(
+            {
+                "id": initiative.pk,
+                "title": initiative.title,
+                "cio_sponsor": initiative.cio_sponsor.email,
+                "ciso_sponsor": initiative.ciso_sponsor.email,
+                "phase": phase.number if phase else None,
+                "phase_status": phase.status if phase else None,
+                "share": phase.share if phase else None,
+                "guardrails": guardrail_status(phase),
+                "next_decision": next_decision(phase),
+            }
+        )
+    return rows
+
+
+def initiative_detail(initiative: Initiative) -> dict[str, Any]:
+    phases = []
+    for phase in Phase.objects.filter(initiative=initiative).order_by("number"):
+        signatures = {
+            s.side: {"by": s.person.email, "at": s.signed_at.isoformat()}
+            for s in GuardrailSignature.objects.filter(phase=phase).select_related("person")
+        }
+        phases.append(
+            {
+                "number": phase.number,
+                "name": phase.name,
+                "status": phase.status,
+                "cohorts": phase.cohorts,
+                "share": phase.share,
+                "planned_start": phase.planned_start.isoformat(),
+                "planned_end": phase.planned_end.isoformat(),
+                "started_at": phase.started_at.isoformat() if phase.started_at else None,
+                "ended_at": phase.ended_at.isoformat() if phase.ended_at else None,
+                "entry_criteria": phase.entry_criteria,
+                "comms": phase.comms,
+                "signatures": signatures,
+                "go_no_go": phase.go_no_go_id,
+                "acceptance": phase.acceptance_id,
+                "guardrails": [
+                    {
+                        "id": g.pk,
+                        "metric": g.metric,
+                        "label": g.label,
+                        "unit": g.unit,
+                        "direction": g.direction,
+                        "baseline": g.baseline,
+                        "threshold": g.threshold,
+                        "window_minutes": g.window_minutes,
+                        "min_points": g.min_points,
+                        "action": g.action,
+                        "promql": g.promql,
+                        "state": g.state,
+                        "state_detail": g.state_detail,
+                        "evaluated_at": g.evaluated_at.isoformat() if g.evaluated_at else None,
+                    }
+                    for g in Guardrail.objects.filter(phase=phase).order_by("id")
+                ],
+            }
+        )
+    current = current_phase(initiative)
+    history = [
+        {
+            "at": t.at.isoformat(),
+            "phase": t.phase.number,
+            "from": t.from_status,
+            "to": t.to_status,
+            "by": t.actor.email if t.actor else "guardrail evaluation",
+            "reason": t.reason,
+            "decision": t.decision_id,
+        }
+        for t in PhaseTransition.objects.filter(phase__initiative=initiative).select_related(
+            "phase", "actor"
+        )
+    ]
+    changes = [
+        {
+            "at": c.changed_at.isoformat(),
+            "metric": c.guardrail.metric,
+            "phase": c.guardrail.phase.number,
+            "old": c.old_threshold,
+            "new": c.new_threshold,
+            "decision": c.decision_id,
+            "by": c.actor.email,
+        }
+        for c in GuardrailChange.objects.filter(guardrail__phase__initiative=initiative)
+        .select_related("guardrail__phase", "actor")
+        .order_by("changed_at", "id")
+    ]
+    return {
+        "id": initiative.pk,
+        "title": initiative.title,
+        "description": initiative.description,
+        "cio_sponsor": initiative.cio_sponsor.email,
+        "ciso_sponsor": initiative.ciso_sponsor.email,
+        "services": sorted(s.slug for s in initiative.services.all()),
+        "risk": {
+            "measure": initiative.risk_measure,
+            "baseline": initiative.risk_baseline,
+            "expected": initiative.risk_expected,
+            "observed": initiative.risk_observed,
+            **initiative.risk_links,
+        },
+        "current_phase": current.number if current else None,
+        "guardrails": guardrail_status(current),
+        "next_decision": next_decision(current),
+        "phases": phases,
+        "history": history,
+        "threshold_changes": changes,
+    }
+
+
+def metric_series(
+    initiative: Initiative,
+    metric: str,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> list[tuple[dt.datetime, float]]:
+    query = MetricPoint.objects.filter(initiative=initiative, metric=metric)
+    if since is not None:
+        query = query.filter(at__gte=since)
+    if until is not None:
+        query = query.filter(at__lte=until)
+    return list(query.order_by("at").values_list("at", "value"))

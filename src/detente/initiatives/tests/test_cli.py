@@ -1,0 +1,141 @@
+"""``detente initiative …`` through the installed command, as a user runs it: a fresh data
+directory, exit codes (0 done, 1 refused by a rule, 2 bad input) and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from detente.initiatives.tests.conftest import MFA
+
+DETENTE = Path(sys.executable).parent / "detente"
+SEED = """
+import django, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "detente.config.settings")
+django.setup()
+from detente.cli.common import ensure_database
+from detente.inventory.services import service_upsert
+from detente.people.models import Role
+from detente.people.services import person_upsert
+ensure_database()
+for role in (Role.CIO, Role.CISO, Role.ENGINEER, Role.SERVICE_OWNER):
+    person = person_upsert(name=role.label, email=f"{role.value}@example.org", role=role)
+person_upsert(name="Lea Lead", email="lead@example.org", role=Role.SECURITY_LEAD)
+service_upsert(slug="online-banking", name="Online banking", owner=person)
+"""
+CSV = """timestamp,login_success_rate,drop_off_rate
+2026-10-05T08:00:00Z,98.5,4.0
+2026-10-05T09:00:00Z,98.4,4.1
+2026-10-05T10:00:00Z,98.6,8.2
+2026-10-05T11:00:00Z,98.5,9.4
+"""
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    if not DETENTE.exists():
+        pytest.fail(f"the installed command is missing: {DETENTE}")
+    data = tmp_path_factory.mktemp("cli-data")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "DJANGO"))}
+    environ |= {"DETENTE_DATA_DIR": str(data), "DETENTE_SECRET_KEY": "test-only-not-secret",
+                "COLUMNS": "200"}  # fmt: skip
+    subprocess.run([sys.executable, "-c", SEED], env=environ, check=True, timeout=300)
+    return environ
+
+
+def detente(env: dict[str, str], *argv: str) -> tuple[int, str, str]:
+    done = subprocess.run(
+        [str(DETENTE), "initiative", *argv], check=False, env=env, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_a_rollout_from_file_to_pause_and_resume(env: dict[str, str], tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(MFA.read_text().replace("{share: 3 %,", "{share: 99 %,"))
+    code, out, err = detente(env, "new", str(broken), "--as", "ciso@example.org")
+    assert (code, out, err) == (
+        2, "", "error: broken.yaml, record phases[0], field 'cohorts': the cohorts add up to "
+        "101 %, more than 100 %\n",
+    )  # fmt: skip
+
+    code, out, err = detente(env, "new", str(MFA), "--as", "ciso@example.org")
+    assert (code, out.strip(), err) == (
+        0,
+        "IN-1 created: MFA for online-banking customers (2 phases)",
+        "",
+    )
+
+    code, out, err = detente(env, "start", "1", "--as", "cio@example.org")
+    assert (code, err) == (
+        1, "error: IN-1 phase 1: Pilot with staff and volunteers: guardrails not signed by the "
+        "CIO side and CISO side\n",
+    )  # fmt: skip
+    assert detente(env, "sign", "1", "--as", "engineer@example.org")[0] == 1
+    assert detente(env, "sign", "1", "--as", "cio@example.org")[0] == 0
+    assert detente(env, "sign", "1", "--as", "ciso@example.org")[0] == 0
+    assert detente(env, "comms", "1", "1", "--as", "cio@example.org")[1].strip() == (
+        "item 1 done; 0 item(s) left"
+    )
+    code, out, _ = detente(env, "start", "1", "--as", "cio@example.org")
+    assert (code, out.strip()) == (
+        0,
+        "IN-1 phase 1: Pilot with staff and volunteers is running (5 % of users)",
+    )
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(CSV.replace("98.4,4.1", "98.4,"))
+    code, out, err = detente(env, "metrics", "1", str(bad), "--as", "cio@example.org")
+    assert (code, err) == (
+        2, "error: bad.csv, record line 3, field 'drop_off_rate': no value (a gap); leave the "
+        "row out instead\n",
+    )  # fmt: skip
+    good = tmp_path / "good.csv"
+    good.write_text(CSV)
+    code, out, _ = detente(env, "metrics", "1", str(good), "--as", "cio@example.org")
+    assert (code, out.strip()) == (0, "8 point(s) recorded for IN-1")
+
+    code, out, _ = detente(env, "evaluate", "--at", "2026-10-05T11:00:00Z")
+    assert (code, out.strip()) == (
+        0,
+        "3 guardrail(s): 1 healthy, 1 breached, 1 unavailable; 1 phase(s) paused",
+    )
+    code, out, _ = detente(env, "list", "--format", "json")
+    rows = json.loads(out)
+    assert [(r["id"], r["phase"], r["phase_status"], r["guardrails"], r["next_decision"])
+            for r in rows] == [(1, 1, "paused", "breached", "go/no-go DR-1")]  # fmt: skip
+
+    code, out, err = detente(env, "resume", "1", "--as", "cio@example.org")
+    assert (code, err) == (1, "error: resuming needs the go/no-go decision DR-1 decided\n")
+    decided = subprocess.run(
+        [str(DETENTE), "decision", "decide", "1", "--decision", "Go on; SMS text reworded",
+         "--option", "0", "--as", "cio@example.org"],
+        check=False, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert decided.returncode == 0, decided.stderr
+    code, out, _ = detente(env, "resume", "1", "--as", "cio@example.org")
+    assert (code, out.strip()) == (0, "IN-1 phase 1: Pilot with staff and volunteers resumed")
+
+    code, out, _ = detente(env, "show", "1", "--format", "json")
+    detail = json.loads(out)
+    assert [(h["from"], h["to"], h["by"], h["decision"]) for h in detail["history"]] == [
+        ("planned", "running", "cio@example.org", None),
+        ("running", "paused", "guardrail evaluation", 1),
+        ("paused", "resumed", "cio@example.org", 1),
+    ]
+    assert detail["phases"][0]["signatures"]["ciso"]["by"] == "ciso@example.org"
+    code, out, _ = detente(env, "show", "1")
+    assert code == 0
+    assert out.splitlines()[:3] == [
+        "IN-1: MFA for online-banking customers",
+        "sponsors: cio@example.org (CIO side), ciso@example.org (CISO side)",
+        "risk reduced: account-takeover incidents per quarter: baseline 42, expected 6, "
+        "observed not observed yet",
+    ]
+    assert detente(env, "show", "9")[0:3:2] == (2, "error: initiative 9 does not exist\n")
