@@ -20,6 +20,7 @@ As = Annotated[str | None, typer.Option("--as", help="Your e-mail (or set DETENT
 
 class Source(enum.StrEnum):
     ORG = "org"
+    BACKSTAGE = "backstage"
 
 
 def register(app: typer.Typer) -> None:
@@ -36,7 +37,9 @@ def _read(source: Source, paths: list[Path], mapping: Path | None) -> Any:
         if mapping is not None:
             raise InputError("--mapping is for --from cmdb-csv", field="mapping")
         return read_document(paths[0])
-    raise InputError(f"--from {source.value} is not available yet", field="from")
+    from detente.org.backstage import read_catalog
+
+    return read_catalog(paths, roles=mapping)
 
 
 def _actor(email: str | None) -> Any:
