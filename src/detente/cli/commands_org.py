@@ -21,6 +21,7 @@ As = Annotated[str | None, typer.Option("--as", help="Your e-mail (or set DETENT
 class Source(enum.StrEnum):
     ORG = "org"
     BACKSTAGE = "backstage"
+    CMDB_CSV = "cmdb-csv"
 
 
 def register(app: typer.Typer) -> None:
@@ -37,9 +38,13 @@ def _read(source: Source, paths: list[Path], mapping: Path | None) -> Any:
         if mapping is not None:
             raise InputError("--mapping is for --from cmdb-csv", field="mapping")
         return read_document(paths[0])
-    from detente.org.backstage import read_catalog
+    if source is Source.BACKSTAGE:
+        from detente.org.backstage import read_catalog
 
-    return read_catalog(paths, roles=mapping)
+        return read_catalog(paths, roles=mapping)
+    from detente.org.cmdb import read_cmdb_csv
+
+    return read_cmdb_csv(paths, mapping=mapping)
 
 
 def _actor(email: str | None) -> Any:
