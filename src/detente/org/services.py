@@ -113,6 +113,7 @@ def _diff_section(
     names: Sequence[str],
     key_of: Any,
     label_of: Any,
+    keep_missing: bool,
 ) -> Iterator[Change]:
     if wanted is None:
         return
@@ -132,6 +133,8 @@ def _diff_section(
             fields["declared"] = (False, True)
         if fields:
             yield Change(kind, label_of(key), "changed", fields)
+    if keep_missing:
+        return
     for key, row in have.items():
         if key in keys or not row[1]:
             continue
@@ -140,28 +143,49 @@ def _diff_section(
         yield Change(kind, label_of(key), "removed")
 
 
-def org_plan(document: OrgDocument, *, current: Current | None = None) -> OrgPlan:
-    """What applying ``document`` would change, without changing it."""
+def org_plan(
+    document: OrgDocument, *, current: Current | None = None, keep_missing: bool = False
+) -> OrgPlan:
+    """What applying ``document`` would change, without changing it. ``keep_missing``: leave
+    what the document does not list as it is (no removals): for a document that adds to an
+    organisation rather than describes all of it (the demo)."""
     current = current or org_current(assets=document.assets is not None)
     changes: list[Change] = []
     changes += _diff_section(
-        "person", document.people, current.people, PERSON_FIELDS, lambda e: e.email, str
+        "person",
+        document.people,
+        current.people,
+        PERSON_FIELDS,
+        lambda e: e.email,
+        str,
+        keep_missing,
     )
     changes += _diff_section(
-        "team", document.teams, current.teams, TEAM_FIELDS, lambda e: e.slug, str
+        "team", document.teams, current.teams, TEAM_FIELDS, lambda e: e.slug, str, keep_missing
     )
     changes += _diff_section(
-        "service", document.services, current.services, SERVICE_FIELDS, lambda e: e.slug, str
+        "service",
+        document.services,
+        current.services,
+        SERVICE_FIELDS,
+        lambda e: e.slug,
+        str,
+        keep_missing,
     )
     changes += _diff_section(
         "asset", document.assets, current.assets, ASSET_FIELDS, lambda e: e.key,
-        lambda k: f"{k[0]}:{k[1]}",
+        lambda k: f"{k[0]}:{k[1]}", keep_missing,
     )  # fmt: skip
     return OrgPlan(changes)
 
 
 def org_apply(
-    *, document: OrgDocument, actor: Person | None, dry_run: bool = False, file: str = "org"
+    *,
+    document: OrgDocument,
+    actor: Person | None,
+    dry_run: bool = False,
+    keep_missing: bool = False,
+    file: str = "org",
 ) -> OrgPlan:
     """Bring the database to ``document`` in one transaction, one audit event per change.
 
@@ -182,7 +206,7 @@ def org_apply(
             known_teams=[k for k, row in current.teams.items() if row[1]],
             known_services=[k for k, row in current.services.items() if row[1]],
         )
-        plan = org_plan(document, current=current)
+        plan = org_plan(document, current=current, keep_missing=keep_missing)
         if dry_run or not plan.changes:
             return plan
         if actor is not None and any(
