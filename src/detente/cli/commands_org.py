@@ -109,12 +109,13 @@ def apply(
 def export(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here, not stdout.")] = None,
 ) -> None:
-    """Write the current organisation in the organisation-file format."""
-    from detente.org.document import dump_document
+    """Write the current organisation in the organisation-file format (JSON for a .json file)."""
+    from detente.org.document import dump_document, dump_json
     from detente.org.selectors import org_export
 
     ensure_database()
-    text = dump_document(org_export())
+    document = org_export()
+    text = dump_json(document) if out and out.suffix.lower() == ".json" else dump_document(document)
     if out is None:
         typer.echo(text, nl=False)
     else:

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 
 from detente.audit.services import PendingEvent, audit_record_many
+from detente.core.bulk import insert_rows, is_postgres
 from detente.core.errors import PermissionDenied
 from detente.inventory.models import Asset, BusinessService
 from detente.org.document import (
@@ -249,6 +250,15 @@ def _event(change: Change, pk: int, after: dict[str, Any] | None = None) -> Pend
     return PendingEvent(f"{subject[change.kind]}.{verb}", subject[change.kind], pk, before, after)
 
 
+def _flag() -> Any:
+    """Flags for ``core.bulk``: 0/1 on SQLite (see ARCHITECTURE.md), booleans on PostgreSQL."""
+    return bool if is_postgres() else int
+
+
+def _maybe(flag: Any, value: bool | None) -> Any:
+    return None if value is None else flag(value)
+
+
 def _deactivate(model: Any, ids: list[int]) -> None:
     for start in range(0, len(ids), _BATCH):
         model.objects.filter(id__in=ids[start : start + _BATCH]).update(active=False)
@@ -263,16 +273,15 @@ def _write_people(
     ids = {email: row[0] for email, row in current.people.items()}
     if wanted is None:
         return ids
-    new = [
-        Person(name=e.name, email=e.email, role=e.role, active=True)
-        for e in wanted
-        if e.email in changes and changes[e.email].action == "added"
-    ]
-    created = Person.objects.bulk_create(new, batch_size=500)
-    if any(p.pk is None for p in created):
+    new = [e for e in wanted if e.email in changes and changes[e.email].action == "added"]
+    flag = _flag()
+    insert_rows(
+        Person._meta.db_table,
+        ("name", "email", "role", "active"),
+        ((e.name, e.email, e.role, flag(True)) for e in new),
+    )
+    if new:
         ids.update(Person.objects.values_list("email", "id"))
-    else:
-        ids.update((p.email, p.pk) for p in created)
     updates = []
     for e in wanted:
         change = changes.get(e.email)
@@ -324,9 +333,10 @@ def _write_teams(
         if changes[e.slug].action == "added" or "members" in changes[e.slug].fields
     ]
     through.objects.filter(team_id__in=[ids[e.slug] for e in renewed]).delete()
-    through.objects.bulk_create(
-        [through(team_id=ids[e.slug], person_id=person_ids[m]) for e in renewed for m in e.members],
-        batch_size=500,
+    insert_rows(
+        through._meta.db_table,
+        ("team_id", "person_id"),
+        ((ids[e.slug], person_ids[m]) for e in renewed for m in e.members),
     )
     for e in touched:
         change = changes[e.slug]
@@ -423,14 +433,20 @@ def _write_assets(
         )
 
     added = [e for e in wanted if label(e) in changes and changes[label(e)].action == "added"]
-    created = Asset.objects.bulk_create([row(e) for e in added], batch_size=500)
+    flag = _flag()
+    insert_rows(
+        Asset._meta.db_table,
+        ("kind", "identifier", "name", "service_id", "publicly_exposed", "declared", "active"),
+        (
+            (e.kind, e.identifier, e.display_name, service_ids[e.service] if e.service else None,
+             _maybe(flag, exposure_flag(e.exposed)), flag(True), flag(True))
+            for e in added
+        ),
+    )  # fmt: skip
     ids = {key: r[0] for key, r in current.assets.items()}
-    if added and any(a.pk is None for a in created):
-        ids.update(
-            ((k, i), pk) for pk, k, i in Asset.objects.values_list("id", "kind", "identifier")
-        )
-    else:
-        ids.update(((a.kind, a.identifier), a.pk) for a in created)
+    if added:
+        rows = Asset.objects.values_list("kind", "identifier", "id")
+        ids.update(((k, i), pk) for k, i, pk in rows)
     changed = [e for e in wanted if label(e) in changes and changes[label(e)].action == "changed"]
     Asset.objects.bulk_update(
         [row(e, ids[e.key]) for e in changed],
