@@ -22,7 +22,6 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
 from detente.core.errors import InputError
@@ -140,14 +139,6 @@ class AssetEntry(_Entry):
         if value is None:
             return "unknown"
         return value
-
-    @model_validator(mode="before")
-    @classmethod
-    def _name(cls, data: Any) -> Any:
-        # A name equal to the identifier is no name: export leaves it out, re-apply agrees.
-        if isinstance(data, dict) and data.get("name") == data.get("identifier"):
-            return {k: v for k, v in data.items() if k != "name"}
-        return data
 
     @property
     def key(self) -> tuple[str, str]:
@@ -369,6 +360,8 @@ def dump_json(document: OrgDocument) -> str:
 
 def _entry_dict(entry: _Entry) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    if isinstance(entry, AssetEntry) and entry.name == entry.identifier:
+        entry = entry.model_copy(update={"name": None})
     for name, value in entry.model_dump().items():
         if value is None or value == ():
             continue

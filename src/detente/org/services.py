@@ -101,7 +101,9 @@ class OrgPlan:
 def _differences(before: Any, after: Any, names: Sequence[str]) -> dict[str, tuple[Any, Any]]:
     out: dict[str, tuple[Any, Any]] = {}
     for name in names:
-        old, new = getattr(before, name), getattr(after, name)
+        # an asset's name is its identifier unless it says otherwise
+        attribute = "display_name" if name == "name" and hasattr(after, "display_name") else name
+        old, new = getattr(before, attribute), getattr(after, attribute)
         if old != new:
             out[name] = (old, new)
     return out
