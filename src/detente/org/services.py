@@ -15,7 +15,7 @@ from django.db import transaction
 
 from detente.audit.services import PendingEvent, audit_record_many
 from detente.core.bulk import insert_rows, is_postgres
-from detente.core.errors import PermissionDenied
+from detente.core.errors import NotFound, PermissionDenied, RuleViolation
 from detente.inventory.models import Asset, BusinessService
 from detente.org.document import (
     AssetEntry,
@@ -465,3 +465,35 @@ def _write_assets(
                and changes[f"{k[0]}:{k[1]}"].action == "removed"]  # fmt: skip
     _deactivate(Asset, [ids[k] for k in removed])
     events += [_event(changes[f"{k[0]}:{k[1]}"], ids[k]) for k in removed]
+
+
+_MODELS: dict[str, Any] = {
+    "person": Person,
+    "team": Team,
+    "service": BusinessService,
+    "asset": Asset,
+}
+
+
+def org_deactivate(*, actor: Person, kind: str, pk: int) -> None:
+    """Deactivate one person, team, service or asset (kept for history; re-activated by
+    listing it again in an organisation file). Audited; the same roles as ``org_apply``."""
+    if actor.role not in ORG_WRITERS:
+        raise PermissionDenied(f"{actor.get_role_display()} may not change the organisation")
+    model = _MODELS[kind]
+    with transaction.atomic():
+        row = model.objects.select_for_update().filter(pk=pk).first()
+        if row is None:
+            raise NotFound(f"no {kind} {pk}")
+        if kind == "person" and row.pk == actor.pk:
+            raise PermissionDenied(f"{actor.email} may not remove themselves from the organisation")
+        if not row.active:
+            raise RuleViolation(f"{kind} {pk} is already inactive")
+        row.active = False
+        row.save(update_fields=["active"])
+        audit_record_many(
+            actor=actor,
+            events=[
+                PendingEvent(f"{kind}.deactivated", kind, pk, {"active": True}, {"active": False})
+            ],
+        )
