@@ -93,3 +93,40 @@ def test_bad_file_exits_2_and_writes_nothing(run: Run, tmp_path: Path) -> None:
     )
     exported = call("org", "export")
     assert exported.stdout == "version: 1\npeople: []\nteams: []\nservices: []\nassets: []\n"
+
+
+def test_backstage_and_cmdb_sources_through_the_command(
+    run: Run, tmp_path: Path, samples: Path
+) -> None:
+    call = run
+    samples = samples.resolve() / "backstage"
+
+    dangling = call(
+        "org", "apply", "--from", "backstage", str(samples / "audio-playback-system.yaml")
+    )
+    invalid = call("org", "apply", "--from", "backstage", str(samples))
+    missing = tmp_path / "services.csv"
+    missing.write_text("name,owned_by\nShop,Lena\n")
+    columns = call("org", "apply", "--from", "cmdb-csv", str(missing))
+
+    assert (dangling.returncode, dangling.stdout) == (2, "")
+    assert dangling.stderr.endswith(
+        "record system:default/audio-playback, field 'spec.owner': 'team-c' names no group in "
+        "the catalog (dangling reference)\n"
+    )
+    assert invalid.returncode == 2
+    assert "invalid-component.yaml, record component:default/invalid component" in invalid.stderr
+    assert columns.returncode == 2
+    assert columns.stderr == (
+        f"error: {missing}, record header: missing columns: busines_criticality, "
+        "operational_status, owned_by.email (columns: name, owned_by)\n"
+    )
+    catalog = Path(__file__).parent / "catalog"
+    converted = call(
+        "org", "convert", "--from", "backstage", str(catalog), str(samples / "org.yaml"),
+        str(samples / "team-a-group.yaml"),
+    )  # fmt: skip
+    assert converted.returncode == 0
+    assert converted.stdout.startswith("version: 1\npeople:\n- name: breanna.davison\n")
+    exported = call("org", "export")
+    assert exported.stdout == "version: 1\npeople: []\nteams: []\nservices: []\nassets: []\n"
