@@ -30,6 +30,7 @@ from detente.people.models import Role
 
 VERSION = 1
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ROLES = tuple(r.value for r in Role)
 CRITICALITIES = tuple(c.value for c in Criticality)
@@ -40,6 +41,16 @@ Exposure = Literal["yes", "no", "unknown"]
 
 class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        # NUL (PostgreSQL refuses it) and lone surrogates (no encoding stores them)
+        texts = value if isinstance(value, list | tuple) else [value]
+        for text in texts:
+            if isinstance(text, str) and ("\x00" in text or _SURROGATE.search(text)):
+                raise ValueError("text must not contain NUL or unpaired surrogate characters")
+        return value
 
 
 class PersonEntry(_Entry):

@@ -77,6 +77,12 @@ class OrgDocumentIn(In):
     assets: list[dict[str, Any]] | None = None
 
 
+class DeactivatedOut(Schema):
+    kind: str
+    id: int
+    active: bool
+
+
 class Listing(Schema):
     inactive: bool = False  # include inactive rows
 
@@ -158,27 +164,25 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _deactivate(request: HttpRequest, kind: str, pk: int) -> None:
+def _deactivate(request: HttpRequest, kind: str, pk: int) -> dict[str, Any]:
     org_deactivate(actor=require_write(request), kind=kind, pk=pk)
     if kind in ("service", "asset"):
         from detente.findings.services import findings_reevaluate
 
         findings_reevaluate(actor=actor(request))
+    return {"kind": kind, "id": pk, "active": False}
 
 
-@router.post("/org/people/{person_id}/deactivate", response={204: None, **ERRORS})
-def deactivate_person(request: HttpRequest, person_id: PathId) -> tuple[int, None]:
-    _deactivate(request, "person", person_id)
-    return 204, None
+@router.post("/org/people/{person_id}/deactivate", response={200: DeactivatedOut, **ERRORS})
+def deactivate_person(request: HttpRequest, person_id: PathId) -> dict[str, Any]:
+    return _deactivate(request, "person", person_id)
 
 
-@router.post("/org/services/{service_id}/deactivate", response={204: None, **ERRORS})
-def deactivate_service(request: HttpRequest, service_id: PathId) -> tuple[int, None]:
-    _deactivate(request, "service", service_id)
-    return 204, None
+@router.post("/org/services/{service_id}/deactivate", response={200: DeactivatedOut, **ERRORS})
+def deactivate_service(request: HttpRequest, service_id: PathId) -> dict[str, Any]:
+    return _deactivate(request, "service", service_id)
 
 
-@router.post("/org/assets/{asset_id}/deactivate", response={204: None, **ERRORS})
-def deactivate_asset(request: HttpRequest, asset_id: PathId) -> tuple[int, None]:
-    _deactivate(request, "asset", asset_id)
-    return 204, None
+@router.post("/org/assets/{asset_id}/deactivate", response={200: DeactivatedOut, **ERRORS})
+def deactivate_asset(request: HttpRequest, asset_id: PathId) -> dict[str, Any]:
+    return _deactivate(request, "asset", asset_id)

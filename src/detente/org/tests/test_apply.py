@@ -219,6 +219,11 @@ def test_only_leaders_and_the_it_lead_may_change_the_organisation() -> None:
             "org.yaml, record assets[0] (host:web-01), field 'service': no service 'nowhere'",
         ),
         (
+            lambda d: d["people"][0].update(name="Claire\x00"),
+            "org.yaml, record people[0] (cio@x.org), field 'name': text must not contain NUL or "
+            "unpaired surrogate characters",
+        ),
+        (
             lambda d: d["assets"][0].update(colour="red"),
             "org.yaml, record assets[0] (host:web-01), field 'colour': Extra inputs are not "
             "permitted",
