@@ -54,17 +54,17 @@ class OrgAssetOut(Schema):
     active: bool
 
 
-class ChangeOut(Schema):
+class OrgChangeOut(Schema):
     kind: str
     key: str
     action: str
     fields: dict[str, list[Any]]
 
 
-class PlanOut(Schema):
+class OrgPlanOut(Schema):
     applied: bool
     summary: str
-    changes: list[ChangeOut]
+    changes: list[OrgChangeOut]
 
 
 class OrgDocumentIn(In):
@@ -77,19 +77,19 @@ class OrgDocumentIn(In):
     assets: list[dict[str, Any]] | None = None
 
 
-class DeactivatedOut(Schema):
+class OrgDeactivatedOut(Schema):
     kind: str
     id: int
     active: bool
 
 
-class Listing(Schema):
+class OrgListing(Schema):
     inactive: bool = False  # include inactive rows
 
 
 @router.get("/org/people", response={200: list[OrgPersonOut], **ERRORS})
 def list_people(
-    request: HttpRequest, filters: Query[Listing], limit: Limit = 100, offset: Offset = 0
+    request: HttpRequest, filters: Query[OrgListing], limit: Limit = 100, offset: Offset = 0
 ) -> list[dict[str, Any]]:
     rows = Person.objects.order_by("name", "id")
     if not filters.inactive:
@@ -102,7 +102,7 @@ def list_people(
 
 @router.get("/org/services", response={200: list[OrgServiceOut], **ERRORS})
 def list_services(
-    request: HttpRequest, filters: Query[Listing], limit: Limit = 100, offset: Offset = 0
+    request: HttpRequest, filters: Query[OrgListing], limit: Limit = 100, offset: Offset = 0
 ) -> list[dict[str, Any]]:
     rows = BusinessService.objects.select_related("owner", "team").order_by("slug")
     if not filters.inactive:
@@ -118,7 +118,7 @@ def list_services(
 
 @router.get("/org/assets", response={200: list[OrgAssetOut], **ERRORS})
 def list_assets(
-    request: HttpRequest, filters: Query[Listing], limit: Limit = 100, offset: Offset = 0
+    request: HttpRequest, filters: Query[OrgListing], limit: Limit = 100, offset: Offset = 0
 ) -> list[dict[str, Any]]:
     rows = Asset.objects.order_by("kind", "identifier")
     if not filters.inactive:
@@ -133,7 +133,7 @@ def list_assets(
     ]  # fmt: skip
 
 
-@router.post("/org/apply", response={200: PlanOut, **ERRORS})
+@router.post("/org/apply", response={200: OrgPlanOut, **ERRORS})
 def apply(
     request: HttpRequest, body: OrgDocumentIn, dry_run: bool = False, keep_missing: bool = True
 ) -> dict[str, Any]:
@@ -173,16 +173,16 @@ def _deactivate(request: HttpRequest, kind: str, pk: int) -> dict[str, Any]:
     return {"kind": kind, "id": pk, "active": False}
 
 
-@router.post("/org/people/{person_id}/deactivate", response={200: DeactivatedOut, **ERRORS})
+@router.post("/org/people/{person_id}/deactivate", response={200: OrgDeactivatedOut, **ERRORS})
 def deactivate_person(request: HttpRequest, person_id: PathId) -> dict[str, Any]:
     return _deactivate(request, "person", person_id)
 
 
-@router.post("/org/services/{service_id}/deactivate", response={200: DeactivatedOut, **ERRORS})
+@router.post("/org/services/{service_id}/deactivate", response={200: OrgDeactivatedOut, **ERRORS})
 def deactivate_service(request: HttpRequest, service_id: PathId) -> dict[str, Any]:
     return _deactivate(request, "service", service_id)
 
 
-@router.post("/org/assets/{asset_id}/deactivate", response={200: DeactivatedOut, **ERRORS})
+@router.post("/org/assets/{asset_id}/deactivate", response={200: OrgDeactivatedOut, **ERRORS})
 def deactivate_asset(request: HttpRequest, asset_id: PathId) -> dict[str, Any]:
     return _deactivate(request, "asset", asset_id)
