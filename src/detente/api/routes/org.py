@@ -70,7 +70,7 @@ class OrgPlanOut(Schema):
 class OrgDocumentIn(In):
     """An organisation document (docs/organisation.md); entries are checked by the apply."""
 
-    version: int = 1
+    version: int  # required: a body that is not a document is refused, never an empty apply
     people: list[dict[str, Any]] | None = None
     teams: list[dict[str, Any]] | None = None
     services: list[dict[str, Any]] | None = None
