@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -13,6 +13,7 @@ from django.db import transaction
 
 from detente.audit.models import AuditEvent, AuditHead
 from detente.core import clock
+from detente.core.bulk import insert_rows, is_postgres
 
 if TYPE_CHECKING:
     from detente.people.models import Person
@@ -99,6 +100,71 @@ def audit_record(
         head.seq, head.hash = seq, digest
         head.save(update_fields=["seq", "hash"])
         return event
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """One event for ``audit_record_many``."""
+
+    verb: str
+    subject_type: str
+    subject_id: str | int
+    before: Any = None
+    after: Any = None
+
+
+def audit_record_many(
+    *, actor: Person | None, events: Iterable[PendingEvent], actor_label: str | None = None
+) -> int:
+    """Append many events at once: the same chain as ``audit_record``, one head update and set-
+    based inserts (``core.bulk``), for writes of many thousand rows such as applying an
+    organisation. ``before``/``after`` must be JSON values already (dicts, lists or tuples,
+    strings, numbers, booleans, None): they are encoded once, and the canonical text is put
+    together from those encodings (``_canonical`` ordering, checked by ``audit_verify``) instead
+    of being encoded three times per event (measured: 35 µs per ``json.dumps`` here). Call inside
+    the transaction of the change it records; return how many were appended."""
+    with transaction.atomic():
+        head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+        occurred_at = clock.now()
+        label = actor_label or (str(actor) if actor is not None else "system")
+        actor_id = actor.pk if actor is not None else None
+        postgres = is_postgres()
+        at = occurred_at if postgres else str(occurred_at.astimezone(dt.UTC).replace(tzinfo=None))
+        dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+        # the fields every event of this call shares, in _canonical's (sorted) key order
+        actor_text = "null" if actor_id is None else str(int(actor_id))
+        label_text = dumps(label)
+        at_text = dumps(occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"))
+        seq, prev = head.seq, head.hash
+        rows: list[tuple[Any, ...]] = []
+        for event in events:
+            seq += 1
+            before = None if event.before is None else dumps(event.before)
+            after = None if event.after is None else dumps(event.after)
+            subject_id = str(event.subject_id)
+            text = (
+                f'{{"actor":{actor_text},"actor_label":{label_text},"after":{after or "null"},'
+                f'"at":{at_text},"before":{before or "null"},"prev":"{prev}","seq":{seq},'
+                f'"subject":[{dumps(event.subject_type)},{dumps(subject_id)}],'
+                f'"verb":{dumps(event.verb)}}}'
+            )
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            rows.append(
+                (seq, at, actor_id, label, event.verb, event.subject_type, subject_id, before,
+                 after, prev, digest)
+            )  # fmt: skip
+            prev = digest
+        if not rows:
+            return 0
+        insert_rows(
+            AuditEvent._meta.db_table,
+            ("seq", "occurred_at", "actor_id", "actor_label", "verb", "subject_type",
+             "subject_id", "before", "after", "prev_hash", "hash"),
+            rows,
+        )  # fmt: skip
+        head.seq, head.hash = seq, prev
+        head.save(update_fields=["seq", "hash"])
+        return len(rows)
 
 
 @dataclass(frozen=True)

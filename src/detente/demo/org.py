@@ -12,16 +12,17 @@ from detente.core.errors import InputError
 from detente.demo.gate import build_gate_demo
 from detente.demo.api_register import build_api_register
 from detente.demo.initiatives import build_initiatives_demo
+from detente.demo.organisation import demo_organisation
 from detente.findings.importer import ImportOptions
 from detente.findings.models import ScanImport
 from detente.findings.services import findings_reevaluate, scan_import
 from detente.intel.services import intel_load
 from detente.inventory.models import Asset
-from detente.inventory.services import asset_set_exposure, service_upsert
+from detente.inventory.services import asset_set_exposure
 from detente.people.models import Person, Role
-from detente.people.services import person_upsert
 from detente.policy.services import policy_ensure_default
 
+# The same people and services as demo/org.yaml (a test keeps them equal); other modules read them.
 PEOPLE = (
     ("Claire Dubois", "cio@demo.detente", Role.CIO),
     ("Sam Okafor", "ciso@demo.detente", Role.CISO),
@@ -110,18 +111,7 @@ def demo_accounts(password: str) -> list[Person]:
 def build_demo(*, progress: Callable[[str], None] = lambda _msg: None) -> list[ScanImport]:
     samples = samples_dir()
     policy_ensure_default()
-    people = {email: person_upsert(name=n, email=email, role=role) for n, email, role in PEOPLE}
-    services = {
-        slug: service_upsert(
-            slug=slug,
-            name=name,
-            owner=people[owner],
-            criticality=crit,
-            customer_facing=facing,
-            data_classification=data,
-        )
-        for slug, name, owner, crit, facing, data in SERVICES
-    }
+    people, services = demo_organisation()  # demo/org.yaml, applied like any organisation file
     ciso: Person = people["ciso@demo.detente"]
     for rel in INTEL:
         load = intel_load(path=samples / rel, actor=ciso)

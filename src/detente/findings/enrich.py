@@ -85,7 +85,10 @@ def enrich(
     intel: IntelCache,
     evaluator: DeadlineEvaluator,
     record: str | None = None,
+    service: tuple[str, bool] | None = None,
 ) -> Enriched:
+    """``service``: the asset's business service's (criticality, internet_facing), which the
+    policy's ``deadlines.by_service`` rules key on (None: the asset belongs to no service)."""
     facts: CvssFacts | None = None
     if cvss_vector:
         try:
@@ -114,6 +117,8 @@ def enrich(
             automatable_source=auto_src,
             total_impact=total,
             impact_source=impact_src,
+            criticality=service[0] if service else None,
+            internet_facing=service[1] if service else None,
         )
     )
     return Enriched(facts, kev, epss, decision)

@@ -165,6 +165,8 @@ class _Target:
     asset_id: int
     exposed: bool | None
     scope: _Scope
+    # (criticality, internet-facing) of the asset's service, for deadlines.by_service
+    service: tuple[str, bool] | None
     prefix: str  # the fingerprint's leading text: scanner, asset kind, asset identifier
     existing: dict[str, _Existing] = field(init=False)
     seen_add: Callable[[str], None] = field(init=False)
@@ -275,16 +277,25 @@ class _Run:
                 asset_id=asset.pk,
                 exposed=asset.publicly_exposed,
                 scope=self.scope_for(asset, scanner),
+                service=self.service_facts(asset),
                 prefix="\x1f".join((scanner, asset.kind, asset.identifier, "")),
             )
             if fingerprint is not None and fingerprint != _fingerprint(target.prefix, pf):
                 raise RuntimeError(f"the parse child's fingerprints differ in {self.source}")
         return target
 
+    def service_facts(self, asset: Asset) -> tuple[str, bool] | None:
+        if asset.service_id is None:
+            return None
+        row = BusinessService.objects.filter(pk=asset.service_id).values_list(
+            "criticality", "internet_facing"
+        )
+        return next(iter(row), None)
+
     def facts_for(self, pf: ParsedFinding, cve: str | None, target: _Target) -> tuple[_Facts, Any]:
         """The enrichment of the finding's (CVE, severity, vector, exposure), and the deadline a
         new finding with them gets in this import."""
-        key = (cve, pf.severity, pf.cvss_vector, target.exposed)
+        key = (cve, pf.severity, pf.cvss_vector, target.exposed, target.service)
         facts = self.s.enriched.get(key)
         if facts is None:
             self.copier.wait()  # a new deadline reason may be stored
@@ -297,6 +308,7 @@ class _Run:
                     intel=self.s.intel,
                     evaluator=self.s.evaluator,
                     record=pf.record,
+                    service=target.service,
                 )
             except InputError as exc:
                 raise InputError(
@@ -381,7 +393,7 @@ class _Run:
                 continue
             report_add(fp)
             target.seen_add(fp)
-            found = enriched.get((cve, pf.severity, pf.cvss_vector, target.exposed))
+            found = enriched.get((cve, pf.severity, pf.cvss_vector, target.exposed, target.service))
             if found is None:
                 found = self.facts_for(pf, cve, target)
             facts, new_deadline = found
@@ -630,7 +642,7 @@ class _Facts:
 
 
 # What a finding's enrichment depends on: CVE, severity, CVSS vector, the asset's exposure.
-_FactsKey = tuple[str | None, Severity, str | None, bool | None]
+_FactsKey = tuple[str | None, Severity, str | None, bool | None, tuple[str, bool] | None]
 
 
 _first = itemgetter(0)

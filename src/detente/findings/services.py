@@ -147,6 +147,7 @@ def findings_reevaluate(
                     "id", "cve", "severity", "cvss_vector", "asset__publicly_exposed", "basis",
                     "title", "scanner_severity", "component_version", "fixed_in", "cvss_score",
                     "status", "suppressed_by_tool", "state_hash",
+                    "asset__service__criticality", "asset__service__internet_facing",
                 )[:batch]
             )  # fmt: skip
             if not rows:
@@ -170,11 +171,14 @@ def findings_reevaluate(
                     status,
                     suppressed,
                     old_hash,
+                    criticality,
+                    internet_facing,
                 ) = row
                 checked += 1
                 e = enrich(
                     cve=cve, severity=severity, cvss_vector=vector, exposed=exposed,
                     intel=session.intel, evaluator=session.evaluator, record=f"finding {fid}",
+                    service=(criticality, internet_facing) if criticality else None,
                 )  # fmt: skip
                 decision = e.decision
                 deadline = due_for(decision, first_seen, e.kev, session.evaluator)

@@ -32,6 +32,13 @@ class BusinessService(models.Model):
     data_classification = models.CharField(
         max_length=16, choices=DataClassification.choices, default=DataClassification.INTERNAL
     )
+    # Reachable from the internet (policy keys deadlines on it with criticality).
+    internet_facing = models.BooleanField(default=False)
+    team = models.ForeignKey(
+        "people.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="services"
+    )
+    # Removed from the organisation: kept for history, never deleted.
+    active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ("name",)
@@ -62,6 +69,10 @@ class Asset(models.Model):
         BusinessService, null=True, blank=True, on_delete=models.SET_NULL, related_name="assets"
     )
     publicly_exposed = models.BooleanField(null=True, blank=True)
+    # Declared by an organisation source (org file, Backstage, CMDB) rather than discovered by a
+    # scan: only declared assets are exported, and deactivated when a source stops listing them.
+    declared = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ("kind", "identifier")

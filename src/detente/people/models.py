@@ -35,3 +35,22 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_role_display()})"
+
+
+class Team(models.Model):
+    """A group of people (a Backstage Group, a department). ``parent`` makes a tree, never a cycle
+    (checked where teams are written: ``detente.org``)."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    members = models.ManyToManyField(Person, blank=True, related_name="teams")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ("slug",)
+
+    def __str__(self) -> str:
+        return self.name

@@ -24,6 +24,9 @@ class DeadlineInputs:
     automatable_source: str  # "vulnrichment", "cvss", "worst case"
     total_impact: bool
     impact_source: str
+    # the finding's business service (None: the asset belongs to none), for deadlines.by_service
+    criticality: str | None = None
+    internet_facing: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,22 @@ class DeadlineEvaluator:
                 ):
                     cls = d.kev_class
                     reason["rule"] = f"KEV-listed: at most {kev_cls.label}"
+        for number, rule in enumerate(d.by_service):
+            if rule.matches(
+                criticality=i.criticality,
+                internet_facing=i.internet_facing,
+                in_kev=i.in_kev,
+                exposed=i.exposed,
+            ):
+                capped, current = d.classes[rule.at_most], d.classes[cls]
+                if capped.days is not None and (current.days is None or capped.days < current.days):
+                    cls = rule.at_most
+                    reason["service_rule"] = (
+                        f"by_service[{number}]: {i.criticality} service"
+                        + (", internet-facing" if i.internet_facing else "")
+                        + f": at most {capped.label}"
+                    )
+                break
         klass = d.classes[cls]
         reason |= {"class": cls, "label": klass.label}
         if needs_analyst:

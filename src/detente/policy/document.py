@@ -15,6 +15,7 @@ import yaml
 from detente.core.errors import InputError
 from detente.policy.gate import Gate
 from detente.policy.api_register import ApiRegisterPolicy, check_api_register
+from detente.policy.service_rules import ServiceDeadlineRule
 
 YesNo = Literal["yes", "no"]
 Impact = Literal["partial", "total"]
@@ -52,6 +53,7 @@ class Deadlines(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     kev_due_date: Literal["earliest", "ignore"] = "ignore"
     kev_class: str | None = None  # severity packs: every KEV-listed finding gets at least this
     restart_on_reopen: bool = False
+    by_service: list[ServiceDeadlineRule] = []  # policy/service_rules.py
 
 
 class AcceptanceRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -211,6 +213,13 @@ def _check(doc: PolicyDocument) -> None:
             "the BOD 26-04 table needs exactly the 16 distinct input combinations",
             record="deadlines.bod_26_04",
         )
+    for number, service_rule in enumerate(d.by_service):
+        if service_rule.at_most not in known:
+            raise InputError(
+                f"unknown deadline class {service_rule.at_most!r}",
+                record=f"deadlines.by_service[{number}]",
+                field="at_most",
+            )
     if d.kev_class is not None and d.kev_class not in known:
         raise InputError(
             f"unknown deadline class {d.kev_class!r}", record="deadlines", field="kev_class"

@@ -1,5 +1,13 @@
 """Pages of org (joined to the web namespace by web/urls.py)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from detente.web import views_org
+
+urlpatterns: list[URLPattern] = [
+    path("org/people", views_org.people, name="org_people"),
+    path("org/services", views_org.services, name="org_services"),
+    path("org/services/<slug:slug>/edit", views_org.service_edit, name="org_service_edit"),
+    path("org/assets", views_org.assets, name="org_assets"),
+    path("org/<str:kind>/<int:pk>/deactivate", views_org.deactivate, name="org_deactivate"),
+]
