@@ -25,7 +25,7 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="Run one round, then exit.")] = False,
 ) -> None:
     """Expire acceptances, send acceptance and incident reminders, deliver notifications; run
-    queued tasks.
+    queued tasks; append the audit head to the witness file.
 
     Every round queues the periodic jobs and runs every ready task of the database queue.
     SIGTERM or Ctrl-C stops it after the round in progress.
@@ -45,10 +45,14 @@ def worker(
     # others queued goes out in the same round.
     periodic = (expire_acceptances, send_reminders, send_incident_reminders, deliver_outbox)
 
+    from detente.audit.witness import witness_append
+
     def worker_round(*, worker_id: str) -> tuple[int, int]:
         for job in periodic:
             job.enqueue()
-        return run_queued(worker_id=worker_id)
+        outcome = run_queued(worker_id=worker_id)
+        witness_append()  # anchor the audit head outside the database, every round
+        return outcome
 
     worker_id = f"{socket.gethostname()}-{os.getpid()}"[:64]
     stopping = False

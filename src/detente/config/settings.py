@@ -200,6 +200,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Limits on what users may feed in.
 DETENTE_MAX_IMPORT_BYTES = env_int("DETENTE_MAX_IMPORT_BYTES", 3 * 1024**3)
 
+# The audit chain's key and witness live outside the database (detente.audit.keys / .witness).
+DETENTE_AUDIT_KEY_FILE = env_str("DETENTE_AUDIT_KEY_FILE", str(DATA_DIR / "audit_key"))
+DETENTE_AUDIT_WITNESS = env_str("DETENTE_AUDIT_WITNESS", str(DATA_DIR / "audit_witness.jsonl"))
+
 # Background tasks (django-tasks) kept in the database; ``detente worker`` runs them.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
