@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from detente.access.models import ApiToken, Scope, TotpDevice
+from detente.access.throttle import Lockout
 from detente.audit.services import audit_record
 from detente.core import clock
 from detente.core.errors import InputError, NotFound, PermissionDenied, RuleViolation
@@ -176,3 +177,27 @@ def totp_verify(*, user: User, code: str) -> bool:
         device.last_counter = counter
         device.save(update_fields=["last_counter"])
         return True
+
+
+# ------------------------------------------------------------------------------ sign-in failures
+
+
+def signin_failure_record(
+    *, email: str, address: str, reason: str, lockout: Lockout | None = None
+) -> None:
+    """Audit a failed sign-in (and the lockout it started). The typed e-mail is kept only when it
+    names an account: an unknown one may be a password typed into the wrong field."""
+    person = Person.objects.filter(user__username=email.strip().lower()).first()
+    subject = str(person.pk) if person is not None else "unknown"
+    with transaction.atomic():
+        audit_record(
+            actor=None, actor_label=f"sign-in from {address}", verb="access.signin_failed",
+            subject_type="account", subject_id=subject,
+            after={"address": address, "reason": reason},
+        )  # fmt: skip
+        if lockout is not None:
+            audit_record(
+                actor=None, actor_label=f"sign-in from {address}", verb="access.signin_locked",
+                subject_type="account", subject_id=subject,
+                after={"address": address, "scope": lockout.scope, "seconds": lockout.seconds},
+            )  # fmt: skip

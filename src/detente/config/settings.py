@@ -200,6 +200,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Limits on what users may feed in.
 DETENTE_MAX_IMPORT_BYTES = env_int("DETENTE_MAX_IMPORT_BYTES", 3 * 1024**3)
 
+# Sign-in throttling (detente.access.throttle): failures before a lockout that then doubles.
+DETENTE_SIGNIN_FAILURES_PER_ACCOUNT = env_int("DETENTE_SIGNIN_FAILURES_PER_ACCOUNT", 5)
+DETENTE_SIGNIN_FAILURES_PER_ADDRESS = env_int("DETENTE_SIGNIN_FAILURES_PER_ADDRESS", 20)
+DETENTE_TOTP_ATTEMPTS = env_int("DETENTE_TOTP_ATTEMPTS", 5)  # per pending sign-in
+DETENTE_API_RATE_PER_MINUTE = env_int("DETENTE_API_RATE_PER_MINUTE", 1200)  # per token, process
+
 # The audit chain's key and witness live outside the database (detente.audit.keys / .witness).
 DETENTE_AUDIT_KEY_FILE = env_str("DETENTE_AUDIT_KEY_FILE", str(DATA_DIR / "audit_key"))
 DETENTE_AUDIT_WITNESS = env_str("DETENTE_AUDIT_WITNESS", str(DATA_DIR / "audit_witness.jsonl"))
