@@ -78,10 +78,12 @@ INSTALLED_APPS = [
     "detente.org",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # serves the API docs' scripts from our static files (the CSP allows no CDN)
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "detente.web.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
