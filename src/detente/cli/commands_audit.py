@@ -24,7 +24,7 @@ def audit_verify() -> None:
     states it vouches for; name the first broken link. Exit 1 when broken."""
     ensure_database()
     from detente.audit.services import audit_verify as verify
-    from detente.cli.audit_vouchers import VOUCHERS
+    from detente.reports.audit_vouchers import VOUCHERS
 
     result = verify(vouchers=VOUCHERS)
     if not result.ok:

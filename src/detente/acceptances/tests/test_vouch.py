@@ -20,7 +20,7 @@ from detente.decisions.vouch import VOUCHERS as DECISION_VOUCHERS
 
 pytestmark = pytest.mark.django_db
 
-VOUCHERS = (*ACCEPTANCE_VOUCHERS, *DECISION_VOUCHERS)  # as cli/audit_vouchers.py lists them
+VOUCHERS = (*ACCEPTANCE_VOUCHERS, *DECISION_VOUCHERS)  # as reports/audit_vouchers.py lists them
 
 
 def _sql(statement: str, params: list[Any]) -> None:
