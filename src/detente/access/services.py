@@ -16,6 +16,7 @@ from detente.access.models import ApiToken, Scope, TotpDevice
 from detente.access.throttle import Lockout
 from detente.audit.services import audit_record
 from detente.core import clock
+from detente.core.busy import skip_when_busy
 from detente.core.errors import InputError, NotFound, PermissionDenied, RuleViolation
 from detente.people.models import Person, Role
 
@@ -103,7 +104,9 @@ def token_authenticate(raw: str) -> tuple[Person, str] | None:
     if token.revoked_at is not None or token.expires_at <= now or not token.person.active:
         return None
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)  # throttled: not per request
+        # Bookkeeping, not per request, and skipped while an import holds the write lock: a
+        # read must never wait for it.
+        skip_when_busy(lambda: ApiToken.objects.filter(pk=token.pk).update(last_used_at=now))
     return token.person, token.scope
 
 

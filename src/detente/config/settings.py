@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "detente.web.errors.PageErrorsMiddleware",
+    "detente.web.busy.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "detente.config.urls"
@@ -112,6 +113,9 @@ TEMPLATES = [
     }
 ]
 
+
+# How long a write waits for SQLite's lock before giving up (503 with Retry-After on the web).
+DETENTE_SQLITE_BUSY_TIMEOUT_MS = env_int("DETENTE_SQLITE_BUSY_TIMEOUT_MS", 10000)
 
 # Page size of a new SQLite database (see _database).
 SQLITE_PAGE_SIZE = 8192
@@ -135,7 +139,8 @@ def _database() -> dict[str, Any]:
             "init_command": (
                 f"PRAGMA page_size={SQLITE_PAGE_SIZE}; "
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-                "PRAGMA busy_timeout=10000; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+                f"PRAGMA busy_timeout={DETENTE_SQLITE_BUSY_TIMEOUT_MS}; "
+                "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
             ),
             "transaction_mode": "IMMEDIATE",
         }
