@@ -1,5 +1,6 @@
-"""A write that gave up waiting for the database lock is a 503 with Retry-After (JSON on the
-API, a page on the web), never a 500; a token's last-used bookkeeping skips instead of waiting."""
+"""A write that gave up waiting for the database lock is a 503 with Retry-After (a page on the
+web; the API's JSON in api/tests/test_busy.py), never a 500; a token's last-used
+bookkeeping skips instead of waiting."""
 
 from __future__ import annotations
 
@@ -7,11 +8,9 @@ from typing import Any, NoReturn
 
 import pytest
 from django.db import OperationalError
-from django.test import Client
 
 from detente.access import services as access
 from detente.access.models import ApiToken
-from detente.api.routes import other
 from detente.core.busy import skip_when_busy
 from detente.people.models import Person, Role
 from detente.people.services import person_upsert
@@ -31,18 +30,6 @@ def eve() -> Person:
     access.account_set_password(person=person, password="correct horse battery staple")
     person.refresh_from_db()
     return person
-
-
-def test_the_api_answers_503_json_with_retry_after(
-    eve: Person, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _, raw = access.token_issue(actor=eve, person=eve, name="ci", scope="read", days=30)
-    monkeypatch.setattr(other, "person_out", _locked)
-    response = Client(raise_request_exception=False).get(
-        "/api/people/me", headers={"Authorization": f"Bearer {raw}"}
-    )
-    assert (response.status_code, response["Retry-After"]) == (503, "5")
-    assert response.json()["error"]["code"] == "busy"
 
 
 def test_a_page_answers_503_html_with_retry_after(
