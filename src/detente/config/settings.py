@@ -84,6 +84,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "detente.web.headers.SecurityHeadersMiddleware",
+    "detente.web.upload_limit.UploadLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -207,6 +208,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Limits on what users may feed in.
 DETENTE_MAX_IMPORT_BYTES = env_int("DETENTE_MAX_IMPORT_BYTES", 3 * 1024**3)
+# Request bodies (uploads through the web and API) over this are refused with 413 unread.
+DETENTE_MAX_UPLOAD_BYTES = env_int("DETENTE_MAX_UPLOAD_BYTES", 512 * 1024**2)
 
 # Sign-in throttling (detente.access.throttle): failures before a lockout that then doubles.
 DETENTE_SIGNIN_FAILURES_PER_ACCOUNT = env_int("DETENTE_SIGNIN_FAILURES_PER_ACCOUNT", 5)
