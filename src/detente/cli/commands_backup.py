@@ -63,9 +63,10 @@ def _run(argv: list[str], env: dict[str, str]) -> None:
 
 
 def backup(
-    folder: Annotated[Path, typer.Argument(help="New folder to write the backup into.")],
+    into: Annotated[Path, typer.Argument(help="Folder to keep backups in.")],
 ) -> None:
-    """Back up the database and the audit witness into FOLDER (with a manifest of checksums).
+    """Back up the database and the audit witness into a new dated folder under INTO (with a
+    manifest of checksums).
 
     The audit key is not copied: keep it in its own safe place (docs/deployment.md)."""
     ensure_database()
@@ -74,10 +75,10 @@ def backup(
     from detente.audit.models import AuditHead
     from detente.audit.witness import witness_append, witness_path
 
-    if folder.exists() and any(folder.iterdir()):
-        raise InputError(f"{folder}: the folder exists and is not empty")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    folder = into / f"detente-{stamp}"
     witness_append()  # the backup's head is witnessed before it is copied
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True)
     engine = connection.vendor
     if engine == "sqlite":
         connection.ensure_connection()
@@ -128,10 +129,22 @@ def _manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
+def _latest(folder: Path) -> Path:
+    """FOLDER itself when it is one backup, else the newest backup in it."""
+    if (folder / MANIFEST).exists() or not folder.is_dir():
+        return folder
+    found = sorted(p for p in folder.glob("detente-*") if (p / MANIFEST).exists())
+    if not found:
+        raise InputError(f"{folder}: no backup here (no {MANIFEST})")
+    return found[-1]
+
+
 def restore(
-    folder: Annotated[Path, typer.Argument(help="A folder written by `detente backup`.")],
+    folder: Annotated[
+        Path, typer.Argument(help="A backup folder, or the folder of backups (newest is used).")
+    ],
 ) -> None:
-    """Restore the database from FOLDER, then verify the audit trail against the witness.
+    """Restore the database from a backup, then verify the audit trail against the witness.
 
     Exit 0 when the restored trail verifies, 1 when it does not (the database is restored; the
     message says what the trail lacks, e.g. events written after the backup)."""
@@ -141,6 +154,7 @@ def restore(
     from detente.audit.witness import witness_path
     from detente.reports.audit_vouchers import VOUCHERS
 
+    folder = _latest(folder)
     manifest = _manifest(folder)
     if manifest["engine"] != connection.vendor:
         raise InputError(

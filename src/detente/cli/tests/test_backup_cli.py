@@ -37,10 +37,12 @@ def backed_up(tmp_path: Path, samples: Path) -> tuple[Path, Path]:
     done = _detente(data, "backup", str(tmp_path / "bk"))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("backed up sqlite database (audit trail to #")
-    assert sorted(p.name for p in (tmp_path / "bk").iterdir()) == [
+    (folder,) = (tmp_path / "bk").iterdir()
+    assert folder.name.startswith("detente-")
+    assert sorted(p.name for p in folder.iterdir()) == [
         "audit_witness.jsonl", "detente.sqlite3", "manifest.json",
     ]  # fmt: skip
-    return data, tmp_path / "bk"
+    return data, folder
 
 
 def test_a_lost_database_is_restored_and_verified(backed_up: tuple[Path, Path]) -> None:
@@ -48,7 +50,7 @@ def test_a_lost_database_is_restored_and_verified(backed_up: tuple[Path, Path]) 
     findings, events = _count(data, "findings_finding"), _count(data, "audit_auditevent")
     for name in ("detente.sqlite3", "detente.sqlite3-wal", "detente.sqlite3-shm"):
         (data / name).unlink(missing_ok=True)
-    restored = _detente(data, "restore", str(folder))
+    restored = _detente(data, "restore", str(folder.parent))  # the newest backup in it
     assert restored.returncode == 0, restored.stderr
     assert f"audit chain intact: {events} events" in restored.stdout
     assert (_count(data, "findings_finding"), _count(data, "audit_auditevent")) == (
