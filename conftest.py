@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -24,6 +25,12 @@ def _empty_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _own_audit_witness(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Each test's rolled-back trail gets its own witness file (the key is shared)."""
+    settings.DETENTE_AUDIT_WITNESS = str(tmp_path_factory.mktemp("witness") / "witness.jsonl")
 
 
 @pytest.fixture

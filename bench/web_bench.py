@@ -184,6 +184,7 @@ def main() -> None:
     env = dict(
         os.environ, DETENTE_DATA_DIR=str(args.data), DETENTE_SECRET_KEY="bench",
         DETENTE_ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+        DETENTE_API_RATE_PER_MINUTE="0",  # one token, 20 clients: measure the server, not the limit
     )  # fmt: skip
     env.pop("DATABASE_URL", None)
     if args.pg_url:

@@ -134,6 +134,14 @@ def _facts(findings: Iterable[Finding]) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ request
 
 
+def _has_owner(findings: Sequence[Finding], service: BusinessService | None) -> bool:
+    """Whether someone owns the service the request names or one of its findings' services."""
+    owned = BusinessService.objects.filter(owner__isnull=False)
+    if service is not None and owned.filter(pk=service.pk).exists():
+        return True
+    return owned.filter(assets__findings__in=[f.pk for f in findings]).exists()
+
+
 def acceptance_request(
     *,
     actor: Person,
@@ -196,6 +204,13 @@ def acceptance_request(
                 "a known-exploited (KEV) finding is deferred only with compensating controls"
             )
         renewals = renewal_of.renewals + 1 if renewal_of is not None else 0
+        required_roles = _required_roles(doc, cls, renewals)
+        if Role.SERVICE_OWNER in required_roles and not _has_owner(findings, service):
+            raise InputError(
+                "these findings belong to no service with an owner, and the policy asks a "
+                "service owner to sign: name the owning service",
+                field="service",
+            )
         now = clock.now()
         acceptance = RiskAcceptance.objects.create(
             title=title.strip() or f"Defer {len(findings)} finding(s)",
@@ -209,7 +224,7 @@ def acceptance_request(
             requested_until=until,
             expires_at=_end_of_day(until),
             deadline_class=cls,
-            required_roles=_required_roles(doc, cls, renewals),
+            required_roles=required_roles,
             status=S.REQUESTED if submit else S.DRAFT,
             requester=actor,
             decision=decision,
@@ -285,7 +300,7 @@ def _role_for(locked: RiskAcceptance, signer: Person, role: str | None) -> str:
                 ).values_list("owner_id", flat=True)
                 if pk is not None
             }
-            if owners and signer.pk not in owners:
+            if signer.pk not in owners:  # no owner at all: no service owner may sign for one
                 continue
         return candidate
     needs = ", ".join(open_roles) or "none"

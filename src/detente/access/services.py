@@ -13,8 +13,10 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from detente.access.models import ApiToken, Scope, TotpDevice
+from detente.access.throttle import Lockout
 from detente.audit.services import audit_record
 from detente.core import clock
+from detente.core.busy import skip_when_busy
 from detente.core.errors import InputError, NotFound, PermissionDenied, RuleViolation
 from detente.people.models import Person, Role
 
@@ -102,7 +104,9 @@ def token_authenticate(raw: str) -> tuple[Person, str] | None:
     if token.revoked_at is not None or token.expires_at <= now or not token.person.active:
         return None
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)  # throttled: not per request
+        # Bookkeeping, not per request, and skipped while an import holds the write lock: a
+        # read must never wait for it.
+        skip_when_busy(lambda: ApiToken.objects.filter(pk=token.pk).update(last_used_at=now))
     return token.person, token.scope
 
 
@@ -176,3 +180,27 @@ def totp_verify(*, user: User, code: str) -> bool:
         device.last_counter = counter
         device.save(update_fields=["last_counter"])
         return True
+
+
+# ------------------------------------------------------------------------------ sign-in failures
+
+
+def signin_failure_record(
+    *, email: str, address: str, reason: str, lockout: Lockout | None = None
+) -> None:
+    """Audit a failed sign-in (and the lockout it started). The typed e-mail is kept only when it
+    names an account: an unknown one may be a password typed into the wrong field."""
+    person = Person.objects.filter(user__username=email.strip().lower()).first()
+    subject = str(person.pk) if person is not None else "unknown"
+    with transaction.atomic():
+        audit_record(
+            actor=None, actor_label=f"sign-in from {address}", verb="access.signin_failed",
+            subject_type="account", subject_id=subject,
+            after={"address": address, "reason": reason},
+        )  # fmt: skip
+        if lockout is not None:
+            audit_record(
+                actor=None, actor_label=f"sign-in from {address}", verb="access.signin_locked",
+                subject_type="account", subject_id=subject,
+                after={"address": address, "scope": lockout.scope, "seconds": lockout.seconds},
+            )  # fmt: skip

@@ -9,10 +9,19 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
 from detente.access.services import token_authenticate
+from detente.access.throttle import TOKEN_RATE
 from detente.core.errors import PermissionDenied
 from detente.people.models import Person
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class RateLimited(Exception):
+    """Too many requests with one token this minute; answered 429 with ``Retry-After``."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many requests with this token; retry in {retry_after} s")
+        self.retry_after = retry_after
 
 
 class TokenAuth(HttpBearer):
@@ -20,6 +29,8 @@ class TokenAuth(HttpBearer):
         found = token_authenticate(token)
         if found is None:
             return None
+        if (wait := TOKEN_RATE.allow(token.strip().split("_", 2)[1])) is not None:
+            raise RateLimited(wait)
         person, scope = found
         request.detente_person = person  # type: ignore[attr-defined]
         request.detente_scope = scope  # type: ignore[attr-defined]

@@ -6,7 +6,8 @@ import datetime as dt
 from typing import Annotated, Any
 
 from ninja import Path, Query, Schema
-from pydantic import Field, field_validator
+from ninja.schema import DjangoGetter
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 
 class ErrorDetail(Schema):
@@ -30,7 +31,17 @@ Since = Annotated[int, Query(ge=0, le=2**63 - 1)]
 
 
 class In(Schema):
-    """Base of request bodies: text must not carry NUL characters (PostgreSQL refuses them)."""
+    """Base of request bodies: a JSON object (``[null, null]`` is not one, though ninja's schemas
+    would read attributes off it), and text without NUL characters (PostgreSQL refuses them)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, value: Any) -> Any:
+        raw = value._obj if isinstance(value, DjangoGetter) else value
+        if not isinstance(raw, dict | BaseModel):
+            msg = f"the body must be a JSON object, not {type(raw).__name__}"
+            raise ValueError(msg)  # noqa: TRY004 - pydantic reports ValueError, not TypeError
+        return value
 
     @field_validator("*", mode="before")
     @classmethod

@@ -1,17 +1,27 @@
-"""Writing and verifying the audit chain."""
+"""Writing and verifying the audit chain.
+
+Each event's ``hash`` is an HMAC-SHA256, keyed with the key kept outside the database
+(``audit.keys``), over the canonical JSON of its fields and the previous hash: whoever edits the
+database cannot recompute the chain. The head is anchored outside the database too: the worker
+appends ``(seq, hash, time)`` to the witness file (``audit.witness``), so cutting the tail,
+emptying the trail or re-chaining forged events is noticed by ``audit_verify``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from django.db import transaction
 
+from detente.audit.keys import audit_key
 from detente.audit.models import AuditEvent, AuditHead
+from detente.audit.witness import WitnessEntry, witness_read
 from detente.core import clock
 from detente.core.bulk import insert_rows, is_postgres
 
@@ -48,6 +58,11 @@ def _canonical(
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
+def chain_hash(canonical: bytes) -> str:
+    """The keyed digest of one event's canonical form."""
+    return hmac.new(audit_key(), canonical, hashlib.sha256).hexdigest()
+
+
 def _jsonable(value: Any) -> Any:
     """Round-trip through JSON so what we hash is exactly what the database stores."""
     return None if value is None else json.loads(json.dumps(value, default=str))
@@ -70,7 +85,7 @@ def audit_record(
         occurred_at = clock.now()
         label = actor_label or (str(actor) if actor is not None else "system")
         before_j, after_j = _jsonable(before), _jsonable(after)
-        digest = hashlib.sha256(
+        digest = chain_hash(
             _canonical(
                 seq=seq,
                 occurred_at=occurred_at,
@@ -83,7 +98,7 @@ def audit_record(
                 after=after_j,
                 prev_hash=head.hash,
             )
-        ).hexdigest()
+        )
         event = AuditEvent.objects.create(
             seq=seq,
             occurred_at=occurred_at,
@@ -148,7 +163,7 @@ def audit_record_many(
                 f'"subject":[{dumps(event.subject_type)},{dumps(subject_id)}],'
                 f'"verb":{dumps(event.verb)}}}'
             )
-            digest = hashlib.sha256(text.encode()).hexdigest()
+            digest = chain_hash(text.encode())
             rows.append(
                 (seq, at, actor_id, label, event.verb, event.subject_type, subject_id, before,
                  after, prev, digest)
@@ -173,25 +188,35 @@ class VerifyResult:
     checked: int
     broken_at: int | None = None
     reason: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Voucher:
+    """A rule that checks rows the trail vouches for (signatures, states) against the trail:
+    ``check`` yields one sentence per row that the trail does not account for."""
+
+    name: str
+    check: Callable[[], Iterable[str]]
 
 
 def _events() -> Iterator[AuditEvent]:
     return AuditEvent.objects.order_by("id").iterator(chunk_size=2000)
 
 
-def audit_verify() -> VerifyResult:
-    """Walk the chain in insertion order; name the first broken link."""
+def _walk(witnessed: set[int]) -> tuple[VerifyResult | None, int, str, dict[int, str]]:
+    """Walk the chain in insertion order; return the first break (or None), the count, the last
+    hash and the hashes at the witnessed sequence numbers."""
     prev_hash, expected_seq, checked = GENESIS, 1, 0
+    seen: dict[int, str] = {}
     for event in _events():
         if event.seq != expected_seq:
-            return VerifyResult(
-                False, checked, event.seq, f"event #{event.seq} found where #{expected_seq} belongs"
-            )
+            reason = f"event #{event.seq} found where #{expected_seq} belongs"
+            return VerifyResult(False, checked, event.seq, reason), checked, prev_hash, seen
         if event.prev_hash != prev_hash:
-            return VerifyResult(
-                False, checked, event.seq, f"event #{event.seq} does not follow its predecessor"
-            )
-        digest = hashlib.sha256(
+            reason = f"event #{event.seq} does not follow its predecessor"
+            return VerifyResult(False, checked, event.seq, reason), checked, prev_hash, seen
+        digest = chain_hash(
             _canonical(
                 seq=event.seq,
                 occurred_at=event.occurred_at,
@@ -204,21 +229,64 @@ def audit_verify() -> VerifyResult:
                 after=event.after,
                 prev_hash=event.prev_hash,
             )
-        ).hexdigest()
-        if digest != event.hash:
-            return VerifyResult(
-                False, checked, event.seq, f"event #{event.seq} was altered after it was written"
-            )
+        )
+        if not hmac.compare_digest(digest, event.hash):
+            reason = f"event #{event.seq} was altered or forged after it was written"
+            return VerifyResult(False, checked, event.seq, reason), checked, prev_hash, seen
+        if event.seq in witnessed:
+            seen[event.seq] = event.hash
         prev_hash = event.hash
         expected_seq += 1
         checked += 1
+    return None, checked, prev_hash, seen
+
+
+def _against_witness(
+    entries: list[WitnessEntry], checked: int, seen: dict[int, str]
+) -> VerifyResult | None:
+    for entry in entries:
+        if entry.seq > checked:
+            if checked == 0:
+                reason = f"the trail is empty but the witness saw event #{entry.seq} at {entry.at}"
+            else:
+                reason = (
+                    f"the trail was cut short: it ends at #{checked} but the witness saw "
+                    f"#{entry.seq} at {entry.at}"
+                )
+            return VerifyResult(False, checked, checked + 1, reason)
+        if not hmac.compare_digest(seen.get(entry.seq, ""), entry.hash):
+            reason = (
+                f"event #{entry.seq} is not the one the witness saw at {entry.at}: "
+                "forged and re-chained"
+            )
+            return VerifyResult(False, checked, entry.seq, reason)
+    return None
+
+
+def audit_verify(*, vouchers: Iterable[Voucher] = ()) -> VerifyResult:
+    """Check the keyed chain, its head, the witness and the rows the trail vouches for; name the
+    first broken link by sequence number."""
+    entries = witness_read()
+    broken, checked, last_hash, seen = _walk({e.seq for e in entries})
+    if broken is not None:
+        return broken
     head = AuditHead.objects.filter(id=1).first()
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
-    if head_seq != checked or head_hash != prev_hash:
+    if head_seq != checked or head_hash != last_hash:
         return VerifyResult(
             False, checked, checked + 1, f"the chain ends at #{checked} but #{head_seq} was written"
         )
-    return VerifyResult(True, checked)
+    if (witness_broken := _against_witness(entries, checked, seen)) is not None:
+        return witness_broken
+    for voucher in vouchers:
+        for problem in voucher.check():
+            return VerifyResult(False, checked, None, f"{voucher.name}: {problem}")
+    notes: tuple[str, ...] = ()
+    if not entries:
+        notes = ("no witness entries yet: run `detente worker` (or `detente audit anchor`)",)
+    elif entries[-1].seq < checked:
+        notes = (f"events after #{entries[-1].seq} are not witnessed yet",)
+    return VerifyResult(True, checked, notes=notes)
 
 
 def audit_export(out: IO[str], *, since_seq: int = 0) -> int:

@@ -20,14 +20,32 @@ def register(app: typer.Typer) -> None:
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Recompute the hash chain; name the first broken link. Exit 1 when broken."""
+    """Recompute the keyed chain, compare it with the witness and check the signatures and
+    states it vouches for; name the first broken link. Exit 1 when broken."""
     ensure_database()
     from detente.audit.services import audit_verify as verify
+    from detente.reports.audit_vouchers import VOUCHERS
 
-    result = verify()
+    result = verify(vouchers=VOUCHERS)
     if not result.ok:
-        raise RuleViolation(f"audit chain broken at event #{result.broken_at}: {result.reason}")
+        where = f" at event #{result.broken_at}" if result.broken_at is not None else ""
+        raise RuleViolation(f"audit trail broken{where}: {result.reason}")
     console.print(f"audit chain intact: {result.checked} events")
+    for note in result.notes:
+        console.print(f"note: {note}")
+
+
+@audit_app.command("anchor")
+def audit_anchor() -> None:
+    """Append the chain's head to the witness file now (the worker does it every round)."""
+    ensure_database()
+    from detente.audit.witness import witness_append, witness_path
+
+    entry = witness_append()
+    if entry is None:
+        console.print(f"witness {witness_path()} is up to date")
+    else:
+        console.print(f"witnessed event #{entry.seq} in {witness_path()}")
 
 
 @audit_app.command("export")

@@ -42,6 +42,7 @@ def import_command(
     """Import scanner output; each file is one transaction. Re-importing closes what is gone."""
     ensure_database()
     from detente.acceptances.services import scans_import
+    from detente.cli.import_turn import import_turn
     from detente.findings.importer import ImportOptions
     from detente.findings.services import scan_paths
     from detente.inventory.selectors import service_by_slug
@@ -76,7 +77,8 @@ def import_command(
                     f" ({scan.duration_ms} ms)"
                 )
 
-        scans_import(paths=files, options=options, progress=step)
+        with import_turn():
+            scans_import(paths=files, options=options, progress=step)
     if len(files) > 1:
         console.print(
             f"{len(files)} files: {totals['parsed']} parsed, {totals['new']} new, "

@@ -25,7 +25,7 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="Run one round, then exit.")] = False,
 ) -> None:
     """Expire acceptances, send acceptance and incident reminders, deliver notifications; run
-    queued tasks.
+    queued tasks; append the audit head to the witness file.
 
     Every round queues the periodic jobs and runs every ready task of the database queue.
     SIGTERM or Ctrl-C stops it after the round in progress.
@@ -48,10 +48,14 @@ def worker(
     # Guardrails (initiatives) are judged before delivery, so a pause's notices go out this round.
     jobs = (*periodic[:-1], evaluate_guardrails, periodic[-1])
 
+    from detente.audit.witness import witness_append
+
     def worker_round(*, worker_id: str) -> tuple[int, int]:
         for job in jobs:
             job.enqueue()
-        return run_queued(worker_id=worker_id)
+        outcome = run_queued(worker_id=worker_id)
+        witness_append()  # anchor the audit head outside the database, every round
+        return outcome
 
     worker_id = f"{socket.gethostname()}-{os.getpid()}"[:64]
     stopping = False

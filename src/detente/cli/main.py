@@ -25,6 +25,7 @@ def build_app() -> typer.Typer:
         commands_account,
         commands_api_register,
         commands_audit,
+        commands_backup,
         commands_core,
         commands_findings,
         commands_gates,
@@ -64,6 +65,7 @@ def build_app() -> typer.Typer:
     commands_api_register.register(app)
     commands_initiatives.register(app)
     commands_org.register(app)
+    commands_backup.register(app)
     return app
 
 

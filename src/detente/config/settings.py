@@ -78,10 +78,13 @@ INSTALLED_APPS = [
     "detente.org",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # serves the API docs' scripts from our static files (the CSP allows no CDN)
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "detente.web.headers.SecurityHeadersMiddleware",
+    "detente.web.upload_limit.UploadLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -89,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "detente.web.errors.PageErrorsMiddleware",
+    "detente.web.busy.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "detente.config.urls"
@@ -109,6 +114,9 @@ TEMPLATES = [
     }
 ]
 
+
+# How long a write waits for SQLite's lock before giving up (503 with Retry-After on the web).
+DETENTE_SQLITE_BUSY_TIMEOUT_MS = env_int("DETENTE_SQLITE_BUSY_TIMEOUT_MS", 10000)
 
 # Page size of a new SQLite database (see _database).
 SQLITE_PAGE_SIZE = 8192
@@ -132,7 +140,8 @@ def _database() -> dict[str, Any]:
             "init_command": (
                 f"PRAGMA page_size={SQLITE_PAGE_SIZE}; "
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-                "PRAGMA busy_timeout=10000; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+                f"PRAGMA busy_timeout={DETENTE_SQLITE_BUSY_TIMEOUT_MS}; "
+                "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
             ),
             "transaction_mode": "IMMEDIATE",
         }
@@ -199,6 +208,18 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Limits on what users may feed in.
 DETENTE_MAX_IMPORT_BYTES = env_int("DETENTE_MAX_IMPORT_BYTES", 3 * 1024**3)
+# Request bodies (uploads through the web and API) over this are refused with 413 unread.
+DETENTE_MAX_UPLOAD_BYTES = env_int("DETENTE_MAX_UPLOAD_BYTES", 512 * 1024**2)
+
+# Sign-in throttling (detente.access.throttle): failures before a lockout that then doubles.
+DETENTE_SIGNIN_FAILURES_PER_ACCOUNT = env_int("DETENTE_SIGNIN_FAILURES_PER_ACCOUNT", 5)
+DETENTE_SIGNIN_FAILURES_PER_ADDRESS = env_int("DETENTE_SIGNIN_FAILURES_PER_ADDRESS", 20)
+DETENTE_TOTP_ATTEMPTS = env_int("DETENTE_TOTP_ATTEMPTS", 5)  # per pending sign-in
+DETENTE_API_RATE_PER_MINUTE = env_int("DETENTE_API_RATE_PER_MINUTE", 1200)  # per token, process
+
+# The audit chain's key and witness live outside the database (detente.audit.keys / .witness).
+DETENTE_AUDIT_KEY_FILE = env_str("DETENTE_AUDIT_KEY_FILE", str(DATA_DIR / "audit_key"))
+DETENTE_AUDIT_WITNESS = env_str("DETENTE_AUDIT_WITNESS", str(DATA_DIR / "audit_witness.jsonl"))
 
 # Background tasks (django-tasks) kept in the database; ``detente worker`` runs them.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -16,7 +17,13 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from detente.access.services import totp_required, totp_verify
+from detente.access.services import signin_failure_record, totp_required, totp_verify
+from detente.access.throttle import (
+    Lockout,
+    signin_failed,
+    signin_locked,
+    signin_succeeded,
+)
 from detente.people.models import Person
 
 View = Callable[..., HttpResponseBase]
@@ -56,22 +63,50 @@ def _finish(request: HttpRequest, user: AbstractBaseUser) -> HttpResponse:
     return HttpResponseRedirect(_next(request))
 
 
+def _address(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR") or "unknown")
+
+
+def _wait_message(seconds: int) -> str:
+    return f"Too many failed sign-ins. Try again in {seconds} seconds."
+
+
+def _refused(request: HttpRequest, error: str, seconds: int) -> HttpResponse:
+    response = render(
+        request, "web/login.html", {"error": error, "next": _next(request)}, status=429
+    )
+    if seconds > 0:
+        response["Retry-After"] = str(seconds)
+    return response
+
+
+def _failed(request: HttpRequest, email: str, reason: str) -> Lockout | None:
+    lockout = signin_failed(email=email, address=_address(request))
+    signin_failure_record(email=email, address=_address(request), reason=reason, lockout=lockout)
+    return lockout
+
+
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
-        user = authenticate(
-            request,
-            username=request.POST.get("email", "").strip().lower(),
-            password=request.POST.get("password", ""),
-        )
+        email = request.POST.get("email", "").strip().lower()
+        locked = signin_locked(email=email, address=_address(request))
+        if locked is not None:  # not even checked: a locked account gives no oracle
+            return _refused(request, _wait_message(locked.seconds), locked.seconds)
+        user = authenticate(request, username=email, password=request.POST.get("password", ""))
         if user is None or getattr(user, "person", None) is None:
+            lockout = _failed(request, email, "password")
+            if lockout is not None:
+                return _refused(request, _wait_message(lockout.seconds), lockout.seconds)
             error = "E-mail or password is wrong."
         elif totp_required(user):
             request.session["pending_user"] = user.pk
+            request.session["pending_attempts"] = 0
             query = urlencode({"next": _next(request)})
             return HttpResponseRedirect(f"{reverse('web:login_code')}?{query}")
         else:
+            signin_succeeded(email=email)
             return _finish(request, user)
     status = 401 if error else 200
     return render(
@@ -87,12 +122,30 @@ def login_code_view(request: HttpRequest) -> HttpResponse:
     if pending is None:
         return HttpResponseRedirect(reverse("web:login"))
     user = get_user_model().objects.get(pk=pending)
+    email = user.get_username()
     error = ""
     if request.method == "POST":
+        locked = signin_locked(email=email, address=_address(request))
+        if locked is not None:
+            del request.session["pending_user"]
+            return _refused(request, _wait_message(locked.seconds), locked.seconds)
         if totp_verify(user=user, code=request.POST.get("code", "")):
             del request.session["pending_user"]
+            signin_succeeded(email=email)
             user.backend = "django.contrib.auth.backends.ModelBackend"  # type: ignore[attr-defined]
             return _finish(request, user)
+        attempts = int(request.session.get("pending_attempts", 0)) + 1
+        request.session["pending_attempts"] = attempts
+        lockout = _failed(request, email, "code")
+        if lockout is not None or attempts >= settings.DETENTE_TOTP_ATTEMPTS:
+            del request.session["pending_user"]  # this pending sign-in is spent
+            seconds = lockout.seconds if lockout is not None else 0
+            message = (
+                _wait_message(seconds)
+                if lockout is not None
+                else "Too many wrong codes. Sign in again with your password."
+            )
+            return _refused(request, message, seconds)
         error = "That code is not valid."
     return render(
         request, "web/login_code.html", {"error": error, "next": _next(request)},

@@ -27,7 +27,12 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from detente.acceptances import services as acceptance_services
-from detente.acceptances.models import AcceptanceFinding, RiskAcceptance, ScopeKind
+from detente.acceptances.models import (
+    AcceptanceFinding,
+    AcceptanceStatus,
+    RiskAcceptance,
+    ScopeKind,
+)
 from detente.audit.models import AuditEvent
 from detente.audit.services import audit_verify
 from detente.core import clock
@@ -36,16 +41,18 @@ from detente.core.text import spreadsheet_safe
 from detente.decisions.models import DecisionRecord, EscalationLevel, PressurePoint
 from detente.decisions.services import decision_create, decision_decide
 from detente.findings.importer import ImportOptions
-from detente.findings.models import ScanImport, Vulnerability
+from detente.findings.models import ScanImport, SeverityLevel, Status, Vulnerability
 from detente.findings.selectors import FindingFilter, findings_page, visible_findings
 from detente.inventory.models import BusinessService
 from detente.inventory.selectors import service_by_slug
 from detente.people.models import Person, Role
+from detente.reports.audit_vouchers import VOUCHERS
 from detente.reports.charts import bar_chart
 from detente.reports.dashboards import cio_view, ciso_view, home_for, plan_summary_for_cio
 from detente.web.auth import signed_in
 
 PAGE = 50
+SEVERITIES = tuple(SeverityLevel.values)
 
 
 def _person(request: HttpRequest) -> Person:
@@ -94,6 +101,11 @@ def cio(request: HttpRequest) -> HttpResponse:
 def _filter(request: HttpRequest) -> FindingFilter:
     get = request.GET
     status = get.get("status", "open")
+    if status != "any" and status not in Status.values:
+        raise InputError(f"unknown status {status!r}", field="status")
+    severity = get.get("severity") or None
+    if severity is not None and severity not in SEVERITIES:
+        raise InputError(f"unknown severity {severity!r}", field="severity")
     return FindingFilter(
         overdue=get.get("overdue") == "1",
         exploited=get.get("exploited") == "1",
@@ -125,7 +137,7 @@ def findings(request: HttpRequest) -> HttpResponse:
             "next_query": next_query,
             "filters": request.GET,
             "services": BusinessService.objects.all(),
-            "severities": ["critical", "high", "medium", "low", "info"],
+            "severities": list(SEVERITIES),
             "statuses": ["open", "accepted", "fixed", "false_positive", "mitigated", "any"],
             "csv_query": request.GET.urlencode(),
         },
@@ -288,6 +300,8 @@ def acceptances(request: HttpRequest) -> HttpResponse:
     qs = _acceptances(_person(request))
     status = request.GET.get("status")
     if status:
+        if status not in AcceptanceStatus.values:
+            raise InputError(f"unknown status {status!r}", field="status")
         qs = qs.filter(status=status)
     return _render(request, "acceptances.html", {"rows": qs[:200], "status": status or ""})
 
@@ -299,7 +313,7 @@ def acceptance_new(request: HttpRequest) -> HttpResponse:
     ids = [
         int(i)
         for i in request.POST.getlist("finding") or request.GET.getlist("finding")
-        if i.isdigit()
+        if i.isascii() and i.isdigit() and len(i) < 19
     ]
     chosen = list(visible_findings(person).filter(pk__in=ids).select_related("asset"))
     if request.method == "POST" and request.POST.get("justification") is not None:
@@ -502,10 +516,12 @@ def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
 @signed_in
 @require_http_methods(["GET", "POST"])
 def audit(request: HttpRequest) -> HttpResponse:
-    result = audit_verify() if request.method == "POST" else None
+    result = audit_verify(vouchers=VOUCHERS) if request.method == "POST" else None
     before = request.GET.get("before")
     events = AuditEvent.objects.order_by("-seq")
-    if before and before.isdigit():
+    if before:
+        if not (before.isascii() and before.isdigit() and len(before) < 19):
+            raise InputError(f"not an event number: {before!r}", field="before")
         events = events.filter(seq__lt=int(before))
     rows = list(events[:100])
     return _render(

@@ -1,0 +1,31 @@
+"""Reads of the trail that other apps' vouch rules share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from detente.audit.models import AuditEvent
+
+
+def audit_events(
+    *, subject_type: str, verb_prefix: str = ""
+) -> Iterator[tuple[int, str, str, int | None, Any]]:
+    """``(seq, verb, subject_id, actor_id, after)`` of a subject type's events, in order."""
+    rows = AuditEvent.objects.filter(subject_type=subject_type)
+    if verb_prefix:
+        rows = rows.filter(verb__startswith=verb_prefix)
+    yield from (
+        rows.order_by("seq")
+        .values_list("seq", "verb", "subject_id", "actor_id", "after")
+        .iterator(chunk_size=2000)
+    )
+
+
+def audit_last_values(*, subject_type: str, key: str) -> dict[str, Any]:
+    """The last value each subject's events recorded under ``after[key]``."""
+    last: dict[str, Any] = {}
+    for _, _, subject_id, _, after in audit_events(subject_type=subject_type):
+        if isinstance(after, dict) and key in after:
+            last[subject_id] = after[key]
+    return last
