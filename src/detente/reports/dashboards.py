@@ -11,7 +11,7 @@ from typing import TypeVar
 from django.core.cache import cache
 from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When
 
-from detente.acceptances.models import AcceptanceStatus, RiskAcceptance
+from detente.acceptances.models import AcceptanceFinding, AcceptanceStatus, RiskAcceptance
 from detente.audit.models import AuditEvent
 from detente.core import clock
 from detente.findings.models import Finding, ScanImport, Status
@@ -99,10 +99,42 @@ def exposure_trend(
         aggregates[f"k{n}"] = Count("id", filter=present & Q(kev=True))
         aggregates[f"d{n}"] = Count("id", filter=present & Q(deadline__lt=edge))
     got = base.aggregate(**aggregates)
+    deferred = _deferred_overdue(edges) if findings is None else [0] * len(edges)
     return [
-        ExposurePoint(edge.date().isoformat(), got[f"o{n}"], got[f"k{n}"], got[f"d{n}"])
+        ExposurePoint(
+            edge.date().isoformat(), got[f"o{n}"], got[f"k{n}"], got[f"d{n}"] - deferred[n]
+        )
         for n, edge in enumerate(edges)
     ]
+
+
+def _deferred_overdue(edges: list[dt.datetime]) -> list[int]:
+    """At each edge, the findings past their deadline but deferred by an acceptance approved and
+    in force then: signed risk is not overdue (the radar's rule, ``tension.signals``), so the
+    board's overdue count is the radar's and the CISO page's. Acceptances cover few findings."""
+    rows = list(
+        AcceptanceFinding.objects.filter(acceptance__approved_at__isnull=False).values_list(
+            "finding_id", "acceptance__approved_at", "acceptance__expires_at",
+            "acceptance__closed_at", "finding__first_seen", "finding__closed_at",
+            "finding__status", "finding__deadline",
+        )
+    )  # fmt: skip
+    out = []
+    for edge in edges:
+        ids = {
+            finding
+            for finding, approved, expires, closed, first_seen, gone, status, deadline in rows
+            if approved is not None
+            and approved < edge <= expires
+            and (closed is None or closed >= edge)
+            and first_seen < edge
+            and (gone is None or gone >= edge)
+            and status != Status.FALSE_POSITIVE
+            and deadline is not None
+            and deadline < edge
+        }
+        out.append(len(ids))
+    return out
 
 
 def deadline_compliance(

@@ -205,7 +205,7 @@ def _triggers(
             if not quiet:
                 break
             period = period.previous()
-            quiet = _quiet(PeriodContext(period, doc))
+            quiet = _quiet(PeriodContext(period, doc, ctx.shared))
         if quiet:
             out.append(dti.Trigger(
                 "silence", "Suppressed tension: no open disagreement while risk debt grows",
@@ -328,7 +328,7 @@ def _compute(
         expected = Period.parse(label).previous().label
     zone = dti.with_hysteresis(raw, history, periods=t.periods_to_step_down)
     trend = [row[3] for row in earlier] + [value]
-    actions = _actions(zone, readings, triggers, period.end, trend)
+    actions = _actions(zone, readings, triggers, ctx.end, trend)
     actions["slope"] = dti.slope(trend)
     with transaction.atomic():
         snapshot, _ = TensionSnapshot.objects.update_or_create(
