@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When
 
 from detente.acceptances.models import AcceptanceFinding, AcceptanceStatus, RiskAcceptance
+from detente.acceptances.selectors import awaiting_signature_of, expiring, visible_acceptances
 from detente.audit.models import AuditEvent
 from detente.core import clock
 from detente.findings.models import Finding, ScanImport, Status
@@ -248,6 +249,12 @@ def _ciso_figures(person: Person, now: dt.datetime) -> CisoFigures:
     )
 
 
+def cached_ciso_figures(person: Person) -> CisoFigures:
+    """Open, overdue and needs-an-analyst counts (and compliance) of what ``person`` sees."""
+    now = clock.now()
+    return _cached("ciso", person, lambda: _ciso_figures(person, now))
+
+
 def ciso_view(person: Person) -> CisoView:
     now = clock.now()
     open_ = (
@@ -256,11 +263,7 @@ def ciso_view(person: Person) -> CisoView:
         .select_related("asset", "asset__service")
     )
     figures = _cached("ciso", person, lambda: _ciso_figures(person, now))
-    pending = RiskAcceptance.objects.filter(status=AcceptanceStatus.REQUESTED).select_related(
-        "requester"
-    )
-    mine = [a for a in pending if person.role in a.required_roles and person.pk != a.requester_id]
-    mine = [a for a in mine if not a.signatures.filter(role=person.role).exists()]
+    pending = visible_acceptances(person).filter(status=AcceptanceStatus.REQUESTED).count()
     return CisoView(
         open=figures.open,
         # priority 0: KEV-listed and exposed (Finding.priority); the index serves this order.
@@ -268,13 +271,9 @@ def ciso_view(person: Person) -> CisoView:
         overdue=figures.overdue,
         overdue_findings=list(open_.filter(deadline__lt=now).order_by("deadline", "id")[:10]),
         needs_analyst=figures.needs_analyst,
-        awaiting_my_signature=mine,
-        awaiting_signatures=len(pending),
-        expiring=list(
-            RiskAcceptance.objects.filter(
-                status=AcceptanceStatus.APPROVED, expires_at__lte=now + dt.timedelta(days=30)
-            ).order_by("expires_at")[:20]
-        ),
+        awaiting_my_signature=awaiting_signature_of(person),
+        awaiting_signatures=pending,
+        expiring=expiring(person),
         compliance=figures.compliance,
     )
 
@@ -326,18 +325,21 @@ def _service_loads(person: Person, now: dt.datetime) -> list[ServiceLoad]:
 def cio_view(person: Person) -> CioView:
     now = clock.now()
     loads = _cached("cio", person, lambda: _service_loads(person, now))
-    approved = RiskAcceptance.objects.filter(status=AcceptanceStatus.APPROVED)
+    # A service owner is shown only the acceptances their pages answer for (no link that 404s).
+    visible = visible_acceptances(person)
+    approved = visible.filter(status=AcceptanceStatus.APPROVED)
     return CioView(
         by_service=loads,
-        requested=list(RiskAcceptance.objects.filter(status=AcceptanceStatus.REQUESTED)[:20]),
-        expiring=list(approved.filter(expires_at__lte=now + dt.timedelta(days=30))[:20]),
+        requested=list(visible.filter(status=AcceptanceStatus.REQUESTED)[:20]),
+        expiring=expiring(person),
         costs=deferral_costs(approved)[:20],
         due_this_month=sum(load.due_this_month for load in loads),
     )
 
 
 def home_for(person: Person) -> str:
-    return "cio" if person.role in (Role.CIO, Role.IT_LEAD, Role.CHANGE_MANAGER) else "ciso"
+    """The leaders land on their view; everyone else on their own work ("My work")."""
+    return {Role.CIO: "cio", Role.CISO: "ciso"}.get(Role(person.role), "mywork")
 
 
 def recent_imports(limit: int = 10) -> list[ScanImport]:

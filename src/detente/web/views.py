@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from detente.acceptances import services as acceptance_services
 from detente.acceptances.models import AcceptanceFinding, RiskAcceptance, ScopeKind
+from detente.acceptances.selectors import requested_by, visible_acceptances
 from detente.audit.models import AuditEvent
 from detente.audit.services import audit_verify
 from detente.core import clock
@@ -38,11 +39,13 @@ from detente.decisions.services import decision_create, decision_decide
 from detente.findings.importer import ImportOptions
 from detente.findings.models import ScanImport, Vulnerability
 from detente.findings.selectors import FindingFilter, findings_page, visible_findings
+from detente.incidents.selectors import incidents_of
 from detente.inventory.models import BusinessService
 from detente.inventory.selectors import service_by_slug
 from detente.people.models import Person, Role
 from detente.reports.charts import bar_chart
 from detente.reports.dashboards import cio_view, ciso_view, home_for, plan_summary_for_cio
+from detente.reports.needs import Needs, needs_count, needs_for
 from detente.web.auth import signed_in
 
 PAGE = 50
@@ -53,11 +56,37 @@ def _person(request: HttpRequest) -> Person:
     return person
 
 
+# Which navigation entry a page belongs to (marked aria-current="page"), by URL name prefix.
+_SECTIONS = (
+    ("ciso", "ciso"), ("cio", "cio"), ("mywork", "home"), ("finding", "findings"),
+    ("upload", "upload"), ("import", "upload"), ("acceptance", "acceptances"),
+    ("decision", "decisions"), ("incident", "incidents"), ("briefing", "incidents"),
+    ("plan", "plan"), ("window", "plan"), ("blackout", "plan"), ("radar", "radar"),
+    ("profile", "radar"), ("pairing", "radar"), ("pulse", "radar"), ("audit", "audit"),
+    ("account", "account"), ("token", "account"), ("totp", "account"),
+)  # fmt: skip
+
+
+def _section(request: HttpRequest, person: Person) -> str:
+    name = request.resolver_match.url_name if request.resolver_match else None
+    if not name:
+        return ""
+    if home_for(person) == name:
+        return "home"
+    return next((section for prefix, section in _SECTIONS if name.startswith(prefix)), "")
+
+
 def _render(
     request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
     person = _person(request)
-    base = {"me": person, "can_write": person.role != Role.AUDITOR, "now": clock.now()}
+    base = {
+        "me": person,
+        "can_write": person.role != Role.AUDITOR,
+        "now": clock.now(),
+        "needs_count": needs_count(person),
+        "section": _section(request, person),
+    }
     return render(request, f"web/{template}", base | context, status=status)
 
 
@@ -70,21 +99,62 @@ def home(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse(f"web:{home_for(_person(request))}"))
 
 
+def _needs(person: Person, role: str) -> Needs | None:
+    """The "needs you now" block, on the viewer's own home only."""
+    return needs_for(person) if person.role == role else None
+
+
 @signed_in
 @require_GET
 def ciso(request: HttpRequest) -> HttpResponse:
-    view = ciso_view(_person(request))
+    person = _person(request)
+    view = ciso_view(person)
     chart = bar_chart(view.compliance, title="Deadline compliance by week", unit="%", maximum=100)
-    return _render(request, "ciso.html", {"view": view, "chart": mark_safe(chart)})  # noqa: S308 - escaped SVG
+    return _render(
+        request,
+        "ciso.html",
+        {"view": view, "chart": mark_safe(chart), "needs": _needs(person, Role.CISO)},  # noqa: S308 - escaped SVG
+    )
 
 
 @signed_in
 @require_GET
 def cio(request: HttpRequest) -> HttpResponse:
+    person = _person(request)
     return _render(
         request,
         "cio.html",
-        {"view": cio_view(_person(request)), "patch_plan": plan_summary_for_cio()},
+        {
+            "view": cio_view(person),
+            "patch_plan": plan_summary_for_cio(),
+            "needs": _needs(person, Role.CIO),
+        },
+    )
+
+
+@signed_in
+@require_GET
+def mywork(request: HttpRequest) -> HttpResponse:
+    """Staff's home: what needs them now, their requests, their incidents, their overdue work."""
+    person = _person(request)
+    overdue = (
+        visible_findings(person)
+        .filter(status="open", deadline__lt=clock.now())
+        .select_related("asset", "asset__service")
+        .order_by("priority", "deadline", "id")[:10]
+    )
+    return _render(
+        request,
+        "mywork.html",
+        {
+            "needs": needs_for(person),
+            "requests": requested_by(person, limit=10),
+            "incidents": incidents_of(person),
+            "overdue": list(overdue) if person.role != Role.AUDITOR else [],
+            "recent": AuditEvent.objects.order_by("-seq")[:10]
+            if person.role == Role.AUDITOR
+            else [],
+        },
     )
 
 
@@ -276,10 +346,7 @@ def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
 
 
 def _acceptances(person: Person) -> Any:
-    qs = RiskAcceptance.objects.select_related("requester").prefetch_related("signatures")
-    if person.role == Role.SERVICE_OWNER:
-        qs = qs.filter(items__finding__asset__service__owner=person).distinct()
-    return qs
+    return visible_acceptances(person)
 
 
 @signed_in
