@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from detente.acceptances import services as acceptance_services
 from detente.acceptances.models import AcceptanceFinding, RiskAcceptance, ScopeKind
-from detente.acceptances.selectors import requested_by, visible_acceptances
+from detente.acceptances.selectors import requested_by, signature_states, visible_acceptances
 from detente.audit.models import AuditEvent
 from detente.audit.services import audit_verify
 from detente.core import clock
@@ -356,7 +356,8 @@ def acceptances(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status")
     if status:
         qs = qs.filter(status=status)
-    return _render(request, "acceptances.html", {"rows": qs[:200], "status": status or ""})
+    rows = [(a, [(Role(r).label, state) for r, state in signature_states(a)]) for a in qs[:200]]
+    return _render(request, "acceptances.html", {"rows": rows, "status": status or ""})
 
 
 @signed_in
@@ -466,8 +467,26 @@ def acceptance_act(request: HttpRequest, acceptance_id: int, action: str) -> Htt
         messages.error(request, str(exc))
     else:
         a.refresh_from_db()
-        messages.success(request, f"RA-{a.pk} is now {a.get_status_display().lower()}.")
+        messages.success(request, _after_action(a, person, action))
     return HttpResponseRedirect(reverse("web:acceptance", args=[acceptance_id]))
+
+
+def _after_action(a: RiskAcceptance, person: Person, action: str) -> str:
+    """What happened and what is next, in words (after a signature, a rejection, a revocation)."""
+    status = a.get_status_display().lower()
+    if action != "sign":
+        return f"RA-{a.pk} is now {status}."
+    mine = next((s for s in a.signatures.all() if s.signer_id == person.pk), None)
+    role = Role(mine.role).label if mine else Role(person.role).label
+    left = [Role(r).label for r, state in signature_states(a) if state == "pending"]
+    if a.status == "approved":
+        return (
+            f"Your {role} approval is recorded; RA-{a.pk} is approved: its findings are "
+            f"deferred until {a.expires_at:%Y-%m-%d}."
+        )
+    if left:
+        return f"Your {role} approval is recorded; waiting for the {' and the '.join(left)}."
+    return f"Your {role} signature is recorded; RA-{a.pk} is now {status}."
 
 
 # ---------------------------------------------------------------- decisions
