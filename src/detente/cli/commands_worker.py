@@ -40,10 +40,17 @@ def worker(
         send_reminders,
     )
     from detente.incidents.tasks import send_incident_reminders
+    from detente.tension.tasks import refresh_radar
 
     # Expiry before reminders (an expired approval needs none); delivery last, so what the
-    # others queued goes out in the same round.
-    periodic = (expire_acceptances, send_reminders, send_incident_reminders, deliver_outbox)
+    # others queued goes out in the same round. The radar after expiry (it counts expired ones).
+    periodic = (
+        expire_acceptances,
+        send_reminders,
+        send_incident_reminders,
+        refresh_radar,
+        deliver_outbox,
+    )
 
     def worker_round(*, worker_id: str) -> tuple[int, int]:
         for job in periodic:

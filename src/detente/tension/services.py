@@ -363,3 +363,25 @@ def radar_compute_range(
     shared = RangeFacts(periods)
     policy = active_policy()
     return [_compute(p, actor, shared, policy) for p in periods]
+
+
+# How often the worker recomputes the running month (each computation is an audited write).
+REFRESH_EVERY = dt.timedelta(hours=1)
+
+
+def radar_refresh(*, actor: Person | None = None) -> list[TensionSnapshot]:
+    """The worker's round: close last month if its snapshot was judged before the month ended
+    (or never computed while there is a history), then recompute this month as of now when its
+    snapshot is missing or older than ``REFRESH_EVERY``."""
+    current = Period.of(clock.now())
+    previous = current.previous()
+    done = []
+    last = TensionSnapshot.objects.filter(period=previous.label).first()
+    if (last is not None and last.month_to_date) or (
+        last is None and TensionSnapshot.objects.filter(period__lt=previous.label).exists()
+    ):
+        done.append(radar_compute(period=previous, actor=actor))
+    mine = TensionSnapshot.objects.filter(period=current.label).first()
+    if done or mine is None or mine.computed_at <= clock.now() - REFRESH_EVERY:
+        done.append(radar_compute(period=current, actor=actor))
+    return done
