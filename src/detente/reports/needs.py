@@ -25,11 +25,9 @@ from detente.incidents.selectors import (
 from detente.people.models import Person, Role
 from detente.reports.dashboards import CisoFigures, cached_ciso_figures
 from detente.tension.models import TensionSnapshot
-from detente.tension.selectors import snapshot_latest, top_signals
+from detente.tension.selectors import radar_readable_by, snapshot_latest, top_signals
 
 LEADERS = (Role.CIO, Role.CISO)
-# Who sees the radar on their home (the radar page's own rule is in web/views_tension).
-RADAR_ON_HOME = (Role.CIO, Role.CISO, Role.SECURITY_LEAD, Role.IT_LEAD, Role.AUDITOR)
 
 
 @dataclass(frozen=True)
@@ -218,7 +216,7 @@ def _plan() -> list[Need]:
 
 
 def _radar(needs: Needs, person: Person) -> None:
-    if person.role not in RADAR_ON_HOME:
+    if not radar_readable_by(person):
         return
     try:
         needs.radar = snapshot_latest()

@@ -289,11 +289,24 @@ def _actions(
     }
 
 
+def _may_compute(actor: Person | None, doc: PolicyDocument) -> None:
+    """Who computes the radar is policy (``tension.radar_computers``); system work may."""
+    if actor is None:
+        return
+    if actor.role == Role.AUDITOR:
+        raise PermissionDenied("an auditor reads the radar; it does not compute it")
+    if actor.role not in doc.tension.radar_computers:
+        raise PermissionDenied(
+            f"a {actor.get_role_display()} does not compute the radar (policy: "
+            f"tension.radar_computers is {', '.join(doc.tension.radar_computers)})"
+        )
+
+
 def radar_compute(*, period: Period, actor: Person | None = None) -> TensionSnapshot:
     """Compute and store the radar for ``period`` (replacing an earlier computation of it)."""
-    if actor is not None and actor.role == Role.AUDITOR:
-        raise PermissionDenied("an auditor reads the radar; it does not compute it")
-    return _compute(period, actor, None, active_policy())
+    policy = active_policy()
+    _may_compute(actor, policy[0])
+    return _compute(period, actor, None, policy)
 
 
 def _compute(
@@ -356,12 +369,11 @@ def radar_compute_range(
     """Every month from ``first`` to ``last`` in order (hysteresis needs the earlier months)."""
     if last < first:
         raise InputError("the range ends before it starts", field="to")
-    if actor is not None and actor.role == Role.AUDITOR:
-        raise PermissionDenied("an auditor reads the radar; it does not compute it")
+    policy = active_policy()
+    _may_compute(actor, policy[0])
     periods = first.until(last)
     # The big tables are read once for every period end of the range, not once per month.
     shared = RangeFacts(periods)
-    policy = active_policy()
     return [_compute(p, actor, shared, policy) for p in periods]
 
 

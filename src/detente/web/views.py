@@ -37,7 +37,7 @@ from detente.core.text import spreadsheet_safe
 from detente.decisions.models import DecisionRecord, EscalationLevel, PressurePoint
 from detente.decisions.services import decision_create, decision_decide
 from detente.findings.importer import ImportOptions
-from detente.findings.models import ScanImport, Vulnerability
+from detente.findings.models import Vulnerability
 from detente.findings.selectors import FindingFilter, findings_page, visible_findings
 from detente.incidents.selectors import incidents_of
 from detente.inventory.models import BusinessService
@@ -46,6 +46,8 @@ from detente.people.models import Person, Role
 from detente.reports.charts import bar_chart
 from detente.reports.dashboards import cio_view, ciso_view, home_for, plan_summary_for_cio
 from detente.reports.needs import Needs, needs_count, needs_for
+from detente.reports.scoping import visible_audit_events, visible_imports
+from detente.tension.selectors import radar_readable_by
 from detente.web.auth import signed_in
 
 PAGE = 50
@@ -86,6 +88,7 @@ def _render(
         "now": clock.now(),
         "needs_count": needs_count(person),
         "section": _section(request, person),
+        "radar_visible": radar_readable_by(person),
     }
     return render(request, f"web/{template}", base | context, status=status)
 
@@ -280,7 +283,10 @@ def upload(request: HttpRequest) -> HttpResponse:
         return _render(
             request,
             "upload.html",
-            {"services": BusinessService.objects.all(), "recent": ScanImport.objects.all()[:10]},
+            {
+                "services": BusinessService.objects.all(),
+                "recent": visible_imports(_person(request))[:10],
+            },
         )
     person = _person(request)
     file = request.FILES.get("file")
@@ -334,7 +340,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 @signed_in
 @require_GET
 def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
-    scan = ScanImport.objects.filter(pk=import_id).first()
+    scan = visible_imports(_person(request)).filter(pk=import_id).first()
     if scan is None:
         return _render(
             request, "error.html", {"message": f"Import {import_id} does not exist."}, 404
@@ -590,7 +596,7 @@ def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
 def audit(request: HttpRequest) -> HttpResponse:
     result = audit_verify() if request.method == "POST" else None
     before = request.GET.get("before")
-    events = AuditEvent.objects.order_by("-seq")
+    events = visible_audit_events(_person(request)).order_by("-seq")
     if before and before.isdigit():
         events = events.filter(seq__lt=int(before))
     rows = list(events[:100])

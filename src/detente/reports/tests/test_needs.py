@@ -193,3 +193,24 @@ def test_the_navigation_counts_what_needs_the_cio(world: World) -> None:
     client = _client(world.people[Role.CIO])
     text = client.get("/findings").content.decode()
     assert '<span class="badge" title="2 thing(s) need you">2' in text
+
+
+def test_a_service_owner_reads_the_audit_and_imports_of_their_services_only(world: World) -> None:
+    from detente.audit.models import AuditEvent
+    from detente.findings.models import ScanImport
+
+    client = _client(world.people[Role.SERVICE_OWNER])
+    shop_scan = ScanImport.objects.get(service=world.shop)
+    bank_scan = ScanImport.objects.get(service=world.bank)
+    assert client.get(f"/imports/{shop_scan.pk}").status_code == 200
+    assert client.get(f"/imports/{bank_scan.pk}").status_code == 404
+    shown = client.get("/audit").content.decode()
+    bank_events = AuditEvent.objects.filter(
+        subject_type="acceptance", subject_id=str(world.bank_ra.pk)
+    )
+    assert bank_events.exists()
+    assert all(f"<td>{e.seq}</td>" not in shown for e in bank_events)
+    shop_events = AuditEvent.objects.filter(
+        subject_type="acceptance", subject_id=str(world.shop_ra.pk)
+    )
+    assert all(f"<td>{e.seq}</td>" in shown for e in shop_events)
