@@ -18,6 +18,7 @@ app_name = "web"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
     path("login", auth.login_view, name="login"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("login/code", auth.login_code_view, name="login_code"),
     path("logout", auth.logout_view, name="logout"),
     path("ciso", views.ciso, name="ciso"),
