@@ -27,10 +27,10 @@ pytestmark = pytest.mark.browser
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 VIEWPORTS = {"phone": (390, 844), "laptop": (1440, 900)}
 PAGES = {
-    "cio": ["/account", "/cio", "/ciso", "/me", "/findings", "/findings?status=any", "/acceptances",
+    "cio": ["/cio", "/ciso", "/me", "/findings", "/findings?status=any", "/acceptances",
             "/acceptances/{acceptance}", "/decisions", "/incidents", "/incidents/{incident}",
-            "/plan", "/radar", "/radar/{period}", "/audit", "/account", "/pulse", "/profile",
-            "/imports/new", "/findings/{finding}"],
+            "/plan", "/plan/windows", "/radar", "/radar/{period}", "/audit", "/account",
+            "/pulse", "/profile", "/imports/new", "/findings/{finding}"],
     "service_owner": ["/me", "/findings", "/acceptances"],
     "it_lead": ["/me"],
 }  # fmt: skip
