@@ -62,7 +62,8 @@ def test_the_change_manager_adds_and_edits_a_window_and_a_blackout(
         "Month-end close",
     )
     changed = AuditEvent.objects.get(verb="planning.window_changed")
-    assert (changed.before["duration_minutes"], changed.after["duration_minutes"]) == ("180", "240")
+    before, after = dict(changed.before or {}), dict(changed.after or {})
+    assert (before["duration_minutes"], after["duration_minutes"]) == ("180", "240")
     assert AuditEvent.objects.filter(verb="planning.blackout_changed").count() == 1
     page = client.get("/plan/windows").content.decode()
     assert "Tue night" in page
