@@ -201,13 +201,18 @@ class RunningClock:
     left: dt.timedelta | None  # time left when still running
 
 
-def clocks_running(person: Person, *, now: dt.datetime | None = None) -> list[RunningClock]:
-    """Regulatory clocks of the person's open incidents that are running or late (not filed):
-    late ones first, most late first; then the nearest due."""
+def clocks_running(
+    person: Person, *, now: dt.datetime | None = None, incidents: list[Incident] | None = None
+) -> list[RunningClock]:
+    """Regulatory clocks of the person's open incidents (``incidents_of``, unless given) that are
+    running or late (not filed): late ones first, most late first; then the nearest due."""
     moment = now or clock.now()
+    mine = incidents_of(person) if incidents is None else incidents
+    if not mine:
+        return []
     regimes = regimes_of(regime_profile())
     out = []
-    for incident in incidents_of(person):
+    for incident in mine:
         for c in clocks.compute_clocks(clock_facts(incident), regimes, moment):
             if c.due is None or c.filed_at is not None:
                 continue

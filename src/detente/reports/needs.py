@@ -16,6 +16,7 @@ from detente.core.errors import NotFound
 from detente.core.text import duration
 from detente.findings.models import Status
 from detente.findings.selectors import visible_findings
+from detente.incidents.models import Incident
 from detente.incidents.selectors import (
     briefings_due_by,
     briefings_to_acknowledge,
@@ -83,9 +84,9 @@ def _acknowledgements(person: Person) -> list[Need]:
     return out
 
 
-def _clocks(person: Person, now: dt.datetime) -> list[Need]:
+def _clocks(person: Person, now: dt.datetime, incidents: list[Incident]) -> list[Need]:
     out = []
-    for r in clocks_running(person, now=now):
+    for r in clocks_running(person, now=now, incidents=incidents):
         incident = r.incident
         if r.late_by is not None:
             label = (
@@ -123,7 +124,7 @@ def _briefings_due(person: Person, now: dt.datetime) -> list[Need]:
     return out
 
 
-def _open_sev1(person: Person) -> list[Need]:
+def _open_sev1(incidents: list[Incident]) -> list[Need]:
     return [
         Need(
             "incident",
@@ -134,7 +135,7 @@ def _open_sev1(person: Person) -> list[Need]:
             urgent=True,
             actionable=False,
         )
-        for i in incidents_of(person)
+        for i in incidents
         if i.severity == "sev1"
     ]
 
@@ -235,9 +236,11 @@ def needs_for(person: Person) -> Needs:
         # incidents first: acknowledgements (CIO), open SEV1s, late clocks, briefings I owe
         if role == Role.CIO:
             items += _acknowledgements(person)
+        incidents = incidents_of(person)
         if role in LEADERS:
-            items += _open_sev1(person)
-        items += _clocks(person, now) + _briefings_due(person, now) + _signatures(person)
+            items += _open_sev1(incidents)
+        items += _clocks(person, now, incidents) + _briefings_due(person, now)
+        items += _signatures(person)
     if role == Role.CIO:
         items += _expiring(person, now)
     elif role == Role.CISO:

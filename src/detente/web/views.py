@@ -87,7 +87,8 @@ def _render(
         "me": person,
         "can_write": person.role != Role.AUDITOR,
         "now": clock.now(),
-        "needs_count": needs_count(person),
+        # the home already knows its needs: count them, do not ask twice
+        "needs_count": context["needs"].count if context.get("needs") else needs_count(person),
         "section": _section(request, person),
         "radar_visible": radar_readable_by(person),
     }

@@ -119,7 +119,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
             created = services.incident_declare(
                 actor=_person(request),
                 title=post.get("title", ""),
-                type=post.get("type", "other"),
+                type=post.get("type", ""),
                 severity=post.get("severity", ""),
                 lead=lead,
                 summary=post.get("summary", ""),
@@ -143,8 +143,12 @@ def incident_new(request: HttpRequest) -> HttpResponse:
             "types": IncidentType.choices,
             "severities": Severity.choices,
             "people": Person.objects.filter(active=True).order_by("name"),
+            "leads": Person.objects.filter(active=True, role__in=services.LEAD_ROLES).order_by(
+                "name"
+            ),
             "services": BusinessService.objects.all(),
-            "form": post,
+            # the declarer is preselected as lead when eligible; severity and type are chosen
+            "form": post if request.method == "POST" else {"lead": str(_person(request).pk)},
         },
     )
 
