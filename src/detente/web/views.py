@@ -487,6 +487,14 @@ def acceptance_act(request: HttpRequest, acceptance_id: int, action: str) -> Htt
     return HttpResponseRedirect(reverse("web:acceptance", args=[acceptance_id]))
 
 
+def _option_index(text: str | None) -> int | None:
+    if not text:
+        return None
+    if not text.strip().isdigit() or int(text) < 1:
+        raise InputError("the chosen option is a number from 1", field="chosen_option")
+    return int(text) - 1
+
+
 def _after_action(a: RiskAcceptance, person: Person, action: str) -> str:
     """What happened and what is next, in words (after a signature, a rejection, a revocation)."""
     status = a.get_status_display().lower()
@@ -584,7 +592,8 @@ def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
                 actor=_person(request),
                 record=d,
                 decision=request.POST.get("decision", ""),
-                chosen_option=int(option) if option else None,
+                # people number options from 1; the record stores the index from 0
+                chosen_option=_option_index(option),
                 ciso_recommendation_followed=None if followed in (None, "") else followed == "yes",
             )
         except DetenteError as exc:

@@ -214,3 +214,24 @@ def test_a_service_owner_reads_the_audit_and_imports_of_their_services_only(worl
         subject_type="acceptance", subject_id=str(world.shop_ra.pk)
     )
     assert all(f"<td>{e.seq}</td>" in shown for e in shop_events)
+
+
+def test_decision_options_are_numbered_from_one(world: World) -> None:
+    from detente.decisions.models import DecisionRecord
+    from detente.decisions.services import decision_create
+
+    record = decision_create(
+        actor=world.people[Role.CISO], title="Patch now or later", pressure_point="patching",
+        question="Now or after the freeze?",
+        options=[{"title": "Now", "business_benefit": "Closed today", "facts": ["KEV"]},
+                 {"title": "Later", "business_benefit": "No outage", "facts": ["Freeze"]}],
+    )  # fmt: skip
+    client = _client(world.people[Role.CIO])
+    assert "<ol>" in client.get(f"/decisions/{record.pk}").content.decode()
+    client.post(
+        f"/decisions/{record.pk}",
+        {"decision": "Later, behind the WAF.", "chosen_option": "2", "ciso_followed": "no"},
+    )
+    record.refresh_from_db()
+    assert record.chosen_option == 1  # the second option, stored as index 1
+    assert isinstance(record, DecisionRecord)

@@ -258,3 +258,13 @@ def test_the_declare_form_asks_for_severity_and_type_and_offers_only_eligible_le
     assert refused.status_code == 200
     assert "choose the incident type" in refused.content.decode()
     assert not Incident.objects.exists()
+
+
+def test_a_late_clock_is_red_first_and_says_by_how_much(org: Org) -> None:
+    incident = declare(org)  # personal data: GDPR's 72 h clock runs from awareness
+    clock.set_now(NOW + 75 * H)
+    html = signed_in(org.ciso).get(f"/incidents/{incident.pk}").content.decode()
+    rows = html.split('id="clocks-heading"', 1)[1].split("</table>", 1)[0].split("<tr")
+    first = next(r for r in rows if 'id="clock-' in r)
+    assert 'class="late"' in first
+    assert "late by 3 h" in first
