@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 
 from detente.acceptances.models import AcceptanceStatus, RiskAcceptance, SignatureDecision
 from detente.core import clock
+from detente.findings.models import Finding
 from detente.people.models import Person, Role
 
 EXPIRING_WITHIN = dt.timedelta(days=30)
@@ -74,3 +76,24 @@ def signature_states(acceptance: RiskAcceptance) -> list[tuple[str, str]]:
         out.append((role, "pending" if verdict is None else
                     "signed" if verdict == SignatureDecision.APPROVE else "rejected"))  # fmt: skip
     return out
+
+
+def latest_until(findings: Iterable[Finding]) -> tuple[dt.date, int] | None:
+    """The latest "defer until" date the active policy allows for these findings (their strictest
+    deadline class, a first request), and that many days; None without a deadline class."""
+    from detente.policy.services import active_policy
+
+    classes = [f.deadline_class for f in findings if f.deadline_class]
+    if not classes:
+        return None
+    doc, _ = active_policy()
+
+    def days(cls: str) -> float:
+        value = doc.deadlines.classes[cls].days
+        return float("inf") if value is None else value
+
+    strictest = min(classes, key=days)
+    rule = doc.acceptances.by_class.get(strictest)
+    if rule is None:
+        return None
+    return clock.today() + dt.timedelta(days=rule.max_days), rule.max_days

@@ -29,7 +29,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from detente.acceptances import services as acceptance_services
 from detente.acceptances.models import AcceptanceFinding, RiskAcceptance, ScopeKind
-from detente.acceptances.selectors import requested_by, signature_states, visible_acceptances
+from detente.acceptances.selectors import (
+    latest_until,
+    requested_by,
+    signature_states,
+    visible_acceptances,
+)
 from detente.audit.models import AuditEvent
 from detente.audit.services import audit_verify
 from detente.core import clock
@@ -417,7 +422,12 @@ def acceptance_new(request: HttpRequest) -> HttpResponse:
     return _render(
         request,
         "acceptance_new.html",
-        {"chosen": chosen, "decisions": DecisionRecord.objects.all()[:50], "form": request.POST},
+        {
+            "chosen": chosen,
+            "decisions": DecisionRecord.objects.all()[:50],
+            "form": request.POST,
+            "latest": latest_until(chosen),
+        },
     )
 
 

@@ -235,3 +235,12 @@ def test_decision_options_are_numbered_from_one(world: World) -> None:
     record.refresh_from_db()
     assert record.chosen_option == 1  # the second option, stored as index 1
     assert isinstance(record, DecisionRecord)
+
+
+def test_the_request_form_shows_and_enforces_the_latest_date_policy_allows(world: World) -> None:
+    finding = Finding.objects.get(cve="CVE-2024-7000")
+    html = _client(world.people[Role.IT_LEAD]).get(f"/acceptances/new?finding={finding.pk}")
+    text = html.content.decode()
+    latest = (clock.today() + dt.timedelta(days=7)).isoformat()
+    assert f'max="{latest}"' in text
+    assert f"until {latest} at the latest (7 days)" in text
