@@ -75,7 +75,15 @@ def in_process(env: dict[str, str]) -> tuple[str, str]:
     print(f"\nfindings in the database: {total:,}")
     print("| page | first (cold) ms | median ms | p95 ms |\n|---|---|---|---|")
     cache.clear()  # the first request computes the dashboards' cached figures
-    for url in ("/findings", "/findings?exploited=1", "/ciso", "/cio", "/api/findings?limit=50"):
+    for url in (
+        "/findings",
+        "/findings?exploited=1",
+        "/ciso",
+        "/cio",
+        "/me",
+        "/radar",
+        "/api/findings?limit=50",
+    ):
         timings = []
         for _ in range(22):
             started = time.perf_counter()

@@ -61,6 +61,9 @@ def demo(
     if not Incident.objects.exists():
         incident = build_incident_demo()
         console.print(f"  incident #{incident.pk} (SEV2, reviewed) with briefings and clocks")
+    from detente.demo.story import build_story
+
+    build_story(progress=lambda msg: console.print(f"  {msg}"))
     summary = findings_summary()
     console.print(
         f"\n[bold]{summary['open']}[/] open findings; [bold red]{summary['exploited']}[/] "

@@ -138,7 +138,7 @@ def policy_apply(
     result = findings_reevaluate()
     console.print(
         f"policy v{version.version} ({version.pack}) active; "
-        f"{result.checked} open findings checked, {result.changed} deadlines changed"
+        f"{result.checked} open findings checked, {result.moved} deadlines changed"
     )
 
 

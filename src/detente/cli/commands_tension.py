@@ -240,6 +240,8 @@ def radar(
             json.dumps(
                 {
                     "period": snap.period,
+                    "month_to_date": snap.month_to_date,
+                    "as_of": snap.as_of.isoformat(),
                     "index": snap.index,
                     "zone": snap.zone,
                     "raw_zone": snap.raw_zone,
@@ -253,7 +255,9 @@ def radar(
         )
         return
     console.print(
-        f"[bold]{snap.period}[/bold]  index {snap.index:.0f}/100  zone [bold]{snap.zone}[/bold]"
+        f"[bold]{snap.period}[/bold]"
+        + (f" month to date (as of {snap.as_of:%Y-%m-%d %H:%M} UTC)" if snap.month_to_date else "")
+        + f"  index {snap.index:.0f}/100  zone [bold]{snap.zone}[/bold]"
         + (f" (this period alone: {snap.raw_zone})" if snap.raw_zone != snap.zone else "")
         + f"  trend {snap.actions.get('slope', 0):+}/period"
     )
@@ -293,10 +297,14 @@ def radar_compute_cmd(
     person = _actor(actor) if actor else None
     done = radar_compute_range(first=Period.parse(first), last=Period.parse(last), actor=person)
     emit(
-        [{"period": s.period, "index": s.index, "zone": s.zone} for s in done],
+        [
+            {"period": s.period + (" (month to date)" if s.month_to_date else ""),
+             "index": s.index, "zone": s.zone}
+            for s in done
+        ],
         ["period", "index", "zone"],
         OutputFormat.TABLE,
-    )
+    )  # fmt: skip
 
 
 def demo_scenario(

@@ -41,12 +41,19 @@ def worker(
     )
     from detente.incidents.tasks import send_incident_reminders
     from detente.initiatives.tasks import evaluate_guardrails
+    from detente.tension.tasks import refresh_radar
 
     # Expiry before reminders (an expired approval needs none); delivery last, so what the
-    # others queued goes out in the same round.
-    periodic = (expire_acceptances, send_reminders, send_incident_reminders, deliver_outbox)
-    # Guardrails (initiatives) are judged before delivery, so a pause's notices go out this round.
-    jobs = (*periodic[:-1], evaluate_guardrails, periodic[-1])
+    # others queued goes out in the same round. The radar after expiry (it counts expired ones);
+    # guardrails (initiatives) before delivery, so a pause's notices go out this round.
+    jobs = (
+        expire_acceptances,
+        send_reminders,
+        send_incident_reminders,
+        refresh_radar,
+        evaluate_guardrails,
+        deliver_outbox,
+    )
 
     from detente.audit.witness import witness_append
 

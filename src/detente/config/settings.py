@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # /api/docs serves Swagger UI from ninja's own static files: no CDN, works offline
     "detente.core",
     "detente.audit",
     "detente.people",

@@ -27,9 +27,11 @@ from detente.acceptances.services import (
 from detente.core import clock
 from detente.core.errors import InputError
 from detente.decisions.services import decision_create, decision_decide
+from detente.findings.importer import ImportOptions
 from detente.findings.models import Finding
 from detente.findings.services import scan_import
 from detente.incidents.services import briefing_acknowledge, briefing_issue, incident_declare
+from detente.inventory.models import BusinessService
 from detente.people.models import Person, Role
 from detente.people.services import person_upsert
 from detente.policy.services import policy_ensure_default
@@ -125,6 +127,7 @@ class _World:
     imports: int = 0
     chain: RiskAcceptance | None = None
     fix_next: set[str] = field(default_factory=set)  # covered, fixed before expiry
+    service: BusinessService | None = None  # the business service the scanned image belongs to
 
 
 def _at(period: Period, day: int, hour: int = 9) -> dt.datetime:
@@ -158,7 +161,8 @@ def _report(world: _World) -> None:
     }  # fmt: skip
     path = world.folder / f"trivy-{world.imports:03d}.json"
     path.write_text(json.dumps(report))
-    for scan in scan_import(paths=[path], actor=world.ciso):
+    options = ImportOptions(service=world.service) if world.service is not None else None
+    for scan in scan_import(paths=[path], actor=world.ciso, options=options):
         acceptances_reconcile(scan=scan, actor=world.ciso)
 
 
@@ -302,19 +306,26 @@ def _month(world: _World, period: Period, plan: Month, number: int) -> None:
         world.chain = acceptance_sign(actor=world.cio, acceptance=renewal)
 
 
-def build_scenario(name: str, *, start: Period | None = None) -> list[TensionSnapshot]:
+def build_scenario(
+    name: str,
+    *,
+    start: Period | None = None,
+    cast: dict[Role, Person] | None = None,
+    service: BusinessService | None = None,
+) -> list[TensionSnapshot]:
     """Twelve months of history from ``start`` (default: the twelve months before this one);
-    returns the radar's snapshot for each month."""
+    returns the radar's snapshot for each month. ``cast`` (CIO, CISO, IT lead) and ``service``
+    put the year on an existing organisation (the demo's) instead of the scenario's own people."""
     plan = _plan(name)
     first = start or Period.of(clock.now())
     if start is None:
         for _ in range(12):
             first = first.previous()
     policy_ensure_default()
-    cast = ((Role.CIO, "Claire Scenario"), (Role.CISO, "Sam Scenario"), (Role.IT_LEAD, "Tom Lead"))
-    people = {
+    names = ((Role.CIO, "Claire Scenario"), (Role.CISO, "Sam Scenario"), (Role.IT_LEAD, "Tom Lead"))
+    people = cast or {
         role: person_upsert(name=label, email=f"{role}@scenario.detente", role=role)
-        for role, label in cast
+        for role, label in names
     }
     snapshots = []
     # frozen_at restores whatever the clock was (real time in the CLI) when the year is built.
@@ -324,7 +335,7 @@ def build_scenario(name: str, *, start: Period | None = None) -> list[TensionSna
     ):
         world = _World(
             cio=people[Role.CIO], ciso=people[Role.CISO], it_lead=people[Role.IT_LEAD],
-            folder=Path(folder),
+            folder=Path(folder), service=service,
         )  # fmt: skip
         period = first
         for number, month in enumerate(plan):

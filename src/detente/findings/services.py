@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,8 +118,9 @@ ANALYZE_SHARE = 0.2
 @dataclass(frozen=True)
 class ReevaluateResult:
     checked: int
-    changed: int
+    changed: int  # findings whose stored facts changed (enrichment, policy version, deadline)
     policy_version: int
+    moved: int = 0  # findings whose deadline (its date or its class) changed
 
 
 def findings_reevaluate(
@@ -130,7 +132,7 @@ def findings_reevaluate(
     A deadline counts from ``deadline_basis`` when a restart set one, else from ``first_seen``.
     """
     session = Session()
-    checked = changed = 0
+    checked = changed = moved = 0
     last_id = 0
     # flags as 0/1 on SQLite (a bool parameter costs sqlite3 a formatted exception, see
     # ARCHITECTURE.md); PostgreSQL types each parameter and wants booleans for its boolean columns
@@ -146,7 +148,7 @@ def findings_reevaluate(
                 .values_list(
                     "id", "cve", "severity", "cvss_vector", "asset__publicly_exposed", "basis",
                     "title", "scanner_severity", "component_version", "fixed_in", "cvss_score",
-                    "status", "suppressed_by_tool", "state_hash",
+                    "status", "suppressed_by_tool", "state_hash", "deadline", "deadline_class",
                     "asset__service__criticality", "asset__service__internet_facing",
                 )[:batch]
             )  # fmt: skip
@@ -171,6 +173,8 @@ def findings_reevaluate(
                     status,
                     suppressed,
                     old_hash,
+                    old_deadline,
+                    old_class,
                     criticality,
                     internet_facing,
                 ) = row
@@ -193,6 +197,8 @@ def findings_reevaluate(
                 if sh == old_hash:
                     continue
                 changed += 1
+                if _moved(old_deadline, deadline) or old_class != decision.deadline_class:
+                    moved += 1
                 updates.append(
                     (
                         flag(e.kev is not None), epss, e.epss.percentile if e.epss else None,
@@ -213,9 +219,16 @@ def findings_reevaluate(
             verb="findings.reevaluated",
             subject_type="policy",
             subject_id=session.policy_version,
-            after={"checked": checked, "changed": changed},
+            after={"checked": checked, "changed": changed, "deadlines_moved": moved},
         )
-    return ReevaluateResult(checked, changed, session.policy_version)
+    return ReevaluateResult(checked, changed, session.policy_version, moved)
+
+
+def _moved(old: dt.datetime | None, new: dt.datetime | None) -> bool:
+    """The deadline really moved (the database may keep less than a microsecond's precision)."""
+    if old is None or new is None:
+        return old is not new
+    return abs(old - new) >= dt.timedelta(seconds=1)
 
 
 def reason_of(finding: Finding) -> dict[str, object]:

@@ -162,3 +162,85 @@ def previous_briefings(briefing: Briefing) -> list[Briefing]:
             incident_id=briefing.incident_id, form=briefing.form, number__lt=briefing.number
         ).order_by("number")
     )
+
+
+# ----------------------------------------------------------------------------- a person's homes
+
+
+def _involving(person: Person) -> Q:
+    return Q(lead=person) | Q(cio=person) | Q(ciso=person) | Q(liaison=person) | Q(scribe=person)
+
+
+def incidents_of(person: Person) -> list[Incident]:
+    """Open incidents the person sees on their home: all of them for a CIO or CISO, else those
+    where they hold an incident role. SEV1 first, then the oldest declaration."""
+    query = Incident.objects.exclude(status="closed").select_related("lead", "cio", "ciso")
+    if person.role not in (Role.CIO, Role.CISO):
+        query = query.filter(_involving(person))
+    return sorted(query, key=lambda i: (i.severity, i.declared_at, i.pk))
+
+
+def briefings_to_acknowledge(person: Person) -> list[Briefing]:
+    """Briefings waiting for this person's acknowledgement (the incident's CIO, or any CIO when
+    the incident names none), oldest first."""
+    if person.role != Role.CIO:
+        return []
+    return list(
+        Briefing.objects.filter(acknowledged_at__isnull=True)
+        .filter(Q(incident__cio=person) | Q(incident__cio__isnull=True))
+        .select_related("incident", "author")
+        .order_by("issued_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class RunningClock:
+    incident: Incident
+    clock: clocks.Clock
+    late_by: dt.timedelta | None  # past due and not filed
+    left: dt.timedelta | None  # time left when still running
+
+
+def clocks_running(
+    person: Person, *, now: dt.datetime | None = None, incidents: list[Incident] | None = None
+) -> list[RunningClock]:
+    """Regulatory clocks of the person's open incidents (``incidents_of``, unless given) that are
+    running or late (not filed): late ones first, most late first; then the nearest due."""
+    moment = now or clock.now()
+    mine = incidents_of(person) if incidents is None else incidents
+    if not mine:
+        return []
+    regimes = regimes_of(regime_profile())
+    out = []
+    for incident in mine:
+        for c in clocks.compute_clocks(clock_facts(incident), regimes, moment):
+            if c.due is None or c.filed_at is not None:
+                continue
+            if c.state == clocks.ClockState.LATE:
+                out.append(RunningClock(incident, c, moment - c.due, None))
+            elif c.state == clocks.ClockState.PENDING:
+                out.append(RunningClock(incident, c, None, c.due - moment))
+    return sorted(
+        out,
+        key=lambda r: (
+            r.late_by is None,
+            -(r.late_by or dt.timedelta()).total_seconds(),
+            r.clock.due,
+        ),
+    )
+
+
+def briefings_due_by(
+    person: Person, *, now: dt.datetime | None = None
+) -> list[tuple[Incident, BriefingStatus]]:
+    """The incidents this person leads whose next CIO briefing is due soon or overdue."""
+    led = list(Incident.objects.filter(status__in=HANDLING, lead=person).select_related("lead"))
+    if not led:
+        return []  # no policy read (a first read would store the default policy)
+    doc, _ = active_policy()
+    out = []
+    for incident in led:
+        status = briefing_status(incident, now=now, doc=doc)
+        if status.state in (BriefingState.OVERDUE, BriefingState.REMINDER):
+            out.append((incident, status))
+    return out

@@ -57,6 +57,9 @@ from detente.policy.services import active_policy
 S = IncidentStatus
 # Who may brief, move or file: the incident's own roles, and the security leadership.
 RESPONDER_ROLES = frozenset({Role.CISO, Role.SECURITY_LEAD})
+# Who may lead an incident: the people who run a response (not the CIO who is briefed, not an
+# auditor, not a service owner or change manager who are consulted).
+LEAD_ROLES = frozenset({Role.CISO, Role.SECURITY_LEAD, Role.IT_LEAD, Role.ENGINEER})
 
 
 @dataclass(frozen=True)
@@ -207,8 +210,15 @@ def incident_declare(
         raise PermissionDenied("an auditor does not declare incidents")
     if not title.strip():
         raise InputError("an incident needs a title", field="title")
+    if not type:
+        raise InputError("choose the incident type", field="type")
     if type not in IncidentType.values:
         raise InputError(f"unknown type {type!r}", field="type")
+    if lead.role not in LEAD_ROLES:
+        raise InputError(
+            f"{lead} cannot lead an incident (a CISO, security lead, IT lead or engineer can)",
+            field="lead",
+        )
     if severity not in Severity.values:
         raise InputError(f"severity is one of {', '.join(Severity.values)}", field="severity")
     now = clock.now()

@@ -132,6 +132,86 @@ def blackout_add(
         return blackout
 
 
+def window_update(
+    *,
+    actor: Person,
+    window: ChangeWindow | int,
+    name: str,
+    rrule: str,
+    start_time: dt.time,
+    duration_minutes: int,
+    capacity: float,
+    capacity_unit: str = CapacityUnit.HOURS,
+) -> ChangeWindow:
+    """Change a window's name, rule, start, length or capacity (its service stays); audited with
+    the values before and after. The next plan uses it."""
+    pk = window if isinstance(window, int) else window.pk
+    with transaction.atomic():
+        locked = ChangeWindow.objects.select_for_update().filter(pk=pk).first()
+        if locked is None:
+            raise NotFound(f"change window {pk} does not exist")
+        _may_plan(actor, locked.service)
+        if not name.strip():
+            raise InputError("name the window", field="name")
+        if duration_minutes <= 0:
+            raise InputError("the duration must be positive", field="duration_minutes")
+        if capacity <= 0:
+            raise InputError("the capacity must be positive", field="capacity")
+        if capacity_unit not in CapacityUnit.values:
+            raise InputError(f"unknown capacity unit {capacity_unit!r}", field="capacity_unit")
+        rule = rrule.strip().removeprefix("RRULE:")
+        parse_rule(rule, starts_on=locked.starts_on, start_time=start_time)
+        fields = ("name", "rrule", "start_time", "duration_minutes", "capacity", "capacity_unit")
+        before = {f: str(getattr(locked, f)) for f in fields}
+        locked.name, locked.rrule, locked.start_time = name.strip(), rule, start_time
+        locked.duration_minutes, locked.capacity = duration_minutes, capacity
+        locked.capacity_unit = capacity_unit
+        locked.save(update_fields=list(fields))
+        audit_record(
+            actor=actor, verb="planning.window_changed", subject_type="change_window",
+            subject_id=locked.pk, before=before,
+            after={f: str(getattr(locked, f)) for f in fields},
+        )  # fmt: skip
+        return locked
+
+
+def blackout_update(
+    *,
+    actor: Person,
+    blackout: Blackout | int,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    reason: str,
+) -> Blackout:
+    """Move a blackout or change its reason (the same people who may set it); audited."""
+    pk = blackout if isinstance(blackout, int) else blackout.pk
+    with transaction.atomic():
+        locked = Blackout.objects.select_for_update().filter(pk=pk).first()
+        if locked is None:
+            raise NotFound(f"blackout {pk} does not exist")
+        if locked.service is not None:
+            _may_plan(actor, locked.service)
+        elif actor.role not in (Role.CIO, Role.IT_LEAD, Role.CHANGE_MANAGER):
+            raise PermissionDenied(f"a {actor.get_role_display()} cannot set a global blackout")
+        if starts_at.tzinfo is None or ends_at.tzinfo is None:
+            raise InputError("blackout times need a time zone", field="starts_at")
+        if ends_at <= starts_at:
+            raise InputError("the blackout must end after it starts", field="ends_at")
+        if not reason.strip():
+            raise InputError("say why changes are frozen", field="reason")
+        before = {"starts_at": locked.starts_at.isoformat(), "ends_at": locked.ends_at.isoformat(),
+                  "reason": locked.reason}  # fmt: skip
+        locked.starts_at, locked.ends_at, locked.reason = starts_at, ends_at, reason.strip()
+        locked.save(update_fields=["starts_at", "ends_at", "reason"])
+        audit_record(
+            actor=actor, verb="planning.blackout_changed", subject_type="blackout",
+            subject_id=locked.pk, before=before,
+            after={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat(),
+                   "reason": locked.reason},
+        )  # fmt: skip
+        return locked
+
+
 def effort_override_set(*, actor: Person, item_key: str, hours: float, reason: str) -> None:
     """Override the policy's default effort for one work item (its key, e.g. ``host:12``)."""
     if actor.role not in EFFORT_SETTERS:

@@ -129,6 +129,20 @@ class Planning(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 SubIndexName = Literal["decision_friction", "risk_debt", "communication", "relationship"]
 
 
+AnyRoleName = Literal[
+    "cio", "ciso", "security_lead", "it_lead", "service_owner", "engineer", "change_manager",
+    "auditor",
+]  # fmt: skip
+
+
+def _default_radar_readers() -> list[AnyRoleName]:
+    return ["cio", "ciso", "security_lead", "it_lead", "auditor"]
+
+
+def _default_radar_computers() -> list[RoleName]:
+    return ["cio", "ciso", "security_lead"]
+
+
 def _default_tension_weights() -> dict[SubIndexName, float]:
     return {
         "decision_friction": 0.25,
@@ -161,6 +175,9 @@ class Tension(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     expired_open_days: int = 30  # expired this long with its findings still open: a red line
     pulse_conflict_red: int = 4  # P8 at or above, two pulses running: red
     pulse_voice_red: int = 2  # P9 at or below, two pulses running: red
+    # Who reads the radar (pages, API, homes) and who computes it (branch homes, issue 18).
+    radar_readers: list[AnyRoleName] = msgspec.field(default_factory=_default_radar_readers)
+    radar_computers: list[RoleName] = msgspec.field(default_factory=_default_radar_computers)
 
 
 class PolicyDocument(msgspec.Struct, frozen=True, forbid_unknown_fields=True, dict=True):

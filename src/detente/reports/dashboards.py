@@ -11,7 +11,8 @@ from typing import TypeVar
 from django.core.cache import cache
 from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When
 
-from detente.acceptances.models import AcceptanceStatus, RiskAcceptance
+from detente.acceptances.models import AcceptanceFinding, AcceptanceStatus, RiskAcceptance
+from detente.acceptances.selectors import awaiting_signature_of, expiring, visible_acceptances
 from detente.audit.models import AuditEvent
 from detente.core import clock
 from detente.findings.models import Finding, ScanImport, Status
@@ -99,10 +100,42 @@ def exposure_trend(
         aggregates[f"k{n}"] = Count("id", filter=present & Q(kev=True))
         aggregates[f"d{n}"] = Count("id", filter=present & Q(deadline__lt=edge))
     got = base.aggregate(**aggregates)
+    deferred = _deferred_overdue(edges) if findings is None else [0] * len(edges)
     return [
-        ExposurePoint(edge.date().isoformat(), got[f"o{n}"], got[f"k{n}"], got[f"d{n}"])
+        ExposurePoint(
+            edge.date().isoformat(), got[f"o{n}"], got[f"k{n}"], got[f"d{n}"] - deferred[n]
+        )
         for n, edge in enumerate(edges)
     ]
+
+
+def _deferred_overdue(edges: list[dt.datetime]) -> list[int]:
+    """At each edge, the findings past their deadline but deferred by an acceptance approved and
+    in force then: signed risk is not overdue (the radar's rule, ``tension.signals``), so the
+    board's overdue count is the radar's and the CISO page's. Acceptances cover few findings."""
+    rows = list(
+        AcceptanceFinding.objects.filter(acceptance__approved_at__isnull=False).values_list(
+            "finding_id", "acceptance__approved_at", "acceptance__expires_at",
+            "acceptance__closed_at", "finding__first_seen", "finding__closed_at",
+            "finding__status", "finding__deadline",
+        )
+    )  # fmt: skip
+    out = []
+    for edge in edges:
+        ids = {
+            finding
+            for finding, approved, expires, closed, first_seen, gone, status, deadline in rows
+            if approved is not None
+            and approved < edge <= expires
+            and (closed is None or closed >= edge)
+            and first_seen < edge
+            and (gone is None or gone >= edge)
+            and status != Status.FALSE_POSITIVE
+            and deadline is not None
+            and deadline < edge
+        }
+        out.append(len(ids))
+    return out
 
 
 def deadline_compliance(
@@ -216,6 +249,12 @@ def _ciso_figures(person: Person, now: dt.datetime) -> CisoFigures:
     )
 
 
+def cached_ciso_figures(person: Person) -> CisoFigures:
+    """Open, overdue and needs-an-analyst counts (and compliance) of what ``person`` sees."""
+    now = clock.now()
+    return _cached("ciso", person, lambda: _ciso_figures(person, now))
+
+
 def ciso_view(person: Person) -> CisoView:
     now = clock.now()
     open_ = (
@@ -224,11 +263,7 @@ def ciso_view(person: Person) -> CisoView:
         .select_related("asset", "asset__service")
     )
     figures = _cached("ciso", person, lambda: _ciso_figures(person, now))
-    pending = RiskAcceptance.objects.filter(status=AcceptanceStatus.REQUESTED).select_related(
-        "requester"
-    )
-    mine = [a for a in pending if person.role in a.required_roles and person.pk != a.requester_id]
-    mine = [a for a in mine if not a.signatures.filter(role=person.role).exists()]
+    pending = visible_acceptances(person).filter(status=AcceptanceStatus.REQUESTED).count()
     return CisoView(
         open=figures.open,
         # priority 0: KEV-listed and exposed (Finding.priority); the index serves this order.
@@ -236,13 +271,9 @@ def ciso_view(person: Person) -> CisoView:
         overdue=figures.overdue,
         overdue_findings=list(open_.filter(deadline__lt=now).order_by("deadline", "id")[:10]),
         needs_analyst=figures.needs_analyst,
-        awaiting_my_signature=mine,
-        awaiting_signatures=len(pending),
-        expiring=list(
-            RiskAcceptance.objects.filter(
-                status=AcceptanceStatus.APPROVED, expires_at__lte=now + dt.timedelta(days=30)
-            ).order_by("expires_at")[:20]
-        ),
+        awaiting_my_signature=awaiting_signature_of(person),
+        awaiting_signatures=pending,
+        expiring=expiring(person),
         compliance=figures.compliance,
     )
 
@@ -294,18 +325,21 @@ def _service_loads(person: Person, now: dt.datetime) -> list[ServiceLoad]:
 def cio_view(person: Person) -> CioView:
     now = clock.now()
     loads = _cached("cio", person, lambda: _service_loads(person, now))
-    approved = RiskAcceptance.objects.filter(status=AcceptanceStatus.APPROVED)
+    # A service owner is shown only the acceptances their pages answer for (no link that 404s).
+    visible = visible_acceptances(person)
+    approved = visible.filter(status=AcceptanceStatus.APPROVED)
     return CioView(
         by_service=loads,
-        requested=list(RiskAcceptance.objects.filter(status=AcceptanceStatus.REQUESTED)[:20]),
-        expiring=list(approved.filter(expires_at__lte=now + dt.timedelta(days=30))[:20]),
+        requested=list(visible.filter(status=AcceptanceStatus.REQUESTED)[:20]),
+        expiring=expiring(person),
         costs=deferral_costs(approved)[:20],
         due_this_month=sum(load.due_this_month for load in loads),
     )
 
 
 def home_for(person: Person) -> str:
-    return "cio" if person.role in (Role.CIO, Role.IT_LEAD, Role.CHANGE_MANAGER) else "ciso"
+    """The leaders land on their view; everyone else on their own work ("My work")."""
+    return {Role.CIO: "cio", Role.CISO: "ciso"}.get(Role(person.role), "mywork")
 
 
 def recent_imports(limit: int = 10) -> list[ScanImport]:

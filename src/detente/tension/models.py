@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 
 
@@ -80,3 +82,18 @@ class TensionSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period}: {self.index:.0f} {self.zone}"
+
+    @property
+    def period_end(self) -> dt.datetime:
+        year, month = (int(part) for part in self.period.split("-"))
+        return dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=dt.UTC)
+
+    @property
+    def month_to_date(self) -> bool:
+        """Computed before its month ended: judged as of ``computed_at``, not the month's end."""
+        return self.computed_at < self.period_end
+
+    @property
+    def as_of(self) -> dt.datetime:
+        """The moment the figures describe: the month's end, or when a running month was judged."""
+        return min(self.computed_at, self.period_end)

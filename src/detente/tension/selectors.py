@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal, cast
 
-from detente.core.errors import NotFound
+from detente.core.errors import NotFound, PermissionDenied
 from detente.people.models import Person, Role
+from detente.policy.document import Tension
+from detente.policy.models import PolicyVersion
+from detente.policy.services import active_policy
 from detente.tension import profiles
 from detente.tension.models import LeaderProfile, PulseResponse, TensionSnapshot
 from detente.tension.signals import Period
@@ -97,3 +100,24 @@ def snapshots(first: Period, last: Period) -> list[TensionSnapshot]:
 def top_signals(snapshot: TensionSnapshot, limit: int = 5) -> list[dict[str, Any]]:
     rows = [s for s in snapshot.signals if s.get("contribution", 0) > 0]
     return sorted(rows, key=lambda s: -float(s["contribution"]))[:limit]
+
+
+def tension_policy() -> Tension:
+    """The active policy's tension section (its defaults before any policy is stored: reading
+    it must not store the default policy)."""
+    if not PolicyVersion.objects.filter(active=True).exists():
+        return Tension()
+    return active_policy()[0].tension
+
+
+def radar_readable_by(person: Person) -> bool:
+    """Who sees the radar is policy: ``tension.radar_readers``."""
+    return person.role in tension_policy().radar_readers
+
+
+def radar_check_reader(person: Person) -> None:
+    if not radar_readable_by(person):
+        raise PermissionDenied(
+            f"the radar is for {', '.join(tension_policy().radar_readers)} (policy: "
+            "tension.radar_readers)"
+        )

@@ -209,7 +209,7 @@ def _triggers(
             if not quiet:
                 break
             period = period.previous()
-            quiet = _quiet(PeriodContext(period, doc))
+            quiet = _quiet(PeriodContext(period, doc, ctx.shared))
         if quiet:
             out.append(dti.Trigger(
                 "silence", "Suppressed tension: no open disagreement while risk debt grows",
@@ -293,11 +293,24 @@ def _actions(
     }
 
 
+def _may_compute(actor: Person | None, doc: PolicyDocument) -> None:
+    """Who computes the radar is policy (``tension.radar_computers``); system work may."""
+    if actor is None:
+        return
+    if actor.role == Role.AUDITOR:
+        raise PermissionDenied("an auditor reads the radar; it does not compute it")
+    if actor.role not in doc.tension.radar_computers:
+        raise PermissionDenied(
+            f"a {actor.get_role_display()} does not compute the radar (policy: "
+            f"tension.radar_computers is {', '.join(doc.tension.radar_computers)})"
+        )
+
+
 def radar_compute(*, period: Period, actor: Person | None = None) -> TensionSnapshot:
     """Compute and store the radar for ``period`` (replacing an earlier computation of it)."""
-    if actor is not None and actor.role == Role.AUDITOR:
-        raise PermissionDenied("an auditor reads the radar; it does not compute it")
-    return _compute(period, actor, None, active_policy())
+    policy = active_policy()
+    _may_compute(actor, policy[0])
+    return _compute(period, actor, None, policy)
 
 
 def _compute(
@@ -332,7 +345,7 @@ def _compute(
         expected = Period.parse(label).previous().label
     zone = dti.with_hysteresis(raw, history, periods=t.periods_to_step_down)
     trend = [row[3] for row in earlier] + [value]
-    actions = _actions(zone, readings, triggers, period.end, trend)
+    actions = _actions(zone, readings, triggers, ctx.end, trend)
     actions["slope"] = dti.slope(trend)
     with transaction.atomic():
         snapshot, _ = TensionSnapshot.objects.update_or_create(
@@ -360,10 +373,31 @@ def radar_compute_range(
     """Every month from ``first`` to ``last`` in order (hysteresis needs the earlier months)."""
     if last < first:
         raise InputError("the range ends before it starts", field="to")
-    if actor is not None and actor.role == Role.AUDITOR:
-        raise PermissionDenied("an auditor reads the radar; it does not compute it")
+    policy = active_policy()
+    _may_compute(actor, policy[0])
     periods = first.until(last)
     # The big tables are read once for every period end of the range, not once per month.
     shared = RangeFacts(periods)
-    policy = active_policy()
     return [_compute(p, actor, shared, policy) for p in periods]
+
+
+# How often the worker recomputes the running month (each computation is an audited write).
+REFRESH_EVERY = dt.timedelta(hours=1)
+
+
+def radar_refresh(*, actor: Person | None = None) -> list[TensionSnapshot]:
+    """The worker's round: close last month if its snapshot was judged before the month ended
+    (or never computed while there is a history), then recompute this month as of now when its
+    snapshot is missing or older than ``REFRESH_EVERY``."""
+    current = Period.of(clock.now())
+    previous = current.previous()
+    done = []
+    last = TensionSnapshot.objects.filter(period=previous.label).first()
+    if (last is not None and last.month_to_date) or (
+        last is None and TensionSnapshot.objects.filter(period__lt=previous.label).exists()
+    ):
+        done.append(radar_compute(period=previous, actor=actor))
+    mine = TensionSnapshot.objects.filter(period=current.label).first()
+    if done or mine is None or mine.computed_at <= clock.now() - REFRESH_EVERY:
+        done.append(radar_compute(period=current, actor=actor))
+    return done

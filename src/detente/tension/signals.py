@@ -26,6 +26,7 @@ from django.db.models import Count, Q, QuerySet, TextField
 from django.db.models.functions import Cast, Substr
 
 from detente.acceptances.models import AcceptanceFinding, AcceptanceStatus, RiskAcceptance
+from detente.core import clock
 from detente.core.errors import InputError
 from detente.decisions.models import DecisionRecord, EscalationLevel
 from detente.findings.models import Finding, Status
@@ -254,15 +255,33 @@ class RangeFacts:
     the per-period queries, period by period.
     """
 
-    def __init__(self, periods: Iterable[Period]) -> None:
-        self.ends = sorted({p.end for p in periods})
+    def __init__(self, periods: Iterable[Period], *, now: dt.datetime | None = None) -> None:
+        # A period that has not ended is judged as of now ("month to date"), never as of its end:
+        # a deadline later this month is not missed yet.
+        self.now = now if now is not None else clock.now()
+        self.ends = sorted({self.end_of(p) for p in periods})
+
+    def end_of(self, period: Period) -> dt.datetime:
+        """The moment ``period`` is judged at: its end, or now while it runs."""
+        return min(period.end, self.now)
 
     @cached_property
     def counts(self) -> dict[dt.datetime, tuple[int, int, int]]:
         """(present, overdue, overdue KEV on exposed) at each end, acceptances not considered."""
-        if len(self.ends) < ONE_PASS_FROM:
-            return self._counts_by_aggregate()
-        n = len(self.ends)
+        months = [end for end in self.ends if end == Period.of(end).start]
+        others = [end for end in self.ends if end not in months]
+        if len(months) < ONE_PASS_FROM:
+            return self._counts_by_aggregate(self.ends)
+        out = self._counts_one_pass(months)
+        if others:
+            out.update(self._counts_by_aggregate(others))
+        return out
+
+    def _counts_one_pass(
+        self, month_ends: list[dt.datetime]
+    ) -> dict[dt.datetime, tuple[int, int, int]]:
+        """The counts at month starts, from one read of the findings bucketed in Python."""
+        n = len(month_ends)
         columns: tuple[str, ...] = ("first_seen", "closed_at", "deadline")
         query = Finding.objects.exclude(status=Status.FALSE_POSITIVE)
         raw: Counter[tuple[Any, ...]] = Counter()
@@ -271,13 +290,13 @@ class RangeFacts:
             # a month, so "before the end" is "in an earlier month": read each date as its
             # 'YYYY-MM' (the cast drops the declared type, so no datetime parser runs) and count
             # the few distinct rows in C.
-            ends: list[Any] = [f"{end.year:04d}-{end.month:02d}" for end in self.ends]
+            ends: list[Any] = [f"{end.year:04d}-{end.month:02d}" for end in month_ends]
             query = query.annotate(
                 **{f"{c}_month": Substr(Cast(c, TextField()), 1, 7) for c in columns}
             )
             columns = tuple(f"{c}_month" for c in columns)
         else:
-            ends = list(self.ends)
+            ends = list(month_ends)
         sql, params = query.values_list(*columns, "kev", "exposed").query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -295,7 +314,7 @@ class RangeFacts:
             )
             buckets[key] += count
         out: dict[dt.datetime, tuple[int, int, int]] = {}
-        for i, end in enumerate(self.ends):
+        for i, end in enumerate(month_ends):
             present = overdue = kev_overdue = 0
             for (first, closed, due, kev_exposed), count in buckets.items():
                 if first <= i < closed:
@@ -307,18 +326,20 @@ class RangeFacts:
             out[end] = (present, overdue, kev_overdue)
         return out
 
-    def _counts_by_aggregate(self) -> dict[dt.datetime, tuple[int, int, int]]:
+    def _counts_by_aggregate(
+        self, ends: list[dt.datetime]
+    ) -> dict[dt.datetime, tuple[int, int, int]]:
         """The same counts as conditional aggregates computed by the database: cheaper than
-        reading every row when there are only one or two ends."""
+        reading every row when there are only one or two ends (and right for any moment)."""
         aggregates: dict[str, Count] = {}
-        for n, end in enumerate(self.ends):
+        for n, end in enumerate(ends):
             present = Q(first_seen__lt=end) & ~Q(closed_at__lt=end)
             overdue = present & Q(deadline__lt=end)
             aggregates[f"p{n}"] = Count("id", filter=present)
             aggregates[f"o{n}"] = Count("id", filter=overdue)
             aggregates[f"k{n}"] = Count("id", filter=overdue & Q(kev=True, exposed=True))
         got = Finding.objects.exclude(status=Status.FALSE_POSITIVE).aggregate(**aggregates)
-        return {end: (got[f"p{n}"], got[f"o{n}"], got[f"k{n}"]) for n, end in enumerate(self.ends)}
+        return {end: (got[f"p{n}"], got[f"o{n}"], got[f"k{n}"]) for n, end in enumerate(ends)}
 
     @cached_property
     def _item_rows(self) -> list[tuple[Any, ...]]:
@@ -452,10 +473,12 @@ class PeriodContext:
         self.period = period
         self.doc = doc
         self.start = period.start
-        self.end = period.end
-        if shared is None or self.end not in shared.ends:
-            shared = RangeFacts([period])
+        if shared is None or shared.end_of(period) not in shared.ends:
+            shared = RangeFacts([period], now=shared.now if shared is not None else None)
         self.shared = shared
+        # The end of a finished period; now for the running one (month to date).
+        self.end = shared.end_of(period)
+        self.month_to_date = self.end < period.end
 
     @cached_property
     def findings(self) -> dict[str, int]:

@@ -109,8 +109,13 @@ def login_view(request: HttpRequest) -> HttpResponse:
             signin_succeeded(email=email)
             return _finish(request, user)
     status = 401 if error else 200
+    # A failed sign-in keeps the e-mail typed (never the password).
+    email = request.POST.get("email", "").strip() if request.method == "POST" else ""
     return render(
-        request, "web/login.html", {"error": error, "next": _next(request)}, status=status
+        request,
+        "web/login.html",
+        {"error": error, "next": _next(request), "email": email},
+        status=status,
     )
 
 

@@ -11,6 +11,7 @@ from detente.web import (
     views_incidents,
     views_planning,
     views_tension,
+    views_windows,
 )
 
 app_name = "web"
@@ -18,10 +19,12 @@ app_name = "web"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
     path("login", auth.login_view, name="login"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("login/code", auth.login_code_view, name="login_code"),
     path("logout", auth.logout_view, name="logout"),
     path("ciso", views.ciso, name="ciso"),
     path("cio", views.cio, name="cio"),
+    path("me", views.mywork, name="mywork"),
     path("findings", views.findings, name="findings"),
     path("findings.csv", views.findings_csv, name="findings_csv"),
     path("findings/<int:finding_id>", views.finding_detail, name="finding"),
@@ -63,6 +66,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("plan/what-if", views_planning.plan_what_if, name="plan_what_if"),
     path("plan.ics", views_planning.plan_download, name="plan_ics"),
     path("plan/items/<int:item_id>/defer", views_planning.plan_defer, name="plan_defer"),
+    path("plan/windows", views_windows.windows, name="windows"),
+    path("plan/windows/new", views_windows.window_save, name="window_new"),
+    path("plan/windows/<int:window_id>", views_windows.window_save, name="window_edit"),
+    path("plan/blackouts/new", views_windows.blackout_save, name="blackout_new"),
+    path("plan/blackouts/<int:blackout_id>", views_windows.blackout_save, name="blackout_edit"),
     path("account", views_account.account, name="account"),
     path("account/tokens", views_account.token_new, name="account_token_new"),
     path(

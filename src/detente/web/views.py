@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.http import (
     HttpRequest,
     HttpResponse,
+    HttpResponsePermanentRedirect,
     HttpResponseRedirect,
     JsonResponse,
     StreamingHttpResponse,
@@ -33,6 +34,12 @@ from detente.acceptances.models import (
     RiskAcceptance,
     ScopeKind,
 )
+from detente.acceptances.selectors import (
+    latest_until,
+    requested_by,
+    signature_states,
+    visible_acceptances,
+)
 from detente.audit.models import AuditEvent
 from detente.audit.services import audit_verify
 from detente.core import clock
@@ -43,12 +50,16 @@ from detente.decisions.services import decision_create, decision_decide
 from detente.findings.importer import ImportOptions
 from detente.findings.models import ScanImport, SeverityLevel, Status, Vulnerability
 from detente.findings.selectors import FindingFilter, findings_page, visible_findings
+from detente.incidents.selectors import incidents_of
 from detente.inventory.models import BusinessService
 from detente.inventory.selectors import service_by_slug
 from detente.people.models import Person, Role
 from detente.reports.audit_vouchers import VOUCHERS
 from detente.reports.charts import bar_chart
 from detente.reports.dashboards import cio_view, ciso_view, home_for, plan_summary_for_cio
+from detente.reports.needs import Needs, needs_count, needs_for
+from detente.reports.scoping import visible_audit_events, visible_imports
+from detente.tension.selectors import radar_readable_by
 from detente.web.auth import signed_in
 
 PAGE = 50
@@ -60,15 +71,51 @@ def _person(request: HttpRequest) -> Person:
     return person
 
 
+# Which navigation entry a page belongs to (marked aria-current="page"), by URL name prefix.
+_SECTIONS = (
+    ("ciso", "ciso"), ("cio", "cio"), ("mywork", "home"), ("finding", "findings"),
+    ("upload", "upload"), ("import", "upload"), ("acceptance", "acceptances"),
+    ("decision", "decisions"), ("incident", "incidents"), ("briefing", "incidents"),
+    ("plan", "plan"), ("window", "plan"), ("blackout", "plan"), ("radar", "radar"),
+    ("profile", "radar"), ("pairing", "radar"), ("pulse", "radar"), ("audit", "audit"),
+    ("account", "account"), ("token", "account"), ("totp", "account"),
+)  # fmt: skip
+
+
+def _section(request: HttpRequest, person: Person) -> str:
+    name = request.resolver_match.url_name if request.resolver_match else None
+    if not name:
+        return ""
+    if home_for(person) == name:
+        return "home"
+    return next((section for prefix, section in _SECTIONS if name.startswith(prefix)), "")
+
+
 def _render(
     request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
     person = _person(request)
-    base = {"me": person, "can_write": person.role != Role.AUDITOR, "now": clock.now()}
+    base = {
+        "me": person,
+        "can_write": person.role != Role.AUDITOR,
+        "now": clock.now(),
+        # the home already knows its needs: count them, do not ask twice
+        "needs_count": context["needs"].count if context.get("needs") else needs_count(person),
+        "section": _section(request, person),
+        "radar_visible": radar_readable_by(person),
+    }
     return render(request, f"web/{template}", base | context, status=status)
 
 
 # ---------------------------------------------------------------- dashboards
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico: point them at the icon among the static files."""
+    from django.templatetags.static import static
+
+    return HttpResponsePermanentRedirect(static("web/favicon.svg"))
 
 
 @signed_in
@@ -77,21 +124,62 @@ def home(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse(f"web:{home_for(_person(request))}"))
 
 
+def _needs(person: Person, role: str) -> Needs | None:
+    """The "needs you now" block, on the viewer's own home only."""
+    return needs_for(person) if person.role == role else None
+
+
 @signed_in
 @require_GET
 def ciso(request: HttpRequest) -> HttpResponse:
-    view = ciso_view(_person(request))
+    person = _person(request)
+    view = ciso_view(person)
     chart = bar_chart(view.compliance, title="Deadline compliance by week", unit="%", maximum=100)
-    return _render(request, "ciso.html", {"view": view, "chart": mark_safe(chart)})  # noqa: S308 - escaped SVG
+    return _render(
+        request,
+        "ciso.html",
+        {"view": view, "chart": mark_safe(chart), "needs": _needs(person, Role.CISO)},  # noqa: S308 - escaped SVG
+    )
 
 
 @signed_in
 @require_GET
 def cio(request: HttpRequest) -> HttpResponse:
+    person = _person(request)
     return _render(
         request,
         "cio.html",
-        {"view": cio_view(_person(request)), "patch_plan": plan_summary_for_cio()},
+        {
+            "view": cio_view(person),
+            "patch_plan": plan_summary_for_cio(),
+            "needs": _needs(person, Role.CIO),
+        },
+    )
+
+
+@signed_in
+@require_GET
+def mywork(request: HttpRequest) -> HttpResponse:
+    """Staff's home: what needs them now, their requests, their incidents, their overdue work."""
+    person = _person(request)
+    overdue = (
+        visible_findings(person)
+        .filter(status="open", deadline__lt=clock.now())
+        .select_related("asset", "asset__service")
+        .order_by("priority", "deadline", "id")[:10]
+    )
+    return _render(
+        request,
+        "mywork.html",
+        {
+            "needs": needs_for(person),
+            "requests": requested_by(person, limit=10),
+            "incidents": incidents_of(person),
+            "overdue": list(overdue) if person.role != Role.AUDITOR else [],
+            "recent": AuditEvent.objects.order_by("-seq")[:10]
+            if person.role == Role.AUDITOR
+            else [],
+        },
     )
 
 
@@ -222,7 +310,10 @@ def upload(request: HttpRequest) -> HttpResponse:
         return _render(
             request,
             "upload.html",
-            {"services": BusinessService.objects.all(), "recent": ScanImport.objects.all()[:10]},
+            {
+                "services": BusinessService.objects.all(),
+                "recent": visible_imports(_person(request))[:10],
+            },
         )
     person = _person(request)
     file = request.FILES.get("file")
@@ -276,7 +367,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 @signed_in
 @require_GET
 def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
-    scan = ScanImport.objects.filter(pk=import_id).first()
+    scan = visible_imports(_person(request)).filter(pk=import_id).first()
     if scan is None:
         return _render(
             request, "error.html", {"message": f"Import {import_id} does not exist."}, 404
@@ -288,10 +379,7 @@ def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
 
 
 def _acceptances(person: Person) -> Any:
-    qs = RiskAcceptance.objects.select_related("requester").prefetch_related("signatures")
-    if person.role == Role.SERVICE_OWNER:
-        qs = qs.filter(items__finding__asset__service__owner=person).distinct()
-    return qs
+    return visible_acceptances(person)
 
 
 @signed_in
@@ -303,7 +391,8 @@ def acceptances(request: HttpRequest) -> HttpResponse:
         if status not in AcceptanceStatus.values:
             raise InputError(f"unknown status {status!r}", field="status")
         qs = qs.filter(status=status)
-    return _render(request, "acceptances.html", {"rows": qs[:200], "status": status or ""})
+    rows = [(a, [(Role(r).label, state) for r, state in signature_states(a)]) for a in qs[:200]]
+    return _render(request, "acceptances.html", {"rows": rows, "status": status or ""})
 
 
 @signed_in
@@ -347,7 +436,12 @@ def acceptance_new(request: HttpRequest) -> HttpResponse:
     return _render(
         request,
         "acceptance_new.html",
-        {"chosen": chosen, "decisions": DecisionRecord.objects.all()[:50], "form": request.POST},
+        {
+            "chosen": chosen,
+            "decisions": DecisionRecord.objects.all()[:50],
+            "form": request.POST,
+            "latest": latest_until(chosen),
+        },
     )
 
 
@@ -413,8 +507,34 @@ def acceptance_act(request: HttpRequest, acceptance_id: int, action: str) -> Htt
         messages.error(request, str(exc))
     else:
         a.refresh_from_db()
-        messages.success(request, f"RA-{a.pk} is now {a.get_status_display().lower()}.")
+        messages.success(request, _after_action(a, person, action))
     return HttpResponseRedirect(reverse("web:acceptance", args=[acceptance_id]))
+
+
+def _option_index(text: str | None) -> int | None:
+    if not text:
+        return None
+    if not text.strip().isdigit() or int(text) < 1:
+        raise InputError("the chosen option is a number from 1", field="chosen_option")
+    return int(text) - 1
+
+
+def _after_action(a: RiskAcceptance, person: Person, action: str) -> str:
+    """What happened and what is next, in words (after a signature, a rejection, a revocation)."""
+    status = a.get_status_display().lower()
+    if action != "sign":
+        return f"RA-{a.pk} is now {status}."
+    mine = next((s for s in a.signatures.all() if s.signer_id == person.pk), None)
+    role = Role(mine.role).label if mine else Role(person.role).label
+    left = [Role(r).label for r, state in signature_states(a) if state == "pending"]
+    if a.status == "approved":
+        return (
+            f"Your {role} approval is recorded; RA-{a.pk} is approved: its findings are "
+            f"deferred until {a.expires_at:%Y-%m-%d}."
+        )
+    if left:
+        return f"Your {role} approval is recorded; waiting for the {' and the '.join(left)}."
+    return f"Your {role} signature is recorded; RA-{a.pk} is now {status}."
 
 
 # ---------------------------------------------------------------- decisions
@@ -496,7 +616,8 @@ def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
                 actor=_person(request),
                 record=d,
                 decision=request.POST.get("decision", ""),
-                chosen_option=int(option) if option else None,
+                # people number options from 1; the record stores the index from 0
+                chosen_option=_option_index(option),
                 ciso_recommendation_followed=None if followed in (None, "") else followed == "yes",
             )
         except DetenteError as exc:
@@ -518,7 +639,7 @@ def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
 def audit(request: HttpRequest) -> HttpResponse:
     result = audit_verify(vouchers=VOUCHERS) if request.method == "POST" else None
     before = request.GET.get("before")
-    events = AuditEvent.objects.order_by("-seq")
+    events = visible_audit_events(_person(request)).order_by("-seq")
     if before:
         if not (before.isascii() and before.isdigit() and len(before) < 19):
             raise InputError(f"not an event number: {before!r}", field="before")

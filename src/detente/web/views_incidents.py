@@ -14,7 +14,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from detente.core import clock
 from detente.core.errors import DetenteError, InputError, NotFound
+from detente.core.text import duration
 from detente.decisions.models import DecisionRecord
 from detente.incidents import selectors, services
 from detente.incidents.briefings import render_html, render_markdown, render_pdf, sections
@@ -119,7 +121,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
             created = services.incident_declare(
                 actor=_person(request),
                 title=post.get("title", ""),
-                type=post.get("type", "other"),
+                type=post.get("type", ""),
                 severity=post.get("severity", ""),
                 lead=lead,
                 summary=post.get("summary", ""),
@@ -143,8 +145,12 @@ def incident_new(request: HttpRequest) -> HttpResponse:
             "types": IncidentType.choices,
             "severities": Severity.choices,
             "people": Person.objects.filter(active=True).order_by("name"),
+            "leads": Person.objects.filter(active=True, role__in=services.LEAD_ROLES).order_by(
+                "name"
+            ),
             "services": BusinessService.objects.all(),
-            "form": post,
+            # the declarer is preselected as lead when eligible; severity and type are chosen
+            "form": post if request.method == "POST" else {"lead": str(_person(request).pk)},
         },
     )
 
@@ -157,6 +163,7 @@ class ClockRow:
     clock: Clock
     due_local: str  # formatted here: the template's date filter would convert back to UTC
     zone: str
+    late_by: str = ""  # "late by 2 h" when past due and not filed
 
 
 @dataclass(frozen=True)
@@ -188,7 +195,11 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     for c in clocks:
         zone = profile.us_timezone if c.regime == "SEC" else profile.eu_timezone
         local = c.due.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z") if c.due else ""
-        rows.append(ClockRow(c, local, zone))
+        late = ""
+        if c.state == ClockState.LATE and c.due is not None and c.filed_at is None:
+            late = f"late by {duration(clock.now() - c.due)}"
+        rows.append(ClockRow(c, local, zone, late))
+    rows.sort(key=lambda r: not r.late_by)  # late clocks first
     briefings = [
         BriefingView(b, sections(b, clocks), _can_acknowledge(incident, b, person))
         for b in incident.briefings.select_related("author", "acknowledged_by").order_by("-number")

@@ -70,9 +70,16 @@ def _month(text: str | None) -> Period:
 # ---------------------------------------------------------------- the radar
 
 
+def _not_a_reader(request: HttpRequest) -> HttpResponse:
+    message = "The radar is shown to the roles the policy names (tension.radar_readers)."
+    return _render(request, "error.html", {"message": message}, 403)
+
+
 @signed_in
 @require_GET
 def radar(request: HttpRequest) -> HttpResponse:
+    if not selectors.radar_readable_by(_person(request)):
+        return _not_a_reader(request)
     try:
         latest: TensionSnapshot | None = selectors.snapshot_latest()
     except NotFound:
@@ -95,6 +102,7 @@ def radar(request: HttpRequest) -> HttpResponse:
             "top": selectors.top_signals(latest) if latest else [],
             "history": history[::-1],
             "chart": mark_safe(chart),  # noqa: S308 - escaped SVG
+            "can_compute": _person(request).role in selectors.tension_policy().radar_computers,
             "default_last": this.label,
             "default_first": this.previous().previous().label,
         },
@@ -136,6 +144,8 @@ class SubIndexRow:
 @signed_in
 @require_GET
 def radar_period(request: HttpRequest, period: str) -> HttpResponse:
+    if not selectors.radar_readable_by(_person(request)):
+        return _not_a_reader(request)
     try:
         snap = selectors.snapshot_get(Period.parse(period))
     except DetenteError as exc:

@@ -30,6 +30,7 @@ from detente.api.schemas import (
 from detente.core.errors import InputError, NotFound
 from detente.findings.models import Finding, ScanImport, Vulnerability
 from detente.findings.selectors import FindingFilter, findings_page_values, visible_findings
+from detente.reports.scoping import visible_imports
 
 router = Router(tags=["findings"])
 imports = Router(tags=["imports"])
@@ -187,14 +188,15 @@ def list_imports(
 ) -> list[dict[str, Any]]:
     if not 1 <= limit <= 500 or not 0 <= offset <= 10**9:
         raise InputError("limit 1..500, offset 0..10^9", field="limit")
-    return [import_out(s) for s in ScanImport.objects.all()[offset : offset + limit]]
+    scans = visible_imports(actor(request))[offset : offset + limit]
+    return [import_out(s) for s in scans]
 
 
 @imports.get(
     "/imports/{import_id}", response={200: ImportOut, **ERRORS}, summary="One import's summary"
 )
 def get_import(request: HttpRequest, import_id: PathId) -> dict[str, Any]:
-    scan = ScanImport.objects.filter(pk=import_id).first()
+    scan = visible_imports(actor(request)).filter(pk=import_id).first()
     if scan is None:
         raise NotFound(f"import {import_id} does not exist")
     return import_out(scan)

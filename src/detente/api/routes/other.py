@@ -21,13 +21,13 @@ from detente.api.schemas import (
     Since,
     VerifyOut,
 )
-from detente.audit.models import AuditEvent
 from detente.audit.services import audit_verify
 from detente.core.errors import InputError, NotFound
 from detente.decisions.models import DecisionRecord
 from detente.decisions.services import decision_create, decision_decide
 from detente.people.models import Person
 from detente.reports.audit_vouchers import VOUCHERS
+from detente.reports.scoping import visible_audit_events
 
 decisions = Router(tags=["decisions"])
 people = Router(tags=["people"])
@@ -114,7 +114,7 @@ def list_events(request: HttpRequest, since: Since = 0, limit: Limit = 100) -> l
         {"seq": e.seq, "occurred_at": e.occurred_at, "actor": e.actor_label, "verb": e.verb,
          "subject_type": e.subject_type, "subject_id": e.subject_id, "before": e.before,
          "after": e.after, "hash": e.hash}
-        for e in AuditEvent.objects.filter(seq__gt=since).order_by("seq")[:limit]
+        for e in visible_audit_events(actor(request)).filter(seq__gt=since).order_by("seq")[:limit]
     ]  # fmt: skip
 
 

@@ -252,6 +252,7 @@ def _month(text: str | None) -> Period:
     summary="The latest radar: index, zone, sub-indices, triggers, actions, signals with evidence",
 )
 def radar_latest(request: HttpRequest) -> dict[str, Any]:
+    selectors.radar_check_reader(actor(request))
     return radar_out(selectors.snapshot_latest())
 
 
@@ -263,6 +264,7 @@ def radar_latest(request: HttpRequest) -> dict[str, Any]:
 def radar_history(
     request: HttpRequest, first: MonthQuery = None, last: MonthQuery = None
 ) -> list[dict[str, Any]]:
+    selectors.radar_check_reader(actor(request))
     end = _month(last)
     start = Period.parse(first) if first else end
     if not first:
@@ -291,6 +293,7 @@ def radar_compute(request: HttpRequest, body: ComputeIn) -> list[dict[str, Any]]
     summary="The radar for one period (YYYY-MM)",
 )
 def radar_period(request: HttpRequest, period: MonthPath) -> dict[str, Any]:
+    selectors.radar_check_reader(actor(request))
     return radar_out(selectors.snapshot_get(Period.parse(period)))
 
 

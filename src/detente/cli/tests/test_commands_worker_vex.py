@@ -16,6 +16,8 @@ from detente.cli import commands_vex, commands_worker
 from detente.core import clock
 from detente.notifications.models import OutboxMessage, OutboxStatus
 from detente.notifications.tests.servers import http_receiver, smtp_server
+from detente.tension.models import TensionSnapshot
+from detente.tension.signals import Period
 
 pytestmark = pytest.mark.django_db
 
@@ -46,8 +48,9 @@ def test_worker_once_sends_the_t_minus_7_reminders_by_mail_and_webhook(
         again = CliRunner().invoke(_app(), ["worker", "--once"])
 
     assert result.exit_code == 0, result.output
-    # 3 acceptance jobs + incidents + initiatives (guardrails)
-    assert "worker round: 5 task(s) run, 0 failed" in result.output
+    # 3 acceptance jobs + incidents + the radar + initiatives (guardrails)
+    assert "worker round: 6 task(s) run, 0 failed" in result.output
+    assert TensionSnapshot.objects.filter(period=Period.of(NOW).label).exists()
     assert again.exit_code == 0
     subject = f"RA-{acceptance.pk} expires in 7 days"
     assert sorted((to[0], m["Subject"]) for _, to, m in server.mailbox.messages) == [

@@ -30,6 +30,7 @@ from detente.reports.board import (
     render_html,
     write_board_report,
 )
+from detente.tension.models import TensionSnapshot as RadarSnapshot
 from detente.tension.services import radar_compute_range
 from detente.tension.signals import Period
 
@@ -123,7 +124,10 @@ def test_the_figures_of_the_quarter(org: Org) -> None:
     assert f.exposure[0].label == "2026-07-08"
     last = f.last_exposure
     assert (last.open, last.kev) == (3, 1)
-    assert last.overdue == Finding.objects.filter(deadline__lt=f.as_of).count() > 0
+    # past deadline, less the one deferred by the acceptance in force: the radar's count
+    assert last.overdue == Finding.objects.filter(deadline__lt=f.as_of).count() - 1 == 2
+    september = {s["key"]: s for s in RadarSnapshot.objects.get(period="2026-09").signals}
+    assert september["overdue_findings"]["facts"]["overdue"] == last.overdue
     assert (f.requested, f.approved, f.in_force) == (2, 1, 1)
     assert [a.id for a in f.awaiting_signatures] == [org.pending.pk]
     assert org.pending.status == AcceptanceStatus.REQUESTED

@@ -138,7 +138,13 @@ def test_refusals_show_an_error_and_change_nothing(
     # Deferral beyond the policy maximum: the page says why, nothing is stored.
     _tick_kev_findings(lead)
     _open_request_form(lead)
+    # The date input's max is the policy's latest date: the browser itself refuses to send.
     _request_deferral(lead, days=400)
+    assert lead.locator("#until").evaluate("(input) => input.validity.rangeOverflow")
+    assert not RiskAcceptance.objects.exists()
+    # Without that hint (a forged form), the service refuses.
+    lead.locator("#until").evaluate("(input) => input.removeAttribute('max')")
+    lead.get_by_role("button", name="Request", exact=True).click()
     error = lead.locator(".msg.error")
     expect(error).to_contain_text("at most")
     expect(lead.get_by_role("heading", level=1)).to_have_text("Request a deferral")

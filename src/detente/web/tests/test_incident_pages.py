@@ -237,3 +237,34 @@ def test_pages_need_a_signed_in_person(briefed: Briefing) -> None:
     assert response.status_code == 302
     assert response["Location"].startswith("/login")
     assert signed_in(briefed.author).get("/incidents/999").status_code == 404
+
+
+def test_the_declare_form_asks_for_severity_and_type_and_offers_only_eligible_leads(
+    org: Org,
+) -> None:
+    client = signed_in(org.lead)
+    html = client.get("/incidents/new").content.decode()
+    severity = html.split('id="severity"', 1)[1].split("</select>", 1)[0]
+    kind = html.split('id="type"', 1)[1].split("</select>", 1)[0]
+    leads = html.split('id="lead"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="">Choose…</option>' in severity
+    assert " selected" not in severity
+    assert '<option value="">Choose…</option>' in kind
+    assert f'<option value="{org.lead.pk}" selected>' in leads  # the declarer
+    assert f'value="{org.cio.pk}"' not in leads
+    assert f'value="{org.auditor.pk}"' not in leads
+    refused = client.post("/incidents/new", {"title": "x", "severity": "sev2", "type": "",
+                                             "lead": str(org.lead.pk)})  # fmt: skip
+    assert refused.status_code == 200
+    assert "choose the incident type" in refused.content.decode()
+    assert not Incident.objects.exists()
+
+
+def test_a_late_clock_is_red_first_and_says_by_how_much(org: Org) -> None:
+    incident = declare(org)  # personal data: GDPR's 72 h clock runs from awareness
+    clock.set_now(NOW + 75 * H)
+    html = signed_in(org.ciso).get(f"/incidents/{incident.pk}").content.decode()
+    rows = html.split('id="clocks-heading"', 1)[1].split("</table>", 1)[0].split("<tr")
+    first = next(r for r in rows if 'id="clock-' in r)
+    assert 'class="late"' in first
+    assert "late by 3 h" in first

@@ -1,0 +1,277 @@
+"""What needs a person now: the first block of every home and the count in the navigation.
+
+Each item is built from a domain selector (acceptances, incidents, findings, planning, the radar);
+this module only chooses, per role, which of them belong to the person and in what order. Items
+name a page by its URL name and argument; the web layer turns them into links.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from detente.acceptances.selectors import awaiting_signature_of, expiring, requested_by
+from detente.core import clock
+from detente.core.errors import NotFound
+from detente.core.text import duration
+from detente.findings.models import Status
+from detente.findings.selectors import visible_findings
+from detente.incidents.models import Incident
+from detente.incidents.selectors import (
+    briefings_due_by,
+    briefings_to_acknowledge,
+    clocks_running,
+    incidents_of,
+)
+from detente.people.models import Person, Role
+from detente.reports.dashboards import CisoFigures, cached_ciso_figures
+from detente.tension.models import TensionSnapshot
+from detente.tension.selectors import radar_readable_by, snapshot_latest, top_signals
+
+LEADERS = (Role.CIO, Role.CISO)
+
+
+@dataclass(frozen=True)
+class Need:
+    """One thing to do: ``kind`` (sign, acknowledge, clock, brief, fix, expiring, request, plan,
+    radar), a sentence, the page that does it, and whether it is urgent (shown red, first)."""
+
+    kind: str
+    label: str
+    view: str  # a URL name in the web namespace, e.g. "web:acceptance"
+    arg: int | str | None = None
+    query: str = ""
+    urgent: bool = False
+    actionable: bool = True  # counted in the navigation
+
+
+@dataclass
+class Needs:
+    items: list[Need] = field(default_factory=list)
+    radar: TensionSnapshot | None = None
+    radar_top: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return sum(1 for n in self.items if n.actionable)
+
+    @property
+    def urgent(self) -> list[Need]:
+        return [n for n in self.items if n.urgent]
+
+
+def _signatures(person: Person) -> list[Need]:
+    out = []
+    for a in awaiting_signature_of(person):
+        label = (
+            f"Sign RA-{a.pk} “{a.title}” as {Role(person.role).label}: requested by "
+            f"{a.requester.name}, until {a.requested_until:%Y-%m-%d}"
+        )
+        out.append(Need("sign", label, "web:acceptance", a.pk))
+    return out
+
+
+def _acknowledgements(person: Person) -> list[Need]:
+    out = []
+    for b in briefings_to_acknowledge(person):
+        incident = b.incident
+        sev1 = incident.severity == "sev1"
+        label = (
+            f"Acknowledge briefing {b.number} of INC-{incident.pk} “{incident.title}” "
+            f"({incident.get_severity_display()}, issued {b.issued_at:%Y-%m-%d %H:%M} UTC)"
+        )
+        out.append(Need("acknowledge", label, "web:incident", incident.pk, urgent=sev1))
+    return out
+
+
+def _clocks(person: Person, now: dt.datetime, incidents: list[Incident]) -> list[Need]:
+    out = []
+    for r in clocks_running(person, now=now, incidents=incidents):
+        incident = r.incident
+        if r.late_by is not None:
+            label = (
+                f"INC-{incident.pk}: {r.clock.label} late by {duration(r.late_by)} "
+                f"(was due {r.clock.due:%Y-%m-%d %H:%M} UTC)"
+            )
+            out.append(Need("clock", label, "web:incident", incident.pk, urgent=True))
+        else:
+            assert r.left is not None
+            assert r.clock.due is not None
+            label = (
+                f"INC-{incident.pk}: {r.clock.label} due in {duration(r.left)} "
+                f"({r.clock.due:%Y-%m-%d %H:%M} UTC)"
+            )
+            out.append(Need("clock", label, "web:incident", incident.pk, actionable=False))
+    return out
+
+
+def _briefings_due(person: Person, now: dt.datetime) -> list[Need]:
+    out = []
+    for incident, status in briefings_due_by(person, now=now):
+        assert status.due is not None
+        if status.overdue_by is not None:
+            label = (
+                f"Brief the CIO on INC-{incident.pk} “{incident.title}”: late by "
+                f"{duration(status.overdue_by)}"
+            )
+            out.append(Need("brief", label, "web:incident", incident.pk, urgent=True))
+        else:
+            label = (
+                f"Brief the CIO on INC-{incident.pk} “{incident.title}” by "
+                f"{status.due:%Y-%m-%d %H:%M} UTC"
+            )
+            out.append(Need("brief", label, "web:incident", incident.pk))
+    return out
+
+
+def _open_sev1(incidents: list[Incident]) -> list[Need]:
+    return [
+        Need(
+            "incident",
+            f"SEV1 open: INC-{i.pk} “{i.title}” ({i.get_status_display().lower()}, led by "
+            f"{i.lead.name})",
+            "web:incident",
+            i.pk,
+            urgent=True,
+            actionable=False,
+        )
+        for i in incidents
+        if i.severity == "sev1"
+    ]
+
+
+def _expiring(person: Person, now: dt.datetime) -> list[Need]:
+    return [
+        Need(
+            "expiring",
+            f"Deferral RA-{a.pk} “{a.title}” ends in {duration(a.expires_at - now)} "
+            f"({a.expires_at:%Y-%m-%d}): fix, renew or let it lapse",
+            "web:acceptance",
+            a.pk,
+            actionable=False,
+        )
+        for a in expiring(person)
+    ]
+
+
+def _exploited(person: Person) -> list[Need]:
+    count = visible_findings(person).filter(status=Status.OPEN, priority=0).count()
+    if not count:
+        return []
+    return [
+        Need(
+            "fix",
+            f"{count} known-exploited finding(s) on exposed assets are open",
+            "web:findings",
+            query="exploited=1&exposed=1",
+            urgent=True,
+            actionable=False,
+        )
+    ]
+
+
+def _overdue(figures: CisoFigures, scope: str) -> list[Need]:
+    if not figures.overdue:
+        return []
+    return [
+        Need(
+            "fix",
+            f"{figures.overdue} open finding(s) past their deadline{scope}",
+            "web:findings",
+            query="overdue=1",
+            actionable=False,
+        )
+    ]
+
+
+def _my_requests(person: Person) -> list[Need]:
+    out = []
+    for a in requested_by(person):
+        if a.status != "requested":
+            continue
+        signed = {s.role for s in a.signatures.all()}
+        waiting = [Role(r).label for r in a.required_roles if r not in signed]
+        label = f"Your request RA-{a.pk} “{a.title}” waits for: {', '.join(waiting)}"
+        out.append(Need("request", label, "web:acceptance", a.pk, actionable=False))
+    return out
+
+
+def _plan() -> list[Need]:
+    from detente.planning.selectors import plan_current, plan_items
+
+    plan = plan_current()
+    if plan is None:
+        return [Need("plan", "No patch plan yet: make one", "web:plan")]
+    missed = plan_items(plan, missed_only=True).count()
+    if not missed:
+        return []
+    return [
+        Need(
+            "plan",
+            f"{missed} deadline(s) no change window can meet in plan {plan.pk}: add a window, "
+            "use an emergency change or ask for a deferral",
+            "web:plan",
+            actionable=False,
+        )
+    ]
+
+
+def _radar(needs: Needs, person: Person) -> None:
+    if not radar_readable_by(person):
+        return
+    try:
+        needs.radar = snapshot_latest()
+    except NotFound:
+        return
+    needs.radar_top = top_signals(needs.radar, limit=3)
+
+
+def needs_for(person: Person) -> Needs:
+    """Everything on the person's "needs you now" block, urgent first."""
+    now = clock.now()
+    needs = Needs()
+    role = person.role
+    items: list[Need] = []
+    if role != Role.AUDITOR:
+        # incidents first: acknowledgements (CIO), open SEV1s, late clocks, briefings I owe
+        if role == Role.CIO:
+            items += _acknowledgements(person)
+        incidents = incidents_of(person)
+        if role in LEADERS:
+            items += _open_sev1(incidents)
+        items += _clocks(person, now, incidents) + _briefings_due(person, now)
+        items += _signatures(person)
+    if role == Role.CIO:
+        items += _expiring(person, now)
+    elif role == Role.CISO:
+        items = _exploited(person) + items + _expiring(person, now)
+    elif role == Role.SECURITY_LEAD:
+        items += _exploited(person) + _my_requests(person)
+    elif role == Role.SERVICE_OWNER:
+        items += _exploited(person)
+        items += _overdue(cached_ciso_figures(person), " on your services")
+        items += _my_requests(person) + _expiring(person, now)
+    elif role in (Role.IT_LEAD, Role.ENGINEER):
+        items += _exploited(person) + _overdue(cached_ciso_figures(person), "")
+        items += _my_requests(person)
+        if role == Role.IT_LEAD:
+            items += _plan() + _expiring(person, now)
+    elif role == Role.CHANGE_MANAGER:
+        items += _plan()
+    # auditors: nothing to do; their home lists what to review
+    needs.items = sorted(items, key=lambda n: not n.urgent)
+    _radar(needs, person)
+    return needs
+
+
+def needs_count(person: Person) -> int:
+    """The navigation's badge: things only this person can move (sign, acknowledge, brief, file)."""
+    now = clock.now()
+    role = person.role
+    count = len(awaiting_signature_of(person))
+    if role == Role.CIO:
+        count += len(briefings_to_acknowledge(person))
+    if role != Role.AUDITOR:
+        count += len(briefings_due_by(person, now=now))
+        count += sum(1 for r in clocks_running(person, now=now) if r.late_by is not None)
+    return count
