@@ -81,7 +81,7 @@ def _param_row(param: Any) -> str:
     elif default is None or callable(default) or default in ((), []):
         shown = ""
     else:
-        shown = f"`{getattr(default, 'value', default)}`"
+        shown = f"`{getattr(default, 'value', default)}`" if default != "" else '`""`'
     help_text = getattr(param, "help", None) or ""
     return f"| {names} | {_cell(type_name)} | {shown} | {_cell(help_text)} |"
 
