@@ -11,6 +11,7 @@ It lives in ``detente.config`` because it is the one layer that may import every
 from __future__ import annotations
 
 import enum
+import importlib
 import inspect
 import json
 import os
@@ -18,6 +19,7 @@ import sys
 import types
 import typing
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -137,36 +139,51 @@ def cli_page() -> str:
 # -------------------------------------------------------------------------------- policy
 
 
+def _is_model(annotation: Any) -> bool:
+    """A msgspec Struct or a pydantic model: a section of a file format."""
+    if not isinstance(annotation, type):
+        return False
+    if issubclass(annotation, msgspec.Struct):
+        return True
+    return hasattr(annotation, "model_fields") and hasattr(annotation, "model_json_schema")
+
+
 def _type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Literal:
         return " \\| ".join(f"`{a}`" for a in args)
+    if origin is typing.Annotated:
+        return _type_name(args[0])
     if origin in (types.UnionType, typing.Union):
         return " or ".join(_type_name(a) for a in args)
-    if origin in (list, tuple):
-        return f"list of {_type_name(args[0])}" if args else "list"
+    if origin in (list, tuple, set, frozenset):
+        shown = [a for a in args if a is not Ellipsis]
+        return f"list of {_type_name(shown[0])}" if shown else "list"
     if origin is dict:
         return f"map of {_type_name(args[0])} to {_type_name(args[1])}"
     if annotation is type(None):
         return "null"
-    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+    if _is_model(annotation):
         return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return " \\| ".join(f"`{member.value}`" for member in annotation)
     name = getattr(annotation, "__name__", None)
     if name is None:
         return str(annotation)
     return str(name)
 
 
-def _structs(root: type[msgspec.Struct]) -> list[type[msgspec.Struct]]:
-    seen: list[type[msgspec.Struct]] = []
+def _models(root: type) -> list[type]:
+    """The root model and every model reachable from its fields, in first-use order."""
+    seen: list[type] = []
 
     def walk(annotation: Any) -> None:
-        if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        if _is_model(annotation):
             if annotation in seen:
                 return
             seen.append(annotation)
-            for hint in typing.get_type_hints(annotation).values():
+            for _, hint, _, _ in _fields(annotation):
                 walk(hint)
             return
         for arg in typing.get_args(annotation):
@@ -176,18 +193,60 @@ def _structs(root: type[msgspec.Struct]) -> list[type[msgspec.Struct]]:
     return seen
 
 
-def _default(info: Any) -> str:
-    if info.required:
-        return "required"
-    if info.default is not msgspec.NODEFAULT:
-        value = info.default
-    elif info.default_factory is not msgspec.NODEFAULT:
-        value = info.default_factory()
-    else:  # pragma: no cover - msgspec fields are required or have one of the two
-        return ""
-    if isinstance(value, msgspec.Struct):
-        value = msgspec.to_builtins(value)
+def _shown(value: Any) -> str:
     return f"`{json.dumps(msgspec.to_builtins(value), ensure_ascii=False)}`"
+
+
+def _fields(model: type) -> list[tuple[str, Any, str, str]]:
+    """(name, annotation, default, description) of each field of a model."""
+    if issubclass(model, msgspec.Struct):
+        info = msgspec.inspect.type_info(model)
+        assert isinstance(info, msgspec.inspect.StructType)
+        hints = typing.get_type_hints(model, include_extras=True)
+        out = []
+        for field in info.fields:
+            if field.required:
+                default = "required"
+            elif field.default is not msgspec.NODEFAULT:
+                default = _shown(field.default)
+            else:
+                default = _shown(field.default_factory())
+            out.append((field.name, hints[field.name], default, ""))
+        return out
+    out = []
+    for name, info in model.model_fields.items():  # type: ignore[attr-defined]  # pydantic
+        if info.is_required():
+            default = "required"
+        elif info.default_factory is not None:
+            default = _shown(info.default_factory())
+        else:
+            default = _shown(info.default)
+        out.append((info.alias or name, info.annotation, default, info.description or ""))
+    return out
+
+
+def model_sections(root: type) -> list[str]:
+    """One section per model: its fields' types and defaults."""
+    lines: list[str] = []
+    for model in _models(root):
+        lines += [f"## {model.__name__}", ""]
+        doc = model.__dict__.get("__doc__")  # its own, never a base class's
+        if doc:
+            lines += [" ".join(doc.split()), ""]
+        config = getattr(model, "__struct_config__", None)
+        if config is not None and config.array_like:
+            lines += ["Written as a list, in this order.", ""]
+        fields = _fields(model)
+        described = any(description for *_, description in fields)
+        if described:
+            lines += ["| field | type | default | meaning |", "|---|---|---|---|"]
+        else:
+            lines += ["| field | type | default |", "|---|---|---|"]
+        for name, annotation, default, description in fields:
+            row = f"| `{name}` | {_type_name(annotation)} | {default} |"
+            lines.append(row + (f" {_cell(description)} |" if described else ""))
+        lines.append("")
+    return lines
 
 
 def policy_page() -> str:
@@ -203,23 +262,81 @@ def policy_page() -> str:
         "and the packs under `src/detente/policy/packs/` are complete examples. How a deadline "
         "follows from it: [docs/deadlines.md](../deadlines.md).",
         "",
+        *model_sections(PolicyDocument),
     ]
-    for struct in _structs(PolicyDocument):
-        info = msgspec.inspect.type_info(struct)
-        hints = typing.get_type_hints(struct)
-        lines += [f"## {struct.__name__}", ""]
-        doc = inspect.getdoc(struct)
-        if doc and not doc.startswith(("Struct", "A base class")):
-            lines += [" ".join(doc.split()), ""]
-        if getattr(struct, "__struct_config__", None) and struct.__struct_config__.array_like:
-            lines += ["Written as a list, in this order.", ""]
-        lines += ["| field | type | default |", "|---|---|---|"]
-        assert isinstance(info, msgspec.inspect.StructType)
-        for field in info.fields:
-            lines.append(
-                f"| `{field.name}` | {_type_name(hints[field.name])} | {_default(field)} |"
-            )
-        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# -------------------------------------------------------------------------- file formats
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """A file format another app reads, documented from its schema with a complete example.
+
+    The module is imported by name so that this registry can list an app's format before the app
+    is merged: a page whose module is absent is not rendered (nor expected)."""
+
+    page: str
+    title: str
+    module: str
+    model: str  # the root schema class in the module
+    example: str  # repository path of a complete example file
+    check: Callable[[Any, Path], object]  # validates the example with the app's own reader
+    intro: str
+
+
+FILE_FORMATS: tuple[FileFormat, ...] = (
+    FileFormat(
+        page="initiative-file.md",
+        title="The initiative file",
+        module="detente.initiatives.document",
+        model="InitiativeIn",
+        example="src/detente/initiatives/tests/mfa.yaml",
+        check=lambda module, path: module.parse_initiative(
+            path.read_text(encoding="utf-8"), source=str(path)
+        ),
+        intro="`detente initiative new FILE` reads a customer-facing security rollout from this "
+        "YAML; unknown keys are refused.",
+    ),
+    FileFormat(
+        page="organisation-file.md",
+        title="The organisation file",
+        module="detente.org.document",
+        model="OrgDocument",
+        example="src/detente/demo/org.yaml",
+        check=lambda module, path: module.read_document(path),
+        intro="`detente org apply FILE` reads people, teams, services and assets from this file; "
+        "unknown keys are refused.",
+    ),
+)
+
+
+def file_format_page(root: Path, spec: FileFormat) -> str | None:
+    try:
+        module = importlib.import_module(spec.module)
+    except ModuleNotFoundError:
+        return None
+    model = getattr(module, spec.model)
+    example = root / spec.example
+    spec.check(module, example)  # a broken example fails here, naming the file
+    language = "json" if example.suffix == ".json" else "yaml"
+    lines = [
+        f"# {spec.title}",
+        "",
+        _header(f"the schema `{spec.module}.{spec.model}`").rstrip(),
+        "",
+        spec.intro,
+        "",
+        *model_sections(model),
+        "## A complete example",
+        "",
+        f"`{spec.example}`, validated by the app's own reader when this page is generated:",
+        "",
+        f"```{language}",
+        example.read_text(encoding="utf-8").rstrip(),
+        "```",
+    ]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -342,7 +459,12 @@ PAGES: dict[str, Callable[[Path], str]] = {
 
 def render(root: Path) -> dict[Path, str]:
     """Every generated page: path (relative to the repository) -> content."""
-    return {REFERENCE / name: build(root) for name, build in PAGES.items()}
+    pages = {REFERENCE / name: build(root) for name, build in PAGES.items()}
+    for spec in FILE_FORMATS:
+        text = file_format_page(root, spec)
+        if text is not None:
+            pages[REFERENCE / spec.page] = text
+    return pages
 
 
 def stale(root: Path) -> list[Path]:

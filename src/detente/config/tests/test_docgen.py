@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import BaseModel, Field
 
 from detente.config import docgen
 from detente.decisions.models import DecisionRecord
@@ -59,3 +60,54 @@ def test_the_decision_record_example_is_a_valid_record() -> None:
     ]
     assert stored.informed == ["ceo@demo.detente", "dpo@demo.detente"]
     assert str(stored.review_date) == "2026-12-20"
+
+
+class Contact(BaseModel):
+    """Who to call."""
+
+    email: str = Field(description="Their e-mail.")
+    phone: str | None = None
+
+
+class Roster(BaseModel):
+    name: str
+    contacts: list[Contact] = []
+
+
+def test_a_file_format_page_documents_the_schema_and_a_checked_example(tmp_path: Path) -> None:
+    # given a pydantic schema and a complete example of its file
+    example = tmp_path / "roster.yaml"
+    example.write_text("name: on-call\ncontacts:\n  - email: a@example.org\n", encoding="utf-8")
+    checked: list[Path] = []
+    spec = docgen.FileFormat(
+        page="roster.md",
+        title="The roster file",
+        module=__name__,
+        model="Roster",
+        example="roster.yaml",
+        check=lambda module, path: checked.append(path),
+        intro="Who is on call.",
+    )
+    # when its page is rendered
+    page = docgen.file_format_page(tmp_path, spec)
+    # then every model is a section with its fields, and the example was checked and shown
+    assert page is not None
+    assert "## Roster\n" in page
+    assert "| `contacts` | list of [Contact](#contact) | `[]` |" in page
+    assert "## Contact\n\nWho to call.\n" in page
+    assert "| `email` | str | required | Their e-mail. |" in page
+    assert "| `phone` | str or null | `null` |  |" in page
+    assert page.rstrip().endswith(
+        "```yaml\nname: on-call\ncontacts:\n  - email: a@example.org\n```"
+    )
+    assert checked == [example]
+
+
+def test_a_file_format_of_an_app_not_merged_yet_is_not_rendered(tmp_path: Path) -> None:
+    # given a format whose module does not exist
+    spec = docgen.FileFormat(
+        page="x.md", title="X", module="detente.not_merged_yet.document", model="X",
+        example="x.yaml", check=lambda module, path: None, intro="",
+    )  # fmt: skip
+    # when its page is rendered, then there is none
+    assert docgen.file_format_page(tmp_path, spec) is None
