@@ -33,9 +33,11 @@ def test_a_changed_page_is_reported_stale(tmp_path: Path) -> None:
     for path, text in docgen.render(ROOT).items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(text, encoding="utf-8")
-    (tmp_path / docgen.EXAMPLE).write_text(
-        (ROOT / docgen.EXAMPLE).read_text(encoding="utf-8"), encoding="utf-8"
-    )
+    examples = [docgen.EXAMPLE, *(Path(spec.example) for spec in docgen.FILE_FORMATS)]
+    for example in examples:
+        if (ROOT / example).exists():
+            (tmp_path / example).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / example).write_bytes((ROOT / example).read_bytes())
     (tmp_path / docgen.REFERENCE / "signals.md").write_text("edited\n", encoding="utf-8")
     # when staleness is checked
     stale = docgen.stale(tmp_path)
