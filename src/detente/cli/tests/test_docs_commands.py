@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -159,25 +160,49 @@ def _files() -> Iterator[str]:
         yield str(path.relative_to(ROOT))
 
 
-@pytest.mark.skipif(
-    bool(os.environ.get("DATABASE_URL")),
-    reason="SQLite only (see the module docstring); ./dev test runs it in its SQLite pass",
-)
-@pytest.mark.parametrize("doc", list(_files()))
-def test_documented_commands_run(doc: str, demo_data: Path, tmp_path: Path) -> None:
-    # given a fresh copy of the demo database and the files the docs name
-    data = tmp_path / "data"
-    shutil.copytree(demo_data, data)
-    workdir = tmp_path / "work"
+def _run_file(doc: str, demo: Path, scratch: Path) -> list[str]:
+    """Run one doc file's commands in order on a fresh copy of the demo; what went wrong."""
+    data = scratch / "data"
+    shutil.copytree(demo, data)
+    workdir = scratch / "work"
     workdir.mkdir()
     _stage_files(workdir)
-    # when every runnable command of the file runs, in order
-    failures = [
+    return [
         failure
         for command in _commands_of(ROOT / doc)
         if not command.synopsis and skip_reason(command) is None
         if (failure := _run(command, data, workdir)) is not None
     ]
+
+
+@pytest.fixture(scope="session")
+def doc_failures(
+    request: pytest.FixtureRequest, demo_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, list[str]]:
+    """The selected doc files, run side by side (one worker per core): each file's failures."""
+    wanted = sorted(
+        {
+            str(item.callspec.params["doc"])
+            for item in request.session.items
+            if isinstance(item, pytest.Function)
+            and item.originalname == "test_documented_commands_run"
+        }
+    )
+    scratch = {doc: tmp_path_factory.mktemp("doc") for doc in wanted}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        runs = {doc: pool.submit(_run_file, doc, demo_data, scratch[doc]) for doc in wanted}
+        return {doc: run.result() for doc, run in runs.items()}
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("DATABASE_URL")),
+    reason="SQLite only (see the module docstring); ./dev test runs it in its SQLite pass",
+)
+@pytest.mark.parametrize("doc", list(_files()))
+def test_documented_commands_run(doc: str, doc_failures: dict[str, list[str]]) -> None:
+    # given a fresh copy of the demo database and the files the docs name (doc_failures)
+    # when every runnable command of the file runs, in order
+    failures = doc_failures[doc]
     # then each exits as the docs say
     assert not failures, "documented commands that do not work:\n" + "\n".join(failures)
 
