@@ -259,7 +259,7 @@ def decision_new(
     file: Annotated[Path, typer.Argument(help="YAML: title, pressure_point, question, options, …")],
     actor: As = None,
 ) -> None:
-    """Record a decision from a YAML file (see docs/acceptances.md for the fields)."""
+    """Record a decision from a YAML file (fields: docs/reference/decision-record.md)."""
     ensure_database()
     from detente.decisions.services import decision_create
 

@@ -18,7 +18,9 @@ radar_app = typer.Typer(
 )
 
 As = Annotated[str | None, typer.Option("--as", help="Your e-mail (or set DETENTE_ACTOR).")]
-Fmt = Annotated[OutputFormat, typer.Option("--format", help="table or json.")]
+Fmt = Annotated[
+    OutputFormat, typer.Option("--format", help="table, json or csv (csv: the table's rows only).")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -125,6 +127,21 @@ def profile_pair(
     if fmt is OutputFormat.JSON:
         console.print_json(json.dumps(asdict(pairing)))
         return
+    guidance = [
+        {
+            "pressure point": f"{g.pressure_point} {g.title}",
+            "CISO brings to the CIO": g.ciso_to_cio,
+            "CIO brings to the CISO": g.cio_to_ciso,
+            "status": "hypothesis" if g.hypothesis else "validated",
+        }
+        for g in pairing.guidance
+    ]
+    guidance_columns = [
+        "pressure point", "CISO brings to the CIO", "CIO brings to the CISO", "status",
+    ]  # fmt: skip
+    if fmt is OutputFormat.CSV:
+        emit(guidance, guidance_columns, fmt)
+        return
     cell = pairing.cell
     tag = " [hypothesis: thin evidence]" if cell.hypothesis else ""
     covert = " (covert risk)" if cell.covert else ""
@@ -133,19 +150,7 @@ def profile_pair(
         f"Friction B+K = {pairing.base} + {pairing.style} = {pairing.friction} ({pairing.band}); "
         f"covert score {pairing.covert_score}{' — covert-prone' if pairing.covert_prone else ''}"
     )
-    emit(
-        [
-            {
-                "pressure point": f"{g.pressure_point} {g.title}",
-                "CISO brings to the CIO": g.ciso_to_cio,
-                "CIO brings to the CISO": g.cio_to_ciso,
-                "status": "hypothesis" if g.hypothesis else "validated",
-            }
-            for g in pairing.guidance
-        ],
-        ["pressure point", "CISO brings to the CIO", "CIO brings to the CISO", "status"],
-        OutputFormat.TABLE,
-    )
+    emit(guidance, guidance_columns, OutputFormat.TABLE)
     for note in pairing.notes:
         console.print(f"Note: {note}")
 
@@ -204,15 +209,14 @@ def pulse_show_cmd(
         console.print_json(json.dumps(shown))
         return
     mine, other, gaps = shown["mine"] or {}, shown["counterpart"] or {}, shown["gaps"] or {}
-    emit(
-        [
-            {"item": k, "mine": mine.get(k), "counterpart": other.get(k), "gap": gaps.get(k)}
-            for k in (f"P{n}" for n in range(1, 11))
-        ],
-        ["item", "mine", "counterpart", "gap"],
-        OutputFormat.TABLE,
-        title=f"Pulse {shown['period']}",
-    )
+    rows = [
+        {"item": k, "mine": mine.get(k), "counterpart": other.get(k), "gap": gaps.get(k)}
+        for k in (f"P{n}" for n in range(1, 11))
+    ]
+    if fmt is OutputFormat.CSV:
+        emit(rows, ["item", "mine", "counterpart", "gap"], fmt)
+        return
+    emit(rows, ["item", "mine", "counterpart", "gap"], fmt, title=f"Pulse {shown['period']}")
     if not shown["counterpart_answered"]:
         console.print("Your counterpart has not answered yet (blind until both have).")
 
@@ -254,6 +258,20 @@ def radar(
             )
         )
         return
+    rows = [
+        {
+            "signal": s["name"],
+            "tag": s["tag"],
+            "value": s["value"],
+            "points": s["contribution"],
+            "evidence": "; ".join(f"{k} {v}" for k, v in s["evidence"].items() if v),
+        }
+        for s in top
+    ]
+    columns = ["signal", "tag", "value", "points", "evidence"]
+    if fmt is OutputFormat.CSV:
+        emit(rows, columns, fmt)
+        return
     console.print(
         f"[bold]{snap.period}[/bold]"
         + (f" month to date (as of {snap.as_of:%Y-%m-%d %H:%M} UTC)" if snap.month_to_date else "")
@@ -263,21 +281,7 @@ def radar(
     )
     for trigger in snap.triggers:
         console.print(f"  ! {trigger['label']}  evidence {trigger['evidence']}")
-    emit(
-        [
-            {
-                "signal": s["name"],
-                "tag": s["tag"],
-                "value": s["value"],
-                "points": s["contribution"],
-                "evidence": "; ".join(f"{k} {v}" for k, v in s["evidence"].items() if v),
-            }
-            for s in top
-        ],
-        ["signal", "tag", "value", "points", "evidence"],
-        OutputFormat.TABLE,
-        title="Top signals",
-    )
+    emit(rows, columns, OutputFormat.TABLE, title="Top signals")
     console.print(f"[bold]Action:[/bold] {snap.actions.get('action', '')}")
     for line in snap.actions.get("agenda", []):
         console.print(f"  - {line}")

@@ -96,6 +96,14 @@ def run(argv: list[str] | None = None) -> NoReturn:
             sys.exit(1)
         if isinstance(exc, click.exceptions.Exit):
             sys.exit(exc.exit_code)
+        # Typer (0.22+) raises its own copy of click's exceptions: usage errors are bad input.
+        if isinstance(exc, typer.TyperException) and callable(show := getattr(exc, "show", None)):
+            show()
+            sys.exit(2)
+        if isinstance(exc, typer.Abort):
+            sys.exit(1)
+        if isinstance(exc, typer.Exit):
+            sys.exit(exc.exit_code)
         log.debug("unexpected error", exc_info=True)
         typer.echo(
             f"error: internal error ({type(exc).__name__}: {exc}); "
