@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from detente.cli.common import OutputFormat, console, emit, ensure_database
+from detente.cli.common import OutputFormat, console, emit, ensure_database, err_console
 from detente.core import clock
 from detente.core.errors import NotFound
 
@@ -38,11 +38,19 @@ def import_command(
         str | None, typer.Option(help="Asset name, for files that do not name what they scanned.")
     ] = None,
     asset_kind: Annotated[str, typer.Option(help="Kind of that asset.")] = "application",
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Refuse a file when a record is skipped or a value emptied or dropped.",
+        ),
+    ] = False,
 ) -> None:
     """Import scanner output; each file is one transaction. Re-importing closes what is gone."""
     ensure_database()
     from detente.acceptances.services import scans_import
-    from detente.findings.importer import ImportOptions
+    from detente.core.errors import DetenteError
+    from detente.findings.importer import ImportOptions, summary
     from detente.findings.services import scan_paths
     from detente.inventory.selectors import service_by_slug
 
@@ -51,9 +59,11 @@ def import_command(
         service=service_by_slug(service) if service else None,
         asset_name=asset,
         asset_kind=asset_kind,
+        strict=strict,
     )
     files = scan_paths(paths)
-    totals = {"new": 0, "unchanged": 0, "reopened": 0, "closed": 0, "parsed": 0}
+    totals = {"new": 0, "unchanged": 0, "reopened": 0, "closed": 0, "parsed": 0, "skipped": 0}
+    committed: list[str] = []
     with Progress(
         TextColumn("[bold]importing"),
         BarColumn(),
@@ -61,27 +71,42 @@ def import_command(
         TimeElapsedColumn(),
         TextColumn("{task.description}"),
         console=console,
-        transient=len(files) > 1,
+        transient=True,
     ) as progress:
         task = progress.add_task("", total=len(files))
 
         def step(path: Path, scan: Any) -> None:
+            # printed as each file commits: a later refusal does not undo it
             for key in totals:
                 totals[key] += getattr(scan, key)
+            committed.append(path.name)
             progress.update(task, advance=1, description=path.name)
-            if len(files) == 1:
-                console.print(
-                    f"{path.name}: {scan.format}, {scan.parsed} parsed, {scan.new} new, "
-                    f"{scan.unchanged} unchanged, {scan.reopened} reopened, {scan.closed} closed"
-                    f" ({scan.duration_ms} ms)"
-                )
+            console.print(
+                f"{path}: ok, {scan.format}, {summary(scan)} ({scan.duration_ms} ms)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
 
-        scans_import(paths=files, options=options, progress=step)
+        try:
+            scans_import(paths=files, options=options, progress=step)
+        except DetenteError:
+            if len(files) > 1:
+                err_console.print(
+                    f"already committed ({len(committed)} of {len(files)} files): "
+                    + (", ".join(committed) or "none"),
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            raise
     if len(files) > 1:
         console.print(
             f"{len(files)} files: {totals['parsed']} parsed, {totals['new']} new, "
             f"{totals['unchanged']} unchanged, {totals['reopened']} reopened, "
-            f"{totals['closed']} closed"
+            f"{totals['closed']} closed, {totals['skipped']} records skipped",
+            highlight=False,
+            soft_wrap=True,
         )
 
 

@@ -20,11 +20,13 @@ from detente.findings.parsers.base import (
     Severity,
     as_int,
     as_str,
+    declare_scope,
     expect_dict,
     expect_list,
     read_json,
     severity_from,
     severity_from_score,
+    skip_record,
 )
 
 # SARIF ``level`` (3.27.10) → ours. ``note`` ("a minor problem or an opportunity to improve the
@@ -52,12 +54,18 @@ def _starts_with_object(head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
 
 
+_NO_RUNS = re.compile(rb'"runs"\s*:\s*\[\s*\]')
+
+
 def looks_like_sarif(head: bytes) -> bool:
     """A JSON object with ``runs`` and ``tool``, and a SARIF ``$schema``/``version`` mark."""
     if not _starts_with_object(head) or b'"runs"' not in head:
         return False
     has_mark = any(mark in head for mark in _SARIF_MARKERS) or b'"2.1.0"' in head
-    return has_mark and (b'"tool"' in head or b'"results"' in head)
+    # a log with no runs ({"version": "2.1.0", "runs": []}) is a valid, clean SARIF log
+    return has_mark and (
+        b'"tool"' in head or b'"results"' in head or _NO_RUNS.search(head) is not None
+    )
 
 
 def detect(head: bytes, name: str) -> int:
@@ -339,22 +347,26 @@ def parse_document(data: Any) -> Iterator[ParsedFinding]:
         rules = _Rules(tool, where)
         artifacts = expect_list(run.get("artifacts"), record=where, field="artifacts")
         asset_kind, asset_name = _asset(run)
+        declare_scope(scanner, asset_kind, asset_name)
         results = expect_list(run.get("results"), record=where, field="results")
         for result_index, raw_result in enumerate(results):
-            record = f"{where}.results[{result_index}]"
-            result = expect_dict(raw_result, record=record)
-            kind = result.get("kind", "fail")
-            if kind != "fail":
-                continue  # pass / notApplicable / informational / open / review: not a flaw
-            yield _finding(
-                result,
-                record,
-                rules=rules,
-                artifacts=artifacts,
-                scanner=scanner,
-                asset_kind=asset_kind,
-                asset_name=asset_name,
-            )
+            try:
+                record = f"{where}.results[{result_index}]"
+                result = expect_dict(raw_result, record=record)
+                kind = result.get("kind", "fail")
+                if kind != "fail":
+                    continue  # pass / notApplicable / informational / open / review: not a flaw
+                yield _finding(
+                    result,
+                    record,
+                    rules=rules,
+                    artifacts=artifacts,
+                    scanner=scanner,
+                    asset_kind=asset_kind,
+                    asset_name=asset_name,
+                )
+            except ParseError as exc:
+                skip_record(exc)
 
 
 def _finding(

@@ -500,9 +500,10 @@ def test_gitleaks_v7_same_leak_in_several_commits_is_one_finding() -> None:
     assert findings[0].description.count(",") >= 1  # both commits listed
 
 
-def test_gitleaks_null_report_is_empty_and_detected() -> None:
+def test_gitleaks_null_report_is_empty_when_forced_and_refused_by_detection() -> None:
     assert _parse("gitleaks/no_findings.json", "gitleaks") == []
-    assert detect_format(b"null\n", "gitleaks.json") == "gitleaks"
+    with pytest.raises(ParseError, match="JSON null"):
+        detect_format(b"null\n", "gitleaks.json")
 
 
 @pytest.mark.parametrize(
