@@ -361,3 +361,31 @@ def test_the_summary_counts_duplicates_merged_within_the_report(tmp_path: Path) 
     assert summary(scan) == (
         "27 parsed, 12 new, 15 merged as duplicates, 0 unchanged, 0 reopened, 0 closed"
     )
+
+
+def test_the_import_page_lists_skipped_records_and_the_reports_own_fields(tmp_path: Path) -> None:
+    from django.test import Client
+
+    from detente.access.services import account_set_password
+    from detente.people.models import Role
+    from detente.people.services import person_upsert
+
+    clock.set_now(NOW)
+    doc = _generic(
+        [{"title": "A", "severity": "High"}, {"severity": "Low"}], title="Quarterly pentest"
+    )
+    scan = _import(write_json(tmp_path / "g.json", doc), asset_name="shop")
+    lead = person_upsert(name="Lead", email="lead@example.org", role=Role.SECURITY_LEAD)
+    account_set_password(person=lead, password="correct horse battery staple")
+    lead.refresh_from_db()
+    client = Client()
+    client.force_login(lead.user)  # type: ignore[arg-type]
+    session = client.session
+    session["second_factor_ok"] = True
+    session.save()
+
+    page = client.get(f"/imports/{scan.pk}").content.decode()
+
+    assert '<dd data-count="skipped">1</dd>' in page
+    assert "<td>skipped</td><td>findings[1]</td><td>title</td>" in page
+    assert "<dt>title</dt><dd>Quarterly pentest</dd>" in page
