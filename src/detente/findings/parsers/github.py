@@ -47,6 +47,8 @@ def detect(head: bytes, name: str) -> int:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"{") and b'"vulnerabilityAlerts"' in head:
         return 95
+    if stripped.startswith(b"{") and b'"data"' in head and b'"securityVulnerability"' in head:
+        return 90  # the search form: alerts under data.repository.search.nodes[]
     if stripped.startswith(b"[") and b'"most_recent_instance"' in head and b"code-scanning" in head:
         return 90
     return 0
@@ -95,16 +97,18 @@ def _repository_name(repository: dict[str, Any]) -> str | None:
 
 
 def _alerts(repository: dict[str, Any], where: str) -> Iterator[ParsedFinding]:
-    alerts = expect_dict(
-        require(repository, "vulnerabilityAlerts", record=where),
-        record=where,
-        field="vulnerabilityAlerts",
+    # vulnerabilityAlerts { nodes } or, from a search query, search { nodes } of alerts
+    key = (
+        "search"
+        if "vulnerabilityAlerts" not in repository and "search" in repository
+        else ("vulnerabilityAlerts")
     )
+    alerts = expect_dict(require(repository, key, record=where), record=where, field=key)
     repo_name = _repository_name(repository)
-    nodes = expect_list(alerts.get("nodes"), record=f"{where}.vulnerabilityAlerts", field="nodes")
+    nodes = expect_list(alerts.get("nodes"), record=f"{where}.{key}", field="nodes")
     for index, raw in enumerate(nodes):
         try:
-            record = f"{where}.vulnerabilityAlerts.nodes[{index}]"
+            record = f"{where}.{key}.nodes[{index}]"
             yield _alert(expect_dict(raw, record=record), record, repo_name)
         except ParseError as exc:
             skip_record(exc)
@@ -168,7 +172,8 @@ def _alert(node: dict[str, Any], record: str, repo_name: str | None) -> ParsedFi
         severity=severity,
         scanner_severity=str(raw_severity),
         record=record,
-        identity=(vuln_id, component or "", manifest or ""),
+        # the alert's own id too: two alerts are two findings, whatever they share
+        identity=(vuln_id, component or "", manifest or "", as_str(node.get("id")) or ""),
         aliases=aliases,
         asset_kind="repository" if repo_name else None,
         asset_name=repo_name,
