@@ -14,6 +14,7 @@ import pytest
 import typer
 
 from detente.cli.main import _classify
+from detente.policy.document import PACKS
 
 DETENTE = Path(sys.executable).with_name("detente")
 
@@ -203,3 +204,80 @@ def test_a_folder_prints_each_files_outcome_and_what_was_committed_before_a_refu
         done.stderr.splitlines()[1],
     ]
     assert done.stderr.splitlines()[1].startswith("error: folder/c.json, record document: not ")
+
+
+# ------------------------------------------------------------------ policy show round trip
+
+
+@pytest.mark.parametrize("pack", sorted(PACKS))
+def test_policy_show_output_validates_for_every_pack_at_any_terminal_width(
+    home: Path, pack: str
+) -> None:
+    narrow = {"COLUMNS": "40"}
+    assert detente(home, "policy", "apply", "--pack", pack, env=narrow).returncode == 0
+    shown = detente(home, "policy", "show", env=narrow)
+    assert shown.returncode == 0
+    (home / f"{pack}.yaml").write_text(shown.stdout)
+    validated = detente(home, "policy", "validate", f"{pack}.yaml", env=narrow)
+    assert validated.returncode == 0, validated.stderr
+    assert validated.stdout.startswith(f"{pack}.yaml: valid (")
+
+
+# ------------------------------------------------------------------ readable output
+
+
+def test_filters_with_unknown_values_exit_2_naming_the_valid_ones(home: Path) -> None:
+    severity = detente(home, "findings", "list", "--severity", "urgent")
+    assert severity.returncode == 2
+    assert severity.stderr == (
+        "error: field 'severity': unknown severity 'urgent'; one of critical, high, medium, "
+        "low, info\n"
+    )
+    service = detente(home, "findings", "list", "--service", "nope")
+    assert service.returncode == 2
+    assert service.stderr.startswith("error: field 'service': unknown service 'nope'; one of ")
+
+
+def test_a_list_cut_at_its_limit_says_how_many_more_and_how_to_page(home: Path) -> None:
+    path = home / "many.json"
+    path.write_text(
+        json.dumps(
+            {"name": "acme", "findings": [{"title": f"F{i}", "severity": "Low"} for i in range(5)]}
+        )
+    )
+    assert detente(home, "import", "many.json", "--asset", "many").returncode == 0
+    listed = detente(home, "findings", "list", "--status", "any", "--limit", "2")
+    assert listed.returncode == 0
+    total = json.loads(
+        detente(home, "findings", "list", "--status", "any", "--format", "json").stdout
+    )
+    assert listed.stderr.endswith(
+        f"{len(total) - 2} more; next page: --offset 2 (--limit up to 100000)\n"
+    )
+    shown_ids = [line.split("│")[1].strip() for line in listed.stdout.splitlines() if "│" in line]
+    assert shown_ids == [str(row["id"]) for row in total[:2]]
+
+
+def test_findings_show_is_readable_text_and_tables_fit_100_columns(home: Path) -> None:
+    path = home / "one.json"
+    path.write_text(
+        json.dumps(
+            {"name": "acme", "findings": [{"title": "Weak \u001b[31mcipher", "severity": "High",
+                                           "cwe": 327, "file_path": "srv/tls.conf", "line": 7}]}
+        )
+    )  # fmt: skip
+    assert detente(home, "import", "one.json", "--asset", "one").returncode == 0
+    rows = json.loads(detente(home, "findings", "list", "--format", "json").stdout)
+    finding_id = next(row["id"] for row in rows if row["asset"] == "one")
+    shown = detente(home, "findings", "show", str(finding_id))
+    assert shown.returncode == 0
+    text = shown.stdout
+    assert "{" not in text  # no Python reprs
+    assert "'" not in text
+    assert "Weak \\x1b[31mcipher" in text  # control characters stay escaped
+    first_seen = next(line for line in text.splitlines() if "first_seen" in line)
+    assert first_seen.rstrip().endswith(" UTC")
+    assert "." not in first_seen.split("first_seen")[1]  # no microseconds
+    listed = detente(home, "findings", "list")
+    assert max(len(line.rstrip()) for line in listed.stdout.splitlines()) <= 100
+    assert str(finding_id) in listed.stdout
