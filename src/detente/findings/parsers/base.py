@@ -8,6 +8,7 @@ the first bytes of a file, and a ``parse`` function from a binary stream to an i
 from __future__ import annotations
 
 import enum
+import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
@@ -267,11 +268,43 @@ def read_json(stream: IO[bytes]) -> Any:
     if b"\\u0000" in data:
         data = strip_json_nuls(data)
     try:
-        return msgspec.json.decode(data)
+        decoded = msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
         raise ParseError(f"not valid JSON ({exc})", record="document") from None
     except RecursionError:
         raise ParseError("JSON nested too deeply", record="document") from None
+    if len(data) <= DUPLICATE_CHECK_BYTES and current_notes() is not None:
+        note_duplicate_keys(data)
+    return decoded
+
+
+# JSON documents up to this size are searched for duplicate keys (msgspec keeps the last value
+# silently); the search decodes the document a second time with the standard library (~30 ms
+# per MB), so larger ones, and Trivy's (read by their own typed decoder), are not searched.
+DUPLICATE_CHECK_BYTES = 16 * 2**20
+DUPLICATE = "duplicate"
+
+
+def note_duplicate_keys(data: bytes) -> None:
+    """Note each key that appears twice in one object: the last value is the one kept."""
+    found: dict[str, int] = {}
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        if len(items) > 1:
+            seen: set[str] = set()
+            for key, _ in items:
+                if key in seen:
+                    found[key] = found.get(key, 0) + 1
+                seen.add(key)
+        return dict(items)
+
+    try:
+        json.loads(data, object_pairs_hook=pairs)
+    except (ValueError, RecursionError):
+        return  # msgspec read it; what the standard library refuses is not ours to judge
+    for key, count in found.items():
+        times = "once" if count == 1 else f"{count} times"
+        note(DUPLICATE, "document", key, f"duplicate key {key!r} ({times}): the last value kept")
 
 
 def severity_from(

@@ -389,3 +389,36 @@ def test_the_import_page_lists_skipped_records_and_the_reports_own_fields(tmp_pa
     assert '<dd data-count="skipped">1</dd>' in page
     assert "<td>skipped</td><td>findings[1]</td><td>title</td>" in page
     assert "<dt>title</dt><dd>Quarterly pentest</dd>" in page
+
+
+# ------------------------------------------------------------------ duplicate keys (issue 19)
+
+_DUPLICATED = (
+    '{"name": "acme", "findings": ['
+    '{"title": "A", "severity": "Low", "severity": "High"},'
+    '{"title": "B", "severity": "Low", "title": "B2"}]}'
+)
+
+
+def test_duplicate_keys_keep_the_last_value_with_a_counted_warning(tmp_path: Path) -> None:
+    path = tmp_path / "dup.json"
+    path.write_text(_DUPLICATED)
+    scan = _import(path, asset_name="shop")
+    assert sorted(Finding.objects.values_list("title", "severity")) == [
+        ("A", "high"), ("B2", "low")
+    ]  # fmt: skip
+    assert [(n["kind"], n["field"], n["message"]) for n in scan.notes] == [
+        ("duplicate", "severity", "duplicate key 'severity' (once): the last value kept"),
+        ("duplicate", "title", "duplicate key 'title' (once): the last value kept"),
+    ]
+    assert "2 values cleaned: document (severity): duplicate key 'severity'" in summary(scan)
+
+
+def test_strict_refuses_duplicate_keys_naming_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "dup.json"
+    path.write_text(_DUPLICATED)
+    with pytest.raises(ParseError) as caught:
+        _import(path, asset_name="shop", strict=True)
+    assert caught.value.field == "severity"
+    assert "duplicate key 'severity'" in str(caught.value)
+    assert Finding.objects.count() == 0
