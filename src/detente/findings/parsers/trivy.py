@@ -605,7 +605,7 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
         raise ParseError("the file is empty", record="document")
     if not isinstance(data, mmap.mmap) and b"\\u0000" in data:
         # NULs are stripped in files read whole; a mapped file (>= MMAP_MIN_BYTES) is not
-        # searched: 1.4 s of the parse child for 2 GB (docs/importing.md)
+        # searched: seconds of the parse child for 2 GB (bench/intake_checks.py)
         data = strip_json_nuls(data)
     release = _releaser(data)
     ctx = _Context(release)
