@@ -218,6 +218,7 @@ def measure(case: str, db: str, findings: int, argv: list[str], env: dict[str, s
     summary = [
         line for line in output.splitlines() if re.search(r"\d+ (parsed|files)", line)
     ] or output.strip().splitlines()[-1:]
+    summary = summary[-1:]  # a folder prints a line per file, then its totals: keep the totals
     note = re.sub(r"\s+", " ", " ".join(summary)).strip()
     note = note.replace("|", "/")
     return Result(

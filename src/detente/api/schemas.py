@@ -113,6 +113,9 @@ class ImportOut(Schema):
     refreshed: int
     reopened: int
     closed: int
+    skipped: int = 0
+    notes: list[dict[str, str]] = []
+    metadata: dict[str, str] = {}
 
 
 class SignatureOut(Schema):

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from detente.cli.common import OutputFormat, console, emit, ensure_database
+from detente.cli.common import OutputFormat, console, emit, ensure_database, print_details
 from detente.core.errors import InputError, NotFound
 
 accept_app = typer.Typer(help="Risk acceptances: defer remediation, signed by both sides.")
@@ -240,13 +240,7 @@ def accept_show(
         ],
     }
     if fmt is OutputFormat.TABLE:
-        for key, value in detail.items():
-            if isinstance(value, list):
-                console.print(f"[bold]{key:>22}[/]")
-                for entry in value:
-                    console.print(f"{'':>24}{entry}")
-            elif value not in (None, ""):
-                console.print(f"[bold]{key:>22}[/]  {value}")
+        print_details(detail)
         return
     emit([detail], list(detail), fmt)
 

@@ -9,7 +9,15 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from detente.cli.common import OutputFormat, console, emit, ensure_database
+from detente.cli.common import (
+    OutputFormat,
+    console,
+    emit,
+    ensure_database,
+    err_console,
+    print_details,
+    readable,
+)
 from detente.core import clock
 from detente.core.errors import NotFound
 
@@ -18,6 +26,12 @@ findings_app = typer.Typer(help="List and inspect findings.", no_args_is_help=Tr
 LIST_COLUMNS = (
     "id", "severity", "vuln_id", "kev", "epss", "exposed", "asset", "service", "component",
     "deadline", "due_in_days", "deadline_class", "status", "why",
+)  # fmt: skip
+
+
+# dropped in this order when the table is wider than the terminal (emit)
+LIST_OPTIONAL = (
+    "why", "epss", "deadline_class", "kev", "service", "exposed", "due_in_days", "component",
 )  # fmt: skip
 
 
@@ -38,12 +52,20 @@ def import_command(
         str | None, typer.Option(help="Asset name, for files that do not name what they scanned.")
     ] = None,
     asset_kind: Annotated[str, typer.Option(help="Kind of that asset.")] = "application",
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Refuse a file when a record is skipped or a value emptied or dropped.",
+        ),
+    ] = False,
 ) -> None:
     """Import scanner output; each file is one transaction. Re-importing closes what is gone."""
     ensure_database()
     from detente.acceptances.services import scans_import
     from detente.cli.import_turn import import_turn
-    from detente.findings.importer import ImportOptions
+    from detente.core.errors import DetenteError
+    from detente.findings.importer import ImportOptions, summary
     from detente.findings.services import scan_paths
     from detente.inventory.selectors import service_by_slug
 
@@ -52,9 +74,11 @@ def import_command(
         service=service_by_slug(service) if service else None,
         asset_name=asset,
         asset_kind=asset_kind,
+        strict=strict,
     )
     files = scan_paths(paths)
-    totals = {"new": 0, "unchanged": 0, "reopened": 0, "closed": 0, "parsed": 0}
+    totals = {"new": 0, "unchanged": 0, "reopened": 0, "closed": 0, "parsed": 0, "skipped": 0}
+    committed: list[str] = []
     with Progress(
         TextColumn("[bold]importing"),
         BarColumn(),
@@ -62,28 +86,43 @@ def import_command(
         TimeElapsedColumn(),
         TextColumn("{task.description}"),
         console=console,
-        transient=len(files) > 1,
+        transient=True,
     ) as progress:
         task = progress.add_task("", total=len(files))
 
         def step(path: Path, scan: Any) -> None:
+            # printed as each file commits: a later refusal does not undo it
             for key in totals:
                 totals[key] += getattr(scan, key)
+            committed.append(path.name)
             progress.update(task, advance=1, description=path.name)
-            if len(files) == 1:
-                console.print(
-                    f"{path.name}: {scan.format}, {scan.parsed} parsed, {scan.new} new, "
-                    f"{scan.unchanged} unchanged, {scan.reopened} reopened, {scan.closed} closed"
-                    f" ({scan.duration_ms} ms)"
-                )
+            console.print(
+                f"{path}: ok, {scan.format}, {summary(scan)} ({scan.duration_ms} ms)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
 
-        with import_turn():
-            scans_import(paths=files, options=options, progress=step)
+        try:
+            with import_turn():
+                scans_import(paths=files, options=options, progress=step)
+        except DetenteError:
+            if len(files) > 1:
+                err_console.print(
+                    f"already committed ({len(committed)} of {len(files)} files): "
+                    + (", ".join(committed) or "none"),
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            raise
     if len(files) > 1:
         console.print(
             f"{len(files)} files: {totals['parsed']} parsed, {totals['new']} new, "
             f"{totals['unchanged']} unchanged, {totals['reopened']} reopened, "
-            f"{totals['closed']} closed"
+            f"{totals['closed']} closed, {totals['skipped']} records skipped",
+            highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -119,12 +158,14 @@ def findings_list(
     status: Annotated[str, typer.Option(help="open, fixed, accepted, … or 'any'.")] = "open",
     severity: Annotated[str | None, typer.Option()] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many (the next page).")] = 0,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
 ) -> None:
     """Findings in priority order: exploited and exposed first, then by deadline."""
     ensure_database()
     from detente.findings.selectors import FindingFilter, findings_query
 
+    _check_filters(service=service, status=status, severity=severity)
     query = findings_query(
         FindingFilter(
             overdue=overdue,
@@ -136,8 +177,46 @@ def findings_list(
         )
     )
     now = clock.now()
-    rows = [_row(f, now) for f in query[:limit]]
-    emit(rows, LIST_COLUMNS, fmt, title="Findings")
+    page = list(query[offset : offset + limit + 1])
+    rows = [_row(f, now) for f in page[:limit]]
+    emit(rows, LIST_COLUMNS, fmt, title="Findings", optional=LIST_OPTIONAL)
+    if len(page) > limit:
+        more = query.count() - offset - limit
+        err_console.print(
+            f"{more} more; next page: --offset {offset + limit} (--limit up to 100000)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _check_filters(*, service: str | None, status: str, severity: str | None) -> None:
+    """Unknown filter values are refused, naming the valid ones (not an empty list)."""
+    from detente.core.errors import InputError
+    from detente.findings.models import Status
+    from detente.findings.parsers.base import Severity
+    from detente.inventory.models import BusinessService
+
+    statuses = [*Status.values, "any"]
+    if status not in statuses:
+        raise InputError(f"unknown status {status!r}; one of {', '.join(statuses)}", field="status")
+    severities = [s.value for s in Severity]
+    if severity is not None and severity not in severities:
+        raise InputError(
+            f"unknown severity {severity!r}; one of {', '.join(severities)}", field="severity"
+        )
+    if service is not None:
+        known = BusinessService.objects.filter(slug=service).exists() or (
+            BusinessService.objects.filter(name=service).exists()
+        )
+        if not known:
+            slugs = list(BusinessService.objects.order_by("slug").values_list("slug", flat=True))
+            shown = ", ".join(slugs[:20]) + (
+                f", … ({len(slugs)} in all)" if len(slugs) > 20 else ""
+            )
+            raise InputError(
+                f"unknown service {service!r}; one of {shown or '(none yet)'}", field="service"
+            )
 
 
 @findings_app.command("show")
@@ -159,7 +238,7 @@ def findings_show(
         "scanner_severity": f.scanner_severity,
         "cve": f.cve,
         "aliases": ", ".join(f.aliases or []),
-        "cvss": f"{f.cvss_score} ({f.cvss_vector})" if f.cvss_vector else f.cvss_score,
+        "cvss": f"{readable(f.cvss_score)} ({f.cvss_vector})" if f.cvss_vector else f.cvss_score,
         "epss_percentile": f.epss_percentile,
         "fixed_in": f.fixed_in,
         "file": f"{f.file_path}:{f.line}" if f.file_path and f.line else f.file_path,
@@ -168,8 +247,6 @@ def findings_show(
         "reason": reason_of(f),
     }
     if fmt is OutputFormat.TABLE:
-        for key, value in facts.items():
-            if value not in (None, ""):
-                console.print(f"[bold]{key:>16}[/]  {value}")
+        print_details(facts)
         return
     emit([facts], list(facts), fmt)

@@ -8,7 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
-from detente.cli.common import OutputFormat, console, emit, ensure_database
+from detente.cli.common import (
+    OutputFormat,
+    console,
+    emit,
+    ensure_database,
+    print_details,
+    readable,
+)
 from detente.core.errors import InputError, NotFound
 
 incident_app = typer.Typer(help="Incidents: CIO briefings on a cadence, regulatory clocks.")
@@ -201,20 +208,14 @@ def incident_status(
         "personal_data": i.personal_data, "data_categories": ", ".join(i.data_categories),
         "briefing": cadence.state.value, "next_briefing_due": _when(cadence.due),
         "briefings": i.briefings.count(),
-        "time_to_inform_cio": str(time_to_inform_cio(i) or ""),
+        "time_to_inform_cio": readable(time_to_inform_cio(i)),
         "clocks": [
             f"{c.regime} {c.label}: {c.state.value} {_when(c.due)}".rstrip()
             for c in incident_clocks(i) if c.state != "not_applicable"
         ],
     }  # fmt: skip
     if fmt is OutputFormat.TABLE:
-        for key, value in detail.items():
-            if isinstance(value, list):
-                console.print(f"[bold]{key:>20}[/]")
-                for entry in value:
-                    console.print(f"{'':>22}{entry}", markup=False)
-            elif value not in (None, ""):
-                console.print(f"[bold]{key:>20}[/]  {value}")
+        print_details(detail)
         return
     emit([detail], list(detail), fmt)
 

@@ -101,8 +101,9 @@ def policy_show() -> None:
     from detente.policy.services import policy_ensure_default
 
     version = policy_ensure_default()
-    console.print(f"# active policy v{version.version}: {version.name} ({version.pack})")
-    console.print(version.document, markup=False, highlight=False)
+    # plain writes, never wrapped at the terminal's width: `policy show > my.yaml` must validate
+    typer.echo(f"# active policy v{version.version}: {version.name} ({version.pack})")
+    typer.echo(version.document, nl=not version.document.endswith("\n"))
 
 
 @policy_app.command("validate")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import datetime as dt
 import enum
 import io
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from detente.core.text import spreadsheet_safe
 
@@ -37,8 +41,16 @@ def ensure_database() -> None:
 
 
 def emit(
-    rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: OutputFormat, title: str = ""
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: OutputFormat,
+    title: str = "",
+    *,
+    optional: Sequence[str] = (),
 ) -> None:
+    """Rows as a table, JSON or CSV. A table fits the terminal: ``optional`` columns (least
+    valuable first) are dropped while it is too wide; ids and dates are never cut; other cells
+    wrap rather than end in "…"."""
     if fmt is OutputFormat.JSON:
         console.print_json(json.dumps(list(rows), default=str))
         return
@@ -50,9 +62,110 @@ def emit(
             writer.writerow({k: spreadsheet_safe(row.get(k)) for k in columns})
         print(buffer.getvalue(), end="")
         return
+    cells = [
+        {c: "" if row.get(c) is None else readable(row.get(c)) for c in columns} for row in rows
+    ]
+    natural = {c: max([len(c), *(len(cell[c]) for cell in cells)]) for c in columns}
+
+    def fits(names: Sequence[str]) -> bool:
+        return sum(natural[c] + 3 for c in names) + 1 <= console.width
+
+    shown = list(columns)
+    dropped: list[str] = []
+    for column in optional:
+        if fits(shown):
+            break
+        if column in shown:
+            shown.remove(column)
+            dropped.append(column)
+    for column in reversed(dropped):  # the most valuable first, if it fits after all
+        candidate = [c for c in columns if c in shown or c == column]
+        if fits(candidate):
+            shown = candidate
     table = Table(title=title or None, show_lines=False)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+    for column in shown:
+        whole = _whole(column, [cell[column] for cell in cells])
+        table.add_column(
+            column,
+            no_wrap=whole,
+            min_width=natural[column] if whole else None,
+            overflow="fold",
+        )
+    for cell in cells:
+        table.add_row(*(Text(cell[c]) for c in shown))
     console.print(table)
+    hidden = [c for c in columns if c not in shown]
+    if hidden:
+        err_console.print(
+            f"({len(hidden)} column{'s' if len(hidden) > 1 else ''} left out to fit "
+            f"{console.width} columns: {', '.join(hidden)}; --format json or csv has them all)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _whole(column: str, values: Sequence[str]) -> bool:
+    """Ids and dates are never cut or wrapped."""
+    if column == "id" or column.endswith("_id") or column.endswith("id"):
+        return True
+    return any(_DATE.match(value) for value in values)
+
+
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def readable(value: Any) -> str:
+    """A value as a person reads it: no Python reprs, no microseconds, control characters
+    escaped (``\\x1b``), times in UTC to the minute, nested records as ``key: value; …``."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.datetime):
+        moment = value if value.tzinfo is None else value.astimezone(dt.UTC)
+        return moment.strftime("%Y-%m-%d %H:%M") + (" UTC" if value.tzinfo else "")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        minutes = int(value.total_seconds() // 60)
+        days, rest = divmod(minutes, 24 * 60)
+        hours, mins = divmod(rest, 60)
+        parts = [f"{days} d"] if days else []
+        return " ".join([*parts, f"{hours} h {mins:02d} min"])
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, Mapping):
+        return "; ".join(
+            f"{key}: {readable(item)}" for key, item in value.items() if item not in (None, "")
+        )
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(readable(item) for item in value)
+    if isinstance(value, str) and _ISO_MOMENT.match(value):
+        with contextlib.suppress(ValueError):  # a stored fact's timestamp, as text
+            return readable(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+
+
+def print_details(detail: Mapping[str, Any]) -> None:
+    """One record's facts, a line each: the key, then its value wrapped in its own column (a list
+    of records gets a line per record). Empty values are left out."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(justify="right", style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for key, value in detail.items():
+        if isinstance(value, list) and value and isinstance(value[0], Mapping):
+            grid.add_row(key, Text(f"{len(value)}:"))
+            for entry in value:
+                grid.add_row("", Text("- " + readable(entry)))
+        elif isinstance(value, list) and value:
+            grid.add_row(key, Text(readable(value[0])))
+            for entry in value[1:]:
+                grid.add_row("", Text(readable(entry)))
+        elif value not in (None, "", [], {}):
+            grid.add_row(key, Text(readable(value)))
+    console.print(grid)

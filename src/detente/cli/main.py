@@ -69,8 +69,16 @@ def build_app() -> typer.Typer:
     return app
 
 
+# Where exit 3 (a bug, never a user's mistake) tells the user to report it.
+BUG_REPORTS = "the Détente issue tracker (see README.md, 'Reporting a bug')"
+
+
 def run(argv: list[str] | None = None) -> NoReturn:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Exit codes: 0 done; 1 refused by a rule; 2 bad input, a usage mistake or an environment to fix
+    (one line naming what); 3 a bug in Détente (and where to report it); 130 interrupted.
+    """
     try:
         _setup_django()
         from detente.core.errors import DetenteError
@@ -87,28 +95,63 @@ def run(argv: list[str] | None = None) -> NoReturn:
         typer.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(2)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        # Typer (0.22+) raises its own copy of click's exceptions: usage errors are bad input.
-        if isinstance(exc, typer.TyperException) and callable(show := getattr(exc, "show", None)):
-            show()
-            sys.exit(2)
-        if isinstance(exc, typer.Abort):
-            sys.exit(1)
-        if isinstance(exc, typer.Exit):
-            sys.exit(exc.exit_code)
-        log.debug("unexpected error", exc_info=True)
-        typer.echo(
-            f"error: internal error ({type(exc).__name__}: {exc}); "
-            "set DETENTE_LOG_LEVEL=DEBUG for details",
-            err=True,
-        )
-        sys.exit(3)
+        log.debug("the command failed", exc_info=True)
+        code, message = _classify(exc)
+        if message is not None:
+            typer.echo(message, err=True)
+        sys.exit(code)
     sys.exit(0)
+
+
+def _classify(exc: Exception) -> tuple[int, str | None]:
+    """Exit code and one line for what escaped a command (the message may already be shown)."""
+    import click
+    from typer import _click as typer_click
+
+    # typer ships its own click (typer._click); Django's commands use the real one
+    usage = (typer_click.exceptions.ClickException, click.exceptions.ClickException)
+    if isinstance(exc, usage):
+        exc.show()  # the usage line, the hint and "Error: …" (bare help for no arguments)
+        return 2, None
+    if isinstance(exc, typer.Exit | click.exceptions.Exit):
+        return exc.exit_code, None
+    if isinstance(exc, typer.Abort | click.exceptions.Abort | EOFError):
+        # click turns EOF (or Ctrl-C) at a prompt into Abort; getpass raises EOFError
+        return 2, (
+            "error: no answer at a prompt (input ended); run the command in a terminal or "
+            "pass the value as an option"
+        )
+    environment = _environment_error(exc)
+    if environment is not None:
+        return 2, f"error: {environment}"
+    return 3, (
+        f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in Détente: "
+        f"please report it to {BUG_REPORTS}, with the output of the same command run with "
+        "DETENTE_LOG_LEVEL=DEBUG"
+    )
+
+
+def _environment_error(exc: Exception) -> str | None:
+    """A one-line description of an environment problem the user can fix, or None."""
+    from django.db import DatabaseError, InterfaceError, OperationalError
+
+    if isinstance(exc, OperationalError | InterfaceError) or (
+        type(exc).__name__ == "OperationalError" and isinstance(exc, DatabaseError)
+    ):
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return (
+            f"database unavailable ({first}); check DATABASE_URL (or DETENTE_DATA_DIR for "
+            "SQLite) and that the database server is running"
+        )
+    if isinstance(exc, PermissionError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"permission denied{where}; check the file's or folder's permissions"
+    if isinstance(exc, FileNotFoundError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"no such file or folder{where}; create the folder or fix the path"
+    if isinstance(exc, IsADirectoryError | NotADirectoryError):
+        return f"{exc.strerror}: {exc.filename}; give a file path"
+    if isinstance(exc, OSError) and exc.errno is not None:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or type(exc).__name__}{where}"
+    return None

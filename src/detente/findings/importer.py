@@ -45,13 +45,22 @@ from detente.findings.enrich import (
 )
 from detente.findings.models import Finding, ScanImport, ScanScope, Status, Vulnerability
 from detente.findings.parsers import ParsedFinding, detect_format, parse_stream
-from detente.findings.parsers.base import Severity
+from detente.findings.parsers.base import (
+    META,
+    SCOPE,
+    SKIPPED,
+    TRAILER,
+    ParseError,
+    Severity,
+)
 from detente.inventory.models import Asset, AssetKind, BusinessService
 from detente.people.models import Person
 from detente.policy.deadlines import DeadlineEvaluator
 from detente.policy.services import active_policy
 
 CHUNK = 20_000
+# notes kept on an import's record (all are counted; a broken report could name a million)
+MAX_NOTES = 1_000
 # SQLite bulk load: once an import has inserted this many rows and more than the table held
 # before it, the secondary indexes the importer itself never reads are rebuilt at the end instead
 # of updated row by row (core.bulk.DeferredIndexes).
@@ -99,6 +108,26 @@ class ImportOptions:
     service: BusinessService | None = None
     asset_name: str | None = None
     asset_kind: str = AssetKind.APPLICATION
+    # refuse a file when a record was skipped or a value emptied, dropped or stripped
+    strict: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """What the parse or the import noticed in one record: skipped, emptied, dropped, stripped."""
+
+    kind: str
+    record: str
+    field: str
+    message: str
+
+    def text(self) -> str:
+        where = f"{self.record} ({self.field})" if self.field else self.record
+        return f"{where}: {self.message}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "record": self.record, "field": self.field,
+                "message": self.message}  # fmt: skip
 
 
 # A finding already stored in a scope, as the scope's query returns it: (fingerprint, id, status,
@@ -206,6 +235,8 @@ class _Run:
         self.parsed = self.duplicates = self.new = self.unchanged = 0
         self.refreshed = self.reopened = self.closed = 0
         self.scanners: set[str] = set()
+        self.notes: list[Note] = []
+        self.metadata: dict[str, str] = {}
         self.indexes = DeferredIndexes(Finding._meta.db_table, DEFERRABLE_INDEXES)
         self.copier = CopyBehind()
         self.rows_before: int | None = None
@@ -299,11 +330,12 @@ class _Run:
         facts = self.s.enriched.get(key)
         if facts is None:
             self.copier.wait()  # a new deadline reason may be stored
+            vector = pf.cvss_vector
             try:
                 e = enrich(
                     cve=cve,
                     severity=pf.severity.value,
-                    cvss_vector=pf.cvss_vector,
+                    cvss_vector=vector,
                     exposed=target.exposed,
                     intel=self.s.intel,
                     evaluator=self.s.evaluator,
@@ -311,12 +343,25 @@ class _Run:
                     service=target.service,
                 )
             except InputError as exc:
-                raise InputError(
-                    exc.message, file=self.source, record=pf.record, field=exc.field
-                ) from None
+                if exc.field != "cvss_vector":
+                    raise InputError(
+                        exc.message, file=self.source, record=pf.record, field=exc.field
+                    ) from None
+                # an unparseable optional vector is dropped from that rating only
+                self.notes.append(
+                    Note(
+                        "dropped", pf.record, "cvss_vector", f"CVSS vector dropped ({exc.message})"
+                    )
+                )
+                vector = None
+                e = enrich(
+                    cve=cve, severity=pf.severity.value, cvss_vector=None, exposed=target.exposed,
+                    intel=self.s.intel, evaluator=self.s.evaluator, record=pf.record,
+                )  # fmt: skip
             d = e.decision
             facts = _Facts(
                 e=e,
+                vector=vector,
                 signature=enrichment_signature(e, target.exposed),
                 score=e.cvss.score if e.cvss else None,
                 version=e.cvss.version if e.cvss else "",
@@ -362,6 +407,13 @@ class _Run:
         """Every finding of a chunk: the new ones straight into rows, the known ones through
         ``handle_existing``. One loop with the new-row path written out: at a million findings a
         method call per finding is a second of the import."""
+        if not chunk[-1].identity:
+            # the findings first: the first of each target checks the child's fingerprints
+            chunk, fps, trailer = self.split_trailer(chunk, fps)
+            if chunk:
+                self.handle_chunk(chunk, fps)
+            self.take_trailer(trailer)
+            return
         cves = self.cves_of(chunk)
         wanted = {c for c in cves if c}
         if self.s.intel.missing(wanted):
@@ -449,7 +501,7 @@ class _Run:
                 digest_size=8,
             ).hexdigest()  # fmt: skip
             new += 1
-            cvss_vector = pf.cvss_vector
+            cvss_vector = facts.vector
             component = pf.component
             file_path = pf.file_path
             endpoint = pf.endpoint
@@ -471,6 +523,29 @@ class _Run:
         self.new += new
         self.unchanged += unchanged
         self.flush()
+
+    @staticmethod
+    def split_trailer(
+        chunk: list[ParsedFinding], fps: list[str] | None
+    ) -> tuple[list[ParsedFinding], list[str] | None, list[ParsedFinding]]:
+        """The chunk's findings (and fingerprints), and the parse's trailer items that end it
+        (``parsers.base.Notes``: they end the last chunk, or fill it)."""
+        end = len(chunk)
+        while end and not chunk[end - 1].identity and chunk[end - 1].vuln_id == TRAILER:
+            end -= 1
+        return chunk[:end], (fps[:end] if fps is not None else None), chunk[end:]
+
+    def take_trailer(self, trailer: list[ParsedFinding]) -> None:
+        """The scopes a clean scan covers become this import's scopes (so ``finish`` closes what
+        they no longer report); the rest become notes and metadata."""
+        for pf in trailer:
+            kind = pf.scanner_severity
+            if kind == SCOPE:
+                self.target_for(pf)
+            elif kind == META:
+                self.metadata[pf.component or ""] = pf.title
+            else:
+                self.notes.append(Note(kind, pf.record, pf.component or "", pf.title))
 
     def handle_existing(self, pf: ParsedFinding, facts: _Facts, existing: _Existing) -> None:
         """A finding the scope already holds: count it, and refresh or reopen its row."""
@@ -506,7 +581,7 @@ class _Run:
         self.updates.append(
             (
                 title, severity, pf.scanner_severity[:40], _cut(component_version, 200),
-                _cut(fixed_in, 500), _cut(pf.cvss_vector, 200), score, facts.version,
+                _cut(fixed_in, 500), _cut(facts.vector, 200), score, facts.version,
                 facts.kev, facts.epss, facts.percentile, facts.exposed, status,
                 1 if suppressed else 0, self.db_time(first_seen), self.now_db, None,
                 self.db_time(deadline), facts.deadline_class, facts.reason_id, facts.needs_analyst,
@@ -583,6 +658,18 @@ class _Run:
             self.updates = []
 
     # -- after the last finding ------------------------------------------------------------
+    def refuse_if_noted(self) -> None:
+        """``--strict``: the first skipped record or emptied/dropped/stripped value refuses the
+        file (the transaction rolls back: nothing is written)."""
+        if self.notes:
+            first = self.notes[0]
+            raise ParseError(
+                f"{first.message} (refused by --strict; {len(self.notes)} such in the file)",
+                file=self.source,
+                record=first.record,
+                field=first.field or None,
+            )
+
     def finish(self) -> None:
         self.flush()
         self.copier.wait()
@@ -629,6 +716,7 @@ class _Facts:
     """
 
     e: Enriched
+    vector: str | None  # the finding's CVSS vector as stored: None when it was dropped
     signature: str
     score: float | None
     version: str
@@ -754,7 +842,7 @@ def _parsed_batches(
         if digest is not None:
             digest.hexdigest = parse_worker.stream_sha256(stream)
             stream.seek(0)
-        for chunk in _chunks(parse_stream(stream, name, fmt=fmt)):
+        for chunk in _chunks(parse_stream(stream, name, fmt=fmt, trailer=True)):
             yield chunk, None
 
 
@@ -855,13 +943,10 @@ def _import(
             try:
                 for chunk, fingerprints in chunks:
                     run.handle_chunk(chunk, fingerprints)
-                if options.asset_name and not run.scopes:
-                    # An empty report for a named asset says: nothing this tool found there is left.
-                    asset = run.asset_for(options.asset_kind, options.asset_name)
-                    for scanner in ScanScope.objects.filter(
-                        asset=asset, last_import__format=fmt
-                    ).values_list("scanner", flat=True):
-                        run.scope_for(asset, scanner)
+                # A clean scan closes its scanner's findings on its asset through the scope the
+                # parse declared (take_trailer); a report whose scanner is unknown closes nothing.
+                if options.strict:
+                    run.refuse_if_noted()
                 run.finish()
             except BaseException:
                 run.copier.wait()  # the rows being copied fail first, if they do: raise that
@@ -870,6 +955,9 @@ def _import(
             scan.sha256 = sha256 = digest.hexdigest or ""
         for key, value in run.counts.items():  # parsed, duplicates, new, unchanged, …
             setattr(scan, key, value)
+        scan.skipped = sum(1 for n in run.notes if n.kind == SKIPPED)
+        scan.notes = [n.as_dict() for n in run.notes[:MAX_NOTES]]
+        scan.metadata = run.metadata
         scan.scanner = ",".join(sorted(run.scanners))[:64]
         scan.duration_ms = int((time.perf_counter() - started) * 1000)
         scan.save()
@@ -878,13 +966,42 @@ def _import(
             verb="scan.imported",
             subject_type="scan_import",
             subject_id=scan.pk,
-            after={"file": scan.file_name, "sha256": sha256, "format": scan.format, **run.counts},
+            after={
+                "file": scan.file_name,
+                "sha256": sha256,
+                "format": scan.format,
+                **run.counts,
+                "skipped": scan.skipped,
+                "notes": len(run.notes),
+            },
         )
     session.stored.update(run.vulns)  # committed (or part of the caller's transaction)
     if not is_postgres() and scan.new > 50_000:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA optimize")
     return scan
+
+
+def summary(scan: ScanImport) -> str:
+    """One import's outcome in words, for the command line and the import page:
+    ``27 parsed, 12 new, 15 merged as duplicates, …; 2 records skipped: findings[3] (…): …``."""
+    parts = [f"{scan.parsed} parsed", f"{scan.new} new"]
+    if scan.duplicates:
+        parts.append(f"{scan.duplicates} merged as duplicates")
+    parts += [f"{scan.unchanged} unchanged", f"{scan.reopened} reopened", f"{scan.closed} closed"]
+    text = ", ".join(parts)
+    notes = [Note(**n) for n in scan.notes or ()]
+    skipped = [n for n in notes if n.kind == SKIPPED]
+    others = [n for n in notes if n.kind != SKIPPED]
+    if scan.skipped:
+        shown = "; ".join(n.text() for n in skipped[:3])
+        more = f"; and {scan.skipped - 3} more" if scan.skipped > 3 else ""
+        text += f"; {scan.skipped} record{'s' if scan.skipped != 1 else ''} skipped: {shown}{more}"
+    if others:
+        shown = "; ".join(n.text() for n in others[:3])
+        more = f"; and {len(others) - 3} more" if len(others) > 3 else ""
+        text += f"; {len(others)} value{'s' if len(others) != 1 else ''} cleaned: {shown}{more}"
+    return text
 
 
 def _detected(name: str, stream: IO[bytes]) -> str:

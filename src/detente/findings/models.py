@@ -83,6 +83,12 @@ class ScanImport(models.Model):
     reopened = models.PositiveIntegerField(default=0)
     closed = models.PositiveIntegerField(default=0)
     policy_version = models.PositiveIntegerField(null=True, blank=True)
+    # records the parse skipped, and what it noticed: [{kind, record, field, message}], kinds
+    # skipped / emptied / dropped / stripped (findings.importer.Note; the first MAX_NOTES)
+    skipped = models.PositiveIntegerField(default=0)
+    notes = models.JSONField(default=list, blank=True)
+    # the report's own top-level fields we do not read (a generic report's title, date, …)
+    metadata = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ("-started_at", "-id")

@@ -238,7 +238,7 @@ def _send_file(
     described = set() if described is None else described
     pending: list[ParsedFinding] = []
     hasher = _FileDigest(stream) if digest else None
-    for finding in parse_stream(stream, name, fmt=fmt):
+    for finding in parse_stream(stream, name, fmt=fmt, trailer=True):
         # A vulnerability's texts go with its first described finding only: the importer
         # stores them once per id (the first it meets), and the rest of a 2 GB report is
         # mostly repeated descriptions that would cross the pipe and be decoded for nothing.

@@ -358,7 +358,8 @@ def upload(request: HttpRequest) -> HttpResponse:
         return JsonResponse(
             {"id": scan.pk, "url": url, "file": scan.file_name, "format": scan.format,
              "parsed": scan.parsed, "new": scan.new, "unchanged": scan.unchanged,
-             "reopened": scan.reopened, "closed": scan.closed, "duration_ms": scan.duration_ms},
+             "reopened": scan.reopened, "closed": scan.closed, "duration_ms": scan.duration_ms,
+             "duplicates": scan.duplicates, "skipped": scan.skipped, "notes": scan.notes},
             status=201,
         )  # fmt: skip
     return HttpResponseRedirect(url)

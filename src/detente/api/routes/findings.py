@@ -140,6 +140,7 @@ def import_out(s: ScanImport) -> dict[str, Any]:
         "started_at": s.started_at, "duration_ms": s.duration_ms, "parsed": s.parsed,
         "duplicates": s.duplicates, "new": s.new, "unchanged": s.unchanged,
         "refreshed": s.refreshed, "reopened": s.reopened, "closed": s.closed,
+        "skipped": s.skipped, "notes": s.notes, "metadata": s.metadata,
     }  # fmt: skip
 
 
@@ -151,6 +152,7 @@ def upload(
     service: Form[str | None] = None,
     asset: Form[str | None] = None,
     asset_kind: Form[str] = "application",
+    strict: Form[bool] = False,
 ) -> Status[dict[str, Any]]:
     from detente.acceptances.services import scans_import
     from detente.findings.importer import ImportOptions
@@ -173,6 +175,7 @@ def upload(
             service=service_by_slug(service) if service else None,
             asset_name=asset or None,
             asset_kind=asset_kind,
+            strict=strict,
         )
         try:
             (scan,) = scans_import(paths=[path], actor=person, options=options)

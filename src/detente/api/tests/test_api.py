@@ -246,3 +246,39 @@ def test_the_list_fast_path_matches_its_schema_and_the_detail_route(
         status, detail = _call(client, "get", f"/api/findings/{item['id']}", token)
         assert status == 200
         assert {k: v for k, v in detail.items() if k not in detail_only} == item
+
+
+def test_an_upload_names_skipped_records_and_strict_refuses_them(
+    client: Client, world: World, tmp_path: Path
+) -> None:
+    token = world.tokens["security_lead"]
+    path = tmp_path / "messy.json"
+    path.write_text(
+        json.dumps(
+            {"name": "acme", "title": "Q4 pentest",
+             "findings": [{"title": "A", "severity": "High"}, {"severity": "Low"}]}
+        )
+    )  # fmt: skip
+    imports = ScanImport.objects.count()
+    with path.open("rb") as handle:
+        refused = client.post(
+            "/api/imports", {"file": handle, "strict": "true", "asset": "api-messy"},
+            headers={"Authorization": f"Bearer {token}"},
+        )  # fmt: skip
+    assert refused.status_code == 422
+    assert "refused by --strict" in refused.json()["error"]["message"]
+    assert ScanImport.objects.count() == imports
+
+    with path.open("rb") as handle:
+        done = client.post(
+            "/api/imports", {"file": handle, "asset": "api-messy"},
+            headers={"Authorization": f"Bearer {token}"},
+        )  # fmt: skip
+    assert done.status_code == 201
+    body = done.json()
+    assert (body["new"], body["skipped"]) == (1, 1)
+    assert body["notes"] == [
+        {"kind": "skipped", "record": "findings[1]", "field": "title",
+         "message": "required field is missing"}
+    ]  # fmt: skip
+    assert body["metadata"] == {"title": "Q4 pentest"}

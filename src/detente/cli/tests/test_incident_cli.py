@@ -122,7 +122,7 @@ def test_declare_brief_ack_file_and_review(
     ]
     code, out, _ = _run(capsys, "incident", "status", str(incident.pk))
     assert code == 0
-    assert "time_to_inform_cio  1:10:00" in out
+    assert "time_to_inform_cio  1 h 10 min" in out
 
 
 def test_unknown_incident_is_not_found(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ the first bytes of a file, and a ``parse`` function from a binary stream to an i
 from __future__ import annotations
 
 import enum
+import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
@@ -109,12 +110,151 @@ DetectFn = Callable[[bytes, str], int]
 
 @dataclass(frozen=True, slots=True)
 class Parser:
-    """A registered format. ``detect`` returns a confidence 0-100 from the file's first bytes."""
+    """A registered format. ``detect`` returns a confidence 0-100 from the file's first bytes.
+
+    ``scanner``: the scanner every finding of the format names, when the format fixes it (a
+    clean scan of the format then closes that scanner's findings); "" when the document says.
+    """
 
     name: str
     label: str
     detect: DetectFn
     parse: ParseFn
+    scanner: str = ""
+
+
+# ---------------------------------------------------------------- what a parse noticed
+#
+# A parse in ``registry.parse_stream(..., trailer=True)`` collects, beside its findings, what the
+# report's reader should know: records skipped (with the reason), placeholder values emptied,
+# values dropped, NUL characters stripped, and the scopes (scanner x asset) the document covers
+# even where it reported nothing (a clean scan). They follow the findings as *trailer* items:
+# ParsedFindings with an empty identity and ``vuln_id == TRAILER``, so the importer tells them
+# apart once per chunk (its last item), never per finding.
+
+TRAILER = "\x00trailer"
+SCOPE = "scope"  # kinds of trailer item (ParsedFinding.scanner_severity)
+SKIPPED = "skipped"
+EMPTIED = "emptied"
+DROPPED = "dropped"
+STRIPPED = "stripped"
+META = "meta"
+PLACEHOLDERS = frozenset({"n/a", "na", "-", "--", "null", "none", "nil", "unknown", "?"})
+
+
+@dataclass(slots=True)
+class Notes:
+    """What one parse noticed (see above)."""
+
+    scopes: dict[tuple[str, str | None, str | None], None]
+    items: list[tuple[str, str, str, str]]  # kind, record, field, message
+    nul: int = 0
+
+    def trailer(self) -> list[ParsedFinding]:
+        out = [
+            ParsedFinding(
+                scanner=scanner, vuln_id=TRAILER, title="", severity=Severity.INFO,
+                scanner_severity=SCOPE, record="document", identity=(), asset_kind=kind,
+                asset_name=name,
+            )
+            for scanner, kind, name in self.scopes
+        ]  # fmt: skip
+        items = list(self.items)
+        if self.nul:
+            items.append((STRIPPED, "document", "", f"{self.nul} NUL character(s) stripped"))
+        out.extend(
+            ParsedFinding(
+                scanner="", vuln_id=TRAILER, title=message, severity=Severity.INFO,
+                scanner_severity=kind, record=record, identity=(), component=field,
+            )
+            for kind, record, field, message in items
+        )  # fmt: skip
+        return out
+
+
+_NOTES: list[Notes] = []
+
+
+def current_notes() -> Notes | None:
+    """The notes of the parse running in this process, if it keeps any."""
+    return _NOTES[-1] if _NOTES else None
+
+
+def push_notes() -> Notes:
+    notes = Notes(scopes={}, items=[])
+    _NOTES.append(notes)
+    return notes
+
+
+def pop_notes(notes: Notes) -> None:
+    if notes in _NOTES:
+        _NOTES.remove(notes)
+
+
+def skip_record(exc: ParseError) -> None:
+    """A record that cannot be a finding: skipped and named when the parse keeps notes, else
+    (a parser called on its own, a document-level error) raised as before."""
+    notes = current_notes()
+    if notes is None or not exc.record or exc.record == "document":
+        raise exc
+    notes.items.append((SKIPPED, exc.record, exc.field or "", exc.message))
+
+
+def note(kind: str, record: str, field: str, message: str) -> None:
+    notes = current_notes()
+    if notes is not None:
+        notes.items.append((kind, record, field, message))
+
+
+def declare_scope(scanner: str, asset_kind: str | None, asset_name: str | None) -> None:
+    """The document covers this scanner on this asset, findings or not (a clean scan)."""
+    notes = current_notes()
+    if notes is not None and scanner:
+        notes.scopes[(scanner, asset_kind, asset_name)] = None
+
+
+def is_placeholder(value: object) -> bool:
+    return isinstance(value, str) and value.strip().lower() in PLACEHOLDERS
+
+
+def emptied(value: object, *, record: str, field: str) -> bool:
+    """True (and noted) when ``value`` is a placeholder such as "N/A" or "-" for an optional
+    field: the field is then empty."""
+    if is_placeholder(value):
+        note(EMPTIED, record, field, f"placeholder {str(value).strip()!r} emptied")
+        return True
+    return False
+
+
+_NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def strip_json_nuls(data: bytes) -> bytes:
+    """JSON text without its ``\\u0000`` escapes (the only way a NUL is in JSON), counted in the
+    parse's notes. Callers test ``b"\\\\u0000" in data`` first: a search, not a copy."""
+    count = 0
+
+    def keep_backslashes(match: re.Match[bytes]) -> bytes:
+        nonlocal count
+        count += 1
+        return match.group(1)
+
+    cleaned = _NUL_ESCAPE.sub(keep_backslashes, data)
+    notes = current_notes()
+    if notes is not None:
+        notes.nul += count
+    return cleaned
+
+
+def strip_nuls(text: str) -> str:
+    """Text without NUL characters, counted in the parse's notes (for CSV and other text)."""
+    count = text.count("\x00")
+    if not count:
+        return text
+    notes = current_notes()
+    if notes is not None:
+        notes.nul += count
+    return text.replace("\x00", "")
 
 
 # ---------------------------------------------------------------- helpers shared by parsers
@@ -125,12 +265,47 @@ def read_json(stream: IO[bytes]) -> Any:
     data = stream.read()
     if not data.strip():
         raise ParseError("the file is empty", record="document")
+    if b"\\u0000" in data:
+        data = strip_json_nuls(data)
     try:
-        return msgspec.json.decode(data)
+        decoded = msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
         raise ParseError(f"not valid JSON ({exc})", record="document") from None
     except RecursionError:
         raise ParseError("JSON nested too deeply", record="document") from None
+    if len(data) <= DUPLICATE_CHECK_BYTES and current_notes() is not None:
+        note_duplicate_keys(data)
+    return decoded
+
+
+# JSON documents up to this size are searched for duplicate keys (msgspec keeps the last value
+# silently); the search decodes the document a second time with the standard library (67 ms per
+# MB measured under load, bench/intake_checks.py), so larger ones, and Trivy's (read by their own
+# typed decoder), are not searched.
+DUPLICATE_CHECK_BYTES = 16 * 2**20
+DUPLICATE = "duplicate"
+
+
+def note_duplicate_keys(data: bytes) -> None:
+    """Note each key that appears twice in one object: the last value is the one kept."""
+    found: dict[str, int] = {}
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        if len(items) > 1:
+            seen: set[str] = set()
+            for key, _ in items:
+                if key in seen:
+                    found[key] = found.get(key, 0) + 1
+                seen.add(key)
+        return dict(items)
+
+    try:
+        json.loads(data, object_pairs_hook=pairs)
+    except (ValueError, RecursionError):
+        return  # msgspec read it; what the standard library refuses is not ours to judge
+    for key, count in found.items():
+        times = "once" if count == 1 else f"{count} times"
+        note(DUPLICATE, "document", key, f"duplicate key {key!r} ({times}): the last value kept")
 
 
 def severity_from(
@@ -230,7 +405,7 @@ def as_str(value: object) -> str | None:
 
 
 def as_int(value: object, *, record: str, field: str) -> int | None:
-    if value is None or value == "":
+    if value is None or value == "" or emptied(value, record=record, field=field):
         return None
     if isinstance(value, bool):
         raise ParseError(f"expected a number, got {value!r}", record=record, field=field)
@@ -243,7 +418,7 @@ def as_int(value: object, *, record: str, field: str) -> int | None:
 
 
 def as_float(value: object, *, record: str, field: str) -> float | None:
-    if value is None or value == "":
+    if value is None or value == "" or emptied(value, record=record, field=field):
         return None
     if isinstance(value, bool):
         raise ParseError(f"expected a number, got {value!r}", record=record, field=field)

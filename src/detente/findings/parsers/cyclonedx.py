@@ -32,6 +32,7 @@ from detente.findings.parsers.base import (
     read_json,
     severity_from,
     severity_from_score,
+    skip_record,
 )
 
 SCANNER = "cyclonedx"
@@ -288,16 +289,19 @@ def _parse_json(stream: IO[bytes]) -> Iterator[ParsedFinding]:
     for index, raw in enumerate(
         expect_list(bom.get("vulnerabilities"), record="document", field="vulnerabilities")
     ):
-        record = f"vulnerabilities[{index}]"
-        vuln, refs = _json_vuln(raw, record=record)
-        for affect_index, ref in enumerate(refs):
-            yield _finding(
-                vuln,
-                _lookup(components, ref),
-                ref=ref,
-                asset=asset,
-                record=f"{record}.affects[{affect_index}]",
-            )
+        try:
+            record = f"vulnerabilities[{index}]"
+            vuln, refs = _json_vuln(raw, record=record)
+            for affect_index, ref in enumerate(refs):
+                yield _finding(
+                    vuln,
+                    _lookup(components, ref),
+                    ref=ref,
+                    asset=asset,
+                    record=f"{record}.affects[{affect_index}]",
+                )
+        except ParseError as exc:
+            skip_record(exc)
 
 
 # ---------------------------------------------------------------- XML
@@ -414,43 +418,59 @@ def _parse_xml(stream: IO[bytes]) -> Iterator[ParsedFinding]:
     for comp_elem in holder.iter(b + "component") if holder is not None else ():
         component = xml.component(comp_elem)
         for elem in comp_elem.iterfind(f"{v}vulnerabilities/{v}vulnerability"):
-            record = f"vulnerabilities[{index}]"
-            index += 1
-            ref = as_str(elem.get("ref")) or as_str(comp_elem.get("bom-ref")) or ""
-            yield _finding(
-                xml.legacy_vuln(elem, record=record), component, ref=ref, asset=asset, record=record
-            )
+            try:
+                record = f"vulnerabilities[{index}]"
+                index += 1
+                ref = as_str(elem.get("ref")) or as_str(comp_elem.get("bom-ref")) or ""
+                yield _finding(
+                    xml.legacy_vuln(elem, record=record),
+                    component,
+                    ref=ref,
+                    asset=asset,
+                    record=record,
+                )
+            except ParseError as exc:
+                skip_record(exc)
     # the same extension at BOM level, joined by @ref
     for elem in root.iterfind(f"{v}vulnerabilities/{v}vulnerability"):
-        record = f"vulnerabilities[{index}]"
-        index += 1
-        ref = as_str(elem.get("ref"))
-        if ref is None:
-            raise ParseError("required attribute is missing", record=record, field="ref")
-        yield _finding(
-            xml.legacy_vuln(elem, record=record),
-            _lookup(components, ref),
-            ref=ref,
-            asset=asset,
-            record=record,
-        )
-    # 1.4+: vulnerabilities with affects/target/ref
-    for elem in root.iterfind(f"{b}vulnerabilities/{b}vulnerability"):
-        record = f"vulnerabilities[{index}]"
-        index += 1
-        vuln, refs = xml.vuln(elem, record=record)
-        for affect_index, ref in enumerate(refs):
+        try:
+            record = f"vulnerabilities[{index}]"
+            index += 1
+            ref = as_str(elem.get("ref"))
+            if ref is None:
+                skip_record(ParseError("required attribute is missing", record=record, field="ref"))
+                continue
             yield _finding(
-                vuln,
+                xml.legacy_vuln(elem, record=record),
                 _lookup(components, ref),
                 ref=ref,
                 asset=asset,
-                record=f"{record}.affects[{affect_index}]",
+                record=record,
             )
+        except ParseError as exc:
+            skip_record(exc)
+    # 1.4+: vulnerabilities with affects/target/ref
+    for elem in root.iterfind(f"{b}vulnerabilities/{b}vulnerability"):
+        try:
+            record = f"vulnerabilities[{index}]"
+            index += 1
+            vuln, refs = xml.vuln(elem, record=record)
+            for affect_index, ref in enumerate(refs):
+                yield _finding(
+                    vuln,
+                    _lookup(components, ref),
+                    ref=ref,
+                    asset=asset,
+                    record=f"{record}.affects[{affect_index}]",
+                )
+        except ParseError as exc:
+            skip_record(exc)
 
 
 def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
     return parse_json_or_xml(stream, _parse_json, _parse_xml)
 
 
-PARSER = Parser(name="cyclonedx", label="CycloneDX BOM / VEX", detect=detect, parse=parse)
+PARSER = Parser(
+    name="cyclonedx", label="CycloneDX BOM / VEX", detect=detect, parse=parse, scanner=SCANNER
+)

@@ -30,6 +30,7 @@ from detente.findings.parsers.base import (
     parse_json_or_xml,
     read_json,
     severity_from,
+    skip_record,
 )
 
 SCANNER = "dependency-check"
@@ -291,13 +292,20 @@ def _parse_xml(stream: IO[bytes]) -> Iterator[ParsedFinding]:
             if holder is None:
                 continue
             for elem in holder:
-                if elem.tag not in vuln_tags:
-                    continue
-                record = f"{dep_record}.vulnerabilities[{index}]"
-                index += 1
-                yield _finding(
-                    file_name, component, xml.vuln(elem, record=record), asset=asset, record=record
-                )
+                try:
+                    if elem.tag not in vuln_tags:
+                        continue
+                    record = f"{dep_record}.vulnerabilities[{index}]"
+                    index += 1
+                    yield _finding(
+                        file_name,
+                        component,
+                        xml.vuln(elem, record=record),
+                        asset=asset,
+                        record=record,
+                    )
+                except ParseError as exc:
+                    skip_record(exc)
 
 
 # ---------------------------------------------------------------- JSON
@@ -378,9 +386,12 @@ def _parse_json(stream: IO[bytes]) -> Iterator[ParsedFinding]:
             for i, raw_vuln in enumerate(
                 expect_list(dependency.get(key), record=dep_record, field=key)
             ):
-                record = f"{dep_record}.{key}[{i}]"
-                vuln = _json_vuln(raw_vuln, record=record, suppressed=suppressed)
-                yield _finding(file_name, component, vuln, asset=asset, record=record)
+                try:
+                    record = f"{dep_record}.{key}[{i}]"
+                    vuln = _json_vuln(raw_vuln, record=record, suppressed=suppressed)
+                    yield _finding(file_name, component, vuln, asset=asset, record=record)
+                except ParseError as exc:
+                    skip_record(exc)
 
 
 def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
@@ -388,5 +399,9 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
 
 
 PARSER = Parser(
-    name="dependency-check", label="OWASP Dependency-Check XML / JSON", detect=detect, parse=parse
+    name="dependency-check",
+    label="OWASP Dependency-Check XML / JSON",
+    detect=detect,
+    parse=parse,
+    scanner=SCANNER,
 )

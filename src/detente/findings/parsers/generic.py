@@ -17,7 +17,10 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
+import msgspec
+
 from detente.findings.parsers.base import (
+    META,
     ParsedFinding,
     ParseError,
     Parser,
@@ -25,13 +28,18 @@ from detente.findings.parsers.base import (
     as_float,
     as_int,
     as_str,
+    declare_scope,
+    emptied,
     expect_dict,
     expect_list,
     normalise_cvss_vector,
+    note,
     parse_cwe,
     read_json,
     require,
     severity_from,
+    skip_record,
+    strip_nuls,
 )
 
 DEFAULT_SCANNER = "generic"
@@ -159,20 +167,25 @@ def _check_unique_ids(findings: list[tuple[object, ParsedFinding]]) -> None:
 
 def _parse_json(data: object) -> list[tuple[object, ParsedFinding]]:
     document = expect_dict(data, record="document")
-    unknown = sorted(set(document) - TOP_KEYS)
-    if unknown:
-        raise ParseError(
-            f"unknown top-level fields: {', '.join(unknown)}", record="document", field=unknown[0]
-        )
+    for key in sorted(set(document) - TOP_KEYS):
+        # a report's own title, date, description…: kept as the import's metadata
+        value = document[key]
+        text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
+        note(META, "document", str(key)[:100], text[:2000])
     scanner = _scanner(document)
+    if any(as_str(document.get(key)) for key in ("type", "name")):
+        declare_scope(scanner, None, None)
     items = expect_list(
         require(document, "findings", record="document"), record="document", field="findings"
     )
     out: list[tuple[object, ParsedFinding]] = []
     for index, raw in enumerate(items):
         record = f"findings[{index}]"
-        item = expect_dict(raw, record=record)
-        out.extend((item, finding) for finding in _json_finding(item, record, scanner))
+        try:
+            item = expect_dict(raw, record=record)
+            out.extend((item, finding) for finding in _json_finding(item, record, scanner))
+        except ParseError as exc:
+            skip_record(exc)
     return out
 
 
@@ -329,6 +342,7 @@ def _parse_csv(data: bytes) -> list[tuple[object, ParsedFinding]]:
         raise ParseError(
             f"text is not valid UTF-8 (byte offset {exc.start})", record="document"
         ) from None
+    text = strip_nuls(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=",", quotechar='"', strict=True)
     try:
         header = next(reader)
@@ -362,9 +376,13 @@ def _parse_csv(data: bytes) -> list[tuple[object, ParsedFinding]]:
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) != len(columns):
-            raise ParseError(f"{len(cells)} cells for {len(columns)} columns", record=record)
+            skip_record(ParseError(f"{len(cells)} cells for {len(columns)} columns", record=record))
+            continue
         row = dict(zip(columns, cells, strict=True))
-        out.append((row, _csv_finding(row, record)))
+        try:
+            out.append((row, _csv_finding(row, record)))
+        except ParseError as exc:
+            skip_record(exc)
     return out
 
 
@@ -485,6 +503,8 @@ def _text(value: object, record: str, field: str) -> str | None:
 
 def _cwe(value: object, record: str, field: str) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if emptied(value, record=record, field=field):
         return None
     number = parse_cwe(value)
     if number is None and str(value).strip() != "0":

@@ -27,6 +27,7 @@ from detente.findings.parsers.base import (
     read_json,
     require,
     severity_from,
+    skip_record,
 )
 from detente.findings.parsers.sarif import LEVELS, cwes_from, obj_or_empty, optional_dict
 
@@ -46,6 +47,8 @@ def detect(head: bytes, name: str) -> int:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"{") and b'"vulnerabilityAlerts"' in head:
         return 95
+    if stripped.startswith(b"{") and b'"data"' in head and b'"securityVulnerability"' in head:
+        return 90  # the search form: alerts under data.repository.search.nodes[]
     if stripped.startswith(b"[") and b'"most_recent_instance"' in head and b"code-scanning" in head:
         return 90
     return 0
@@ -94,16 +97,21 @@ def _repository_name(repository: dict[str, Any]) -> str | None:
 
 
 def _alerts(repository: dict[str, Any], where: str) -> Iterator[ParsedFinding]:
-    alerts = expect_dict(
-        require(repository, "vulnerabilityAlerts", record=where),
-        record=where,
-        field="vulnerabilityAlerts",
+    # vulnerabilityAlerts { nodes } or, from a search query, search { nodes } of alerts
+    key = (
+        "search"
+        if "vulnerabilityAlerts" not in repository and "search" in repository
+        else ("vulnerabilityAlerts")
     )
+    alerts = expect_dict(require(repository, key, record=where), record=where, field=key)
     repo_name = _repository_name(repository)
-    nodes = expect_list(alerts.get("nodes"), record=f"{where}.vulnerabilityAlerts", field="nodes")
+    nodes = expect_list(alerts.get("nodes"), record=f"{where}.{key}", field="nodes")
     for index, raw in enumerate(nodes):
-        record = f"{where}.vulnerabilityAlerts.nodes[{index}]"
-        yield _alert(expect_dict(raw, record=record), record, repo_name)
+        try:
+            record = f"{where}.{key}.nodes[{index}]"
+            yield _alert(expect_dict(raw, record=record), record, repo_name)
+        except ParseError as exc:
+            skip_record(exc)
 
 
 def _alert(node: dict[str, Any], record: str, repo_name: str | None) -> ParsedFinding:
@@ -164,7 +172,8 @@ def _alert(node: dict[str, Any], record: str, repo_name: str | None) -> ParsedFi
         severity=severity,
         scanner_severity=str(raw_severity),
         record=record,
-        identity=(vuln_id, component or "", manifest or ""),
+        # the alert's own id too: two alerts are two findings, whatever they share
+        identity=(vuln_id, component or "", manifest or "", as_str(node.get("id")) or ""),
         aliases=aliases,
         asset_kind="repository" if repo_name else None,
         asset_name=repo_name,
@@ -188,57 +197,66 @@ def _alert(node: dict[str, Any], record: str, repo_name: str | None) -> ParsedFi
 
 def _code_scanning(alerts: list[Any]) -> Iterator[ParsedFinding]:
     for index, raw in enumerate(alerts):
-        record = f"[{index}]"
-        alert = expect_dict(raw, record=record)
-        rule = expect_dict(require(alert, "rule", record=record), record=record, field="rule")
-        rule_id = as_str(rule.get("id")) or as_str(rule.get("name"))
-        if rule_id is None:
-            raise ParseError("required field is missing", record=f"{record}.rule", field="id")
-        if rule.get("security_severity_level"):
-            raw_severity = rule["security_severity_level"]
-            severity = severity_from(
-                raw_severity, COMMON_SEVERITIES, record=record, field="rule.security_severity_level"
+        try:
+            record = f"[{index}]"
+            alert = expect_dict(raw, record=record)
+            rule = expect_dict(require(alert, "rule", record=record), record=record, field="rule")
+            rule_id = as_str(rule.get("id")) or as_str(rule.get("name"))
+            if rule_id is None:
+                skip_record(
+                    ParseError("required field is missing", record=f"{record}.rule", field="id")
+                )
+                continue
+            if rule.get("security_severity_level"):
+                raw_severity = rule["security_severity_level"]
+                severity = severity_from(
+                    raw_severity,
+                    COMMON_SEVERITIES,
+                    record=record,
+                    field="rule.security_severity_level",
+                )
+            else:
+                raw_severity = rule.get("severity") or "warning"
+                severity = severity_from(raw_severity, LEVELS, record=record, field="rule.severity")
+            tool = obj_or_empty(alert.get("tool"))
+            scanner = (as_str(tool.get("name")) or "github code scanning").lower()
+            instance = optional_dict(
+                alert.get("most_recent_instance"), record=record, field="most_recent_instance"
             )
-        else:
-            raw_severity = rule.get("severity") or "warning"
-            severity = severity_from(raw_severity, LEVELS, record=record, field="rule.severity")
-        tool = obj_or_empty(alert.get("tool"))
-        scanner = (as_str(tool.get("name")) or "github code scanning").lower()
-        instance = optional_dict(
-            alert.get("most_recent_instance"), record=record, field="most_recent_instance"
-        )
-        location = obj_or_empty(instance.get("location"))
-        path = as_str(location.get("path"))
-        line = as_int(
-            location.get("start_line"),
-            record=record,
-            field="most_recent_instance.location.start_line",
-        )
-        message = instance.get("message")
-        text = as_str(message.get("text")) if isinstance(message, dict) else None
-        url = as_str(alert.get("url")) or as_str(alert.get("html_url"))
-        cwes = cwes_from(rule.get("tags"))
-        state = str(alert.get("state") or "").lower()
-        html_url = as_str(alert.get("html_url"))
-        yield ParsedFinding(
-            scanner=scanner,
-            vuln_id=rule_id,
-            title=as_str(rule.get("description")) or rule_id,
-            severity=severity,
-            scanner_severity=str(raw_severity),
-            record=record,
-            identity=(rule_id, url)
-            if url
-            else (rule_id, path or "", "" if line is None else str(line)),
-            file_path=path,
-            line=line,
-            cwe=cwes[0] if cwes else None,
-            cwes=cwes,
-            description=text,
-            references=(html_url,) if html_url else (),
-            unique_id_from_tool=url,
-            suppressed=state == "dismissed",
-        )
+            location = obj_or_empty(instance.get("location"))
+            path = as_str(location.get("path"))
+            line = as_int(
+                location.get("start_line"),
+                record=record,
+                field="most_recent_instance.location.start_line",
+            )
+            message = instance.get("message")
+            text = as_str(message.get("text")) if isinstance(message, dict) else None
+            url = as_str(alert.get("url")) or as_str(alert.get("html_url"))
+            cwes = cwes_from(rule.get("tags"))
+            state = str(alert.get("state") or "").lower()
+            html_url = as_str(alert.get("html_url"))
+            yield ParsedFinding(
+                scanner=scanner,
+                vuln_id=rule_id,
+                title=as_str(rule.get("description")) or rule_id,
+                severity=severity,
+                scanner_severity=str(raw_severity),
+                record=record,
+                identity=(rule_id, url)
+                if url
+                else (rule_id, path or "", "" if line is None else str(line)),
+                file_path=path,
+                line=line,
+                cwe=cwes[0] if cwes else None,
+                cwes=cwes,
+                description=text,
+                references=(html_url,) if html_url else (),
+                unique_id_from_tool=url,
+                suppressed=state == "dismissed",
+            )
+        except ParseError as exc:
+            skip_record(exc)
 
 
 PARSER = Parser(name="github", label="GitHub security alerts JSON", detect=detect, parse=parse)

@@ -23,6 +23,7 @@ from detente.findings.parsers.base import (
     expect_dict,
     expect_list,
     read_json,
+    skip_record,
 )
 
 CWE_HARD_CODED_CREDENTIALS = 798
@@ -107,39 +108,47 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
     entries: list[Any] = data
     leaks: dict[tuple[str, str, str, str], _Leak] = {}
     for index, raw in enumerate(entries):
-        record = f"[{index}]"
-        leak = _read(expect_dict(raw, record=record), record)
-        key = (
-            leak.rule,
-            leak.file_path,
-            "" if leak.line is None else str(leak.line),
-            leak.secret_hash,
-        )
-        if key in leaks:
-            leaks[key].commits.extend(c for c in leak.commits if c not in leaks[key].commits)
-        else:
-            leaks[key] = leak
+        try:
+            record = f"[{index}]"
+            leak = _read(expect_dict(raw, record=record), record)
+            key = (
+                leak.rule,
+                leak.file_path,
+                "" if leak.line is None else str(leak.line),
+                leak.secret_hash,
+            )
+            if key in leaks:
+                leaks[key].commits.extend(c for c in leak.commits if c not in leaks[key].commits)
+            else:
+                leaks[key] = leak
+        except ParseError as exc:
+            skip_record(exc)
     for key, leak in leaks.items():
-        where = leak.file_path if leak.line is None else f"{leak.file_path}:{leak.line}"
-        lines = [f"Secret matching rule {leak.rule!r} in {where} (value redacted)."]
-        if leak.commits:
-            lines.append("Commits: " + ", ".join(leak.commits))
-        if leak.tags:
-            lines.append("Tags: " + ", ".join(leak.tags))
-        yield ParsedFinding(
-            scanner="gitleaks",
-            vuln_id=leak.rule,
-            title=leak.title,
-            severity=Severity.HIGH,
-            scanner_severity="",
-            record=leak.record,
-            identity=key,
-            file_path=leak.file_path,
-            line=leak.line,
-            cwe=CWE_HARD_CODED_CREDENTIALS,
-            cwes=(CWE_HARD_CODED_CREDENTIALS,),
-            description="\n".join(lines),
-        )
+        try:
+            where = leak.file_path if leak.line is None else f"{leak.file_path}:{leak.line}"
+            lines = [f"Secret matching rule {leak.rule!r} in {where} (value redacted)."]
+            if leak.commits:
+                lines.append("Commits: " + ", ".join(leak.commits))
+            if leak.tags:
+                lines.append("Tags: " + ", ".join(leak.tags))
+            yield ParsedFinding(
+                scanner="gitleaks",
+                vuln_id=leak.rule,
+                title=leak.title,
+                severity=Severity.HIGH,
+                scanner_severity="",
+                record=leak.record,
+                identity=key,
+                file_path=leak.file_path,
+                line=leak.line,
+                cwe=CWE_HARD_CODED_CREDENTIALS,
+                cwes=(CWE_HARD_CODED_CREDENTIALS,),
+                description="\n".join(lines),
+            )
+        except ParseError as exc:
+            skip_record(exc)
 
 
-PARSER = Parser(name="gitleaks", label="gitleaks JSON", detect=detect, parse=parse)
+PARSER = Parser(
+    name="gitleaks", label="gitleaks JSON", detect=detect, parse=parse, scanner="gitleaks"
+)

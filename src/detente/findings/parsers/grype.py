@@ -18,12 +18,14 @@ from detente.findings.parsers.base import (
     Severity,
     as_float,
     as_str,
+    declare_scope,
     expect_dict,
     expect_list,
     normalise_cvss_vector,
     read_json,
     require,
     severity_from,
+    skip_record,
 )
 
 SCANNER = "grype"
@@ -211,6 +213,7 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
     if isinstance(descriptor, dict) and as_str(descriptor.get("name")):
         scanner = str(descriptor["name"]).strip().lower()
     asset = _asset(document)
+    declare_scope(scanner, *asset)
     for key, suppressed in (("matches", False), ("ignoredMatches", True)):
         matches = expect_list(document.get(key), record="document", field=key)
         groups: dict[object, tuple[int, list[str]]] = {}
@@ -221,14 +224,17 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
             if path and path not in paths:
                 paths.append(path)
         for first, paths in groups.values():
-            yield _finding(
-                matches[first],
-                f"{key}[{first}]",
-                scanner=scanner,
-                asset=asset,
-                paths=paths,
-                suppressed=suppressed,
-            )
+            try:
+                yield _finding(
+                    matches[first],
+                    f"{key}[{first}]",
+                    scanner=scanner,
+                    asset=asset,
+                    paths=paths,
+                    suppressed=suppressed,
+                )
+            except ParseError as exc:
+                skip_record(exc)
 
 
-PARSER = Parser(name="grype", label="Grype JSON", detect=detect, parse=parse)
+PARSER = Parser(name="grype", label="Grype JSON", detect=detect, parse=parse, scanner=SCANNER)

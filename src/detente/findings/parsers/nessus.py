@@ -25,6 +25,7 @@ from detente.findings.parsers.base import (
     cpe_component,
     normalise_cvss_vector,
     parse_cwe,
+    skip_record,
 )
 
 SCANNER = "nessus"
@@ -155,7 +156,12 @@ def _parse(stream: IO[bytes]) -> Iterator[ParsedFinding]:
             if host is None:
                 raise ParseError("ReportItem outside a ReportHost", record="document")
             record = f"ReportHost[{host_index}].ReportItem[{item_index}]"
-            yield _item_finding(elem, host=host, fqdn=fqdn, record=record)
+            try:
+                finding = _item_finding(elem, host=host, fqdn=fqdn, record=record)
+            except ParseError as exc:
+                skip_record(exc)
+            else:
+                yield finding
             elem.clear()
         elif tag in ("ReportHost", "Policy", "HostProperties"):
             if tag == "ReportHost":
@@ -163,4 +169,6 @@ def _parse(stream: IO[bytes]) -> Iterator[ParsedFinding]:
             elem.clear()
 
 
-PARSER = Parser(name="nessus", label="Nessus .nessus XML", detect=detect, parse=parse)
+PARSER = Parser(
+    name="nessus", label="Nessus .nessus XML", detect=detect, parse=parse, scanner=SCANNER
+)

@@ -33,6 +33,7 @@ from detente.findings.parsers.base import (
     read_json,
     require,
     severity_from,
+    skip_record,
 )
 
 SCANNER = "npm-audit"
@@ -165,7 +166,10 @@ def parse_v6(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
         )
     advisories = expect_dict(require(data, "advisories", record="document"), record="advisories")
     for key, raw in advisories.items():
-        yield _v6_finding(key, raw)
+        try:
+            yield _v6_finding(key, raw)
+        except ParseError as exc:
+            skip_record(exc)
 
 
 def _v6_finding(key: str, raw: object) -> ParsedFinding:
@@ -288,7 +292,10 @@ def parse_v7(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
         require(data, "vulnerabilities", record="document"), record="vulnerabilities"
     )
     for key, raw in packages.items():
-        yield _v7_finding(key, raw, packages)
+        try:
+            yield _v7_finding(key, raw, packages)
+        except ParseError as exc:
+            skip_record(exc)
 
 
 def _v7_finding(key: str, raw: object, packages: dict[str, Any]) -> ParsedFinding:
@@ -455,6 +462,18 @@ def _root_advisories(package: str, packages: dict[str, Any]) -> list[str]:
 
 
 PARSERS = (
-    Parser(name="npm-audit", label="npm audit JSON (npm 6)", detect=detect_v6, parse=parse_v6),
-    Parser(name="npm-audit-7", label="npm audit JSON (npm 7+)", detect=detect_v7, parse=parse_v7),
+    Parser(
+        name="npm-audit",
+        label="npm audit JSON (npm 6)",
+        detect=detect_v6,
+        parse=parse_v6,
+        scanner=SCANNER,
+    ),
+    Parser(
+        name="npm-audit-7",
+        label="npm audit JSON (npm 7+)",
+        detect=detect_v7,
+        parse=parse_v7,
+        scanner=SCANNER,
+    ),
 )

@@ -26,6 +26,7 @@ from detente.findings.parsers.base import (
     read_json,
     severity_from,
     severity_from_score,
+    skip_record,
 )
 
 SCANNER = "osv-scanner"
@@ -286,9 +287,12 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
             result.get("packages"), record=f"results[{r_index}]", field="packages"
         )
         for p_index, entry in enumerate(packages):
-            yield from _package_findings(
-                entry, f"results[{r_index}].packages[{p_index}]", source_path
-            )
+            try:
+                yield from _package_findings(
+                    entry, f"results[{r_index}].packages[{p_index}]", source_path
+                )
+            except ParseError as exc:
+                skip_record(exc)
 
 
-PARSER = Parser(name="osv", label="OSV-Scanner JSON", detect=detect, parse=parse)
+PARSER = Parser(name="osv", label="OSV-Scanner JSON", detect=detect, parse=parse, scanner=SCANNER)

@@ -21,6 +21,7 @@ from detente.findings.parsers.base import (
     expect_list,
     read_json,
     require,
+    skip_record,
 )
 
 SCANNER = "pip-audit"
@@ -33,12 +34,18 @@ _NEW_ANYWHERE = re.compile(rb'"dependencies"\s*:\s*\[')
 _OLD_SHAPE = re.compile(rb'^\s*\[\s*\{\s*"name"\s*:')
 _VULNS = re.compile(rb'"(?:vulns|skip_reason)"\s*:')
 _EMPTY_LIST = re.compile(rb"^\s*\[\s*\]\s*$")
+_NO_DEPENDENCIES = re.compile(
+    rb'^\s*\{\s*"dependencies"\s*:\s*\[\s*\]\s*(?:,\s*"fixes"\s*:\s*\[\s*\]\s*)?\}\s*$'
+)
 _PEP503 = re.compile(r"[-_.]+")
 
 
 def detect(head: bytes, name: str) -> int:
     if not _VULNS.search(head):
-        # pip-audit's old shape with nothing installed is a bare "[]": claim it, weakly.
+        # nothing installed: the current shape's {"dependencies": [], "fixes": []}, or the old
+        # shape's bare "[]" (claimed weakly: any tool may write an empty list)
+        if _NO_DEPENDENCIES.match(head):
+            return 60
         return 5 if _EMPTY_LIST.match(head) else 0
     if b'"vulnerabilities"' in head or b'"bomFormat"' in head:
         return 0
@@ -63,7 +70,10 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
     else:
         raise ParseError("expected a list or an object with dependencies", record="document")
     for index, raw in enumerate(entries):
-        yield from _package(raw, f"{prefix}[{index}]")
+        try:
+            yield from _package(raw, f"{prefix}[{index}]")
+        except ParseError as exc:
+            skip_record(exc)
 
 
 def _package(raw: object, record: str) -> Iterator[ParsedFinding]:
@@ -77,7 +87,10 @@ def _package(raw: object, record: str) -> Iterator[ParsedFinding]:
     vulns = expect_list(require(entry, "vulns", record=record), record=record, field="vulns")
     component = _PEP503.sub("-", package).lower()
     for index, raw_vuln in enumerate(vulns):
-        yield _finding(raw_vuln, f"{record}.vulns[{index}]", package, component, version)
+        try:
+            yield _finding(raw_vuln, f"{record}.vulns[{index}]", package, component, version)
+        except ParseError as exc:
+            skip_record(exc)
 
 
 def _finding(
@@ -128,4 +141,6 @@ def _finding(
     )
 
 
-PARSER = Parser(name="pip-audit", label="pip-audit JSON", detect=detect, parse=parse)
+PARSER = Parser(
+    name="pip-audit", label="pip-audit JSON", detect=detect, parse=parse, scanner=SCANNER
+)

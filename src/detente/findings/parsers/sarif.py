@@ -20,11 +20,13 @@ from detente.findings.parsers.base import (
     Severity,
     as_int,
     as_str,
+    declare_scope,
     expect_dict,
     expect_list,
     read_json,
     severity_from,
     severity_from_score,
+    skip_record,
 )
 
 # SARIF ``level`` (3.27.10) → ours. ``note`` ("a minor problem or an opportunity to improve the
@@ -52,12 +54,18 @@ def _starts_with_object(head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
 
 
+_NO_RUNS = re.compile(rb'"runs"\s*:\s*\[\s*\]')
+
+
 def looks_like_sarif(head: bytes) -> bool:
     """A JSON object with ``runs`` and ``tool``, and a SARIF ``$schema``/``version`` mark."""
     if not _starts_with_object(head) or b'"runs"' not in head:
         return False
     has_mark = any(mark in head for mark in _SARIF_MARKERS) or b'"2.1.0"' in head
-    return has_mark and (b'"tool"' in head or b'"results"' in head)
+    # a log with no runs ({"version": "2.1.0", "runs": []}) is a valid, clean SARIF log
+    return has_mark and (
+        b'"tool"' in head or b'"results"' in head or _NO_RUNS.search(head) is not None
+    )
 
 
 def detect(head: bytes, name: str) -> int:
@@ -232,17 +240,31 @@ def _severity(result: dict[str, Any], rule: dict[str, Any], record: str) -> tupl
     return level_severity(level, record=record, field=field), level
 
 
-def _location(
+def _locations(
     result: dict[str, Any], artifacts: list[Any], record: str
-) -> tuple[str | None, int | None]:
+) -> list[tuple[str | None, int | None, str]]:
+    """Every location of a result: (file, line, logical location); one empty one if none."""
     locations = expect_list(result.get("locations"), record=record, field="locations")
-    if not locations:
-        return None, None
-    where = f"{record}.locations[0]"
-    location = expect_dict(locations[0], record=where)
+    found = [
+        _location(location, artifacts, f"{record}.locations[{index}]")
+        for index, location in enumerate(locations)
+    ]
+    return list(dict.fromkeys(found)) or [(None, None, "")]
+
+
+def _location(raw: object, artifacts: list[Any], where: str) -> tuple[str | None, int | None, str]:
+    location = expect_dict(raw, record=where)
+    logical = ""
+    for entry in expect_list(
+        location.get("logicalLocations"), record=where, field="logicalLocations"
+    ):
+        if isinstance(entry, dict):
+            logical = as_str(entry.get("fullyQualifiedName")) or as_str(entry.get("name")) or ""
+            if logical:
+                break
     physical = location.get("physicalLocation")
     if physical is None:
-        return None, None
+        return None, None, logical
     physical = expect_dict(physical, record=where, field="physicalLocation")
     uri: str | None = None
     artifact = physical.get("artifactLocation")
@@ -262,7 +284,41 @@ def _location(
     if region is not None:
         region = expect_dict(region, record=where, field="physicalLocation.region")
         line = as_int(region.get("startLine"), record=where, field="region.startLine")
-    return uri, line
+    return uri, line, logical
+
+
+# Where producers name the package a result is about: result properties (Grype, Snyk, …), else
+# the message (Trivy: "Package: openssl\nInstalled Version: 1.1.1k"; Grype: "… package: openssl,
+# version 1.1.1k …").
+_PACKAGE_KEYS = (
+    "package",
+    "packageName",
+    "package_name",
+    "pkgName",
+    "PkgName",
+    "purl",
+    "component",
+)
+_PACKAGE_RE = re.compile(r"(?i)\bpackage:\s*([^\s,]+)")
+_VERSION_RE = re.compile(r"(?i)(?:installed version:\s*|,\s*version\s+)([^\s,]+)")
+
+
+def _package(result: dict[str, Any], message: str | None) -> str:
+    properties = result.get("properties")
+    if isinstance(properties, dict):
+        for key in _PACKAGE_KEYS:
+            value = properties.get(key)
+            if isinstance(value, str | int | float) and not isinstance(value, bool):
+                text = as_str(value)
+                if text:
+                    version = as_str(properties.get("version") or properties.get("packageVersion"))
+                    return f"{text}@{version}" if version else text
+    if message:
+        named = _PACKAGE_RE.search(message)
+        if named:
+            versioned = _VERSION_RE.search(message)
+            return f"{named.group(1)}@{versioned.group(1)}" if versioned else named.group(1)
+    return ""
 
 
 def _unique_id(result: dict[str, Any], record: str) -> str | None:
@@ -282,16 +338,20 @@ def _unique_id(result: dict[str, Any], record: str) -> str | None:
     return None
 
 
-def _suppressed(result: dict[str, Any], record: str) -> bool:
-    """Suppressed when any suppression is not ``rejected`` (``status``; older drafts: ``state``)."""
+def _suppressed(result: dict[str, Any], record: str) -> str | None:
+    """The justification ("" when none is given) of the result's first *accepted* suppression
+    (SARIF 2.1.0 §3.27.23, §3.35: ``status`` absent means accepted; older drafts say ``state``),
+    or None: ``underReview`` and ``rejected`` leave the result open."""
     for index, entry in enumerate(
         expect_list(result.get("suppressions"), record=record, field="suppressions")
     ):
         suppression = expect_dict(entry, record=f"{record}.suppressions[{index}]")
         status = suppression.get("status", suppression.get("state"))
-        if not (isinstance(status, str) and status.lower() == "rejected"):
-            return True
-    return False
+        if status is None or (isinstance(status, str) and status.lower() == "accepted"):
+            kind = as_str(suppression.get("kind"))
+            justification = as_str(suppression.get("justification")) or ""
+            return f"{justification} ({kind})".strip() if kind else justification
+    return None
 
 
 def _rule_cwes(rule: dict[str, Any], result: dict[str, Any]) -> tuple[int, ...]:
@@ -339,25 +399,29 @@ def parse_document(data: Any) -> Iterator[ParsedFinding]:
         rules = _Rules(tool, where)
         artifacts = expect_list(run.get("artifacts"), record=where, field="artifacts")
         asset_kind, asset_name = _asset(run)
+        declare_scope(scanner, asset_kind, asset_name)
         results = expect_list(run.get("results"), record=where, field="results")
         for result_index, raw_result in enumerate(results):
-            record = f"{where}.results[{result_index}]"
-            result = expect_dict(raw_result, record=record)
-            kind = result.get("kind", "fail")
-            if kind != "fail":
-                continue  # pass / notApplicable / informational / open / review: not a flaw
-            yield _finding(
-                result,
-                record,
-                rules=rules,
-                artifacts=artifacts,
-                scanner=scanner,
-                asset_kind=asset_kind,
-                asset_name=asset_name,
-            )
+            try:
+                record = f"{where}.results[{result_index}]"
+                result = expect_dict(raw_result, record=record)
+                kind = result.get("kind", "fail")
+                if kind != "fail":
+                    continue  # pass / notApplicable / informational / open / review: not a flaw
+                yield from _findings(
+                    result,
+                    record,
+                    rules=rules,
+                    artifacts=artifacts,
+                    scanner=scanner,
+                    asset_kind=asset_kind,
+                    asset_name=asset_name,
+                )
+            except ParseError as exc:
+                skip_record(exc)
 
 
-def _finding(
+def _findings(
     result: dict[str, Any],
     record: str,
     *,
@@ -366,7 +430,8 @@ def _finding(
     scanner: str,
     asset_kind: str | None,
     asset_name: str | None,
-) -> ParsedFinding:
+) -> list[ParsedFinding]:
+    """One finding per location of the result (DefectDojo does the same)."""
     rule_id = _rule_id(result, record)
     rule = rules.find(result, rule_id, record)
     if rule_id is None:
@@ -379,37 +444,64 @@ def _finding(
             "result has neither a rule id nor a message", record=record, field="ruleId"
         )
     severity, scanner_severity = _severity(result, rule, record)
-    file_path, line = _location(result, artifacts, record)
+    locations = _locations(result, artifacts, record)
     unique_id = _unique_id(result, record)
     cwes = _rule_cwes(rule, result)
     aliases = tuple(dict.fromkeys(m.upper() for m in _ADVISORY_ID.findall(rule_id or "")))
+    aliases = tuple(alias for alias in aliases if alias != vuln_id.upper())
     help_uri = as_str(rule.get("helpUri")) if rule else None
-    identity = (
-        (vuln_id, file_path or "", unique_id)
-        if unique_id
-        else (vuln_id, file_path or "", "" if line is None else str(line))
-    )
-    title_source = message or short or vuln_id
-    return ParsedFinding(
-        scanner=scanner,
-        vuln_id=vuln_id,
-        title=first_line(title_source),
-        severity=severity,
-        scanner_severity=scanner_severity,
-        record=record,
-        identity=identity,
-        aliases=tuple(alias for alias in aliases if alias != vuln_id.upper()),
-        asset_kind=asset_kind,
-        asset_name=asset_name,
-        file_path=file_path,
-        line=line,
-        cwe=cwes[0] if cwes else None,
-        cwes=cwes,
-        description=message or short,
-        references=(help_uri,) if help_uri else (),
-        unique_id_from_tool=unique_id,
-        suppressed=_suppressed(result, record),
-    )
+    justification = _suppressed(result, record)
+    description = message or short
+    if justification is not None:
+        said = (
+            f"Suppressed by the tool: {justification}"
+            if justification
+            else ("Suppressed by the tool.")
+        )
+        description = f"{description}\n\n{said}" if description else said
+    package = "" if unique_id else _package(result, message)
+    title = first_line(message or short or vuln_id)
+    several = len(locations) > 1
+    out: list[ParsedFinding] = []
+    for file_path, line, logical in locations:
+        where = "" if line is None else str(line)
+        if unique_id:
+            identity: tuple[str, ...] = (vuln_id, file_path or "", unique_id)
+            if several:
+                identity += (where, logical)
+        else:
+            identity = (vuln_id, file_path or "", where)
+            # what else separates results without fingerprints; added only where present, so
+            # the identities of results that had none of it do not change
+            if package:
+                identity += (f"package:{package}",)
+            if logical:
+                identity += (f"logical:{logical}",)
+            if not (file_path or where or package or logical) and message:
+                identity += (f"message:{message.strip()}",)  # the last resort
+        out.append(
+            ParsedFinding(
+                scanner=scanner,
+                vuln_id=vuln_id,
+                title=title,
+                severity=severity,
+                scanner_severity=scanner_severity,
+                record=record,
+                identity=identity,
+                aliases=aliases,
+                asset_kind=asset_kind,
+                asset_name=asset_name,
+                file_path=file_path,
+                line=line,
+                cwe=cwes[0] if cwes else None,
+                cwes=cwes,
+                description=description,
+                references=(help_uri,) if help_uri else (),
+                unique_id_from_tool=unique_id,
+                suppressed=justification is not None,
+            )
+        )
+    return out
 
 
 def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:

@@ -26,6 +26,7 @@ from detente.findings.parsers.base import (
     read_json,
     require,
     severity_from,
+    skip_record,
 )
 from detente.findings.parsers.sarif import obj_or_empty
 
@@ -82,10 +83,13 @@ def _project(raw: Any, prefix: str) -> Iterator[ParsedFinding]:
         asset_kind, asset_name = "application", project_name
     vulns = expect_list(project["vulnerabilities"], record=where, field="vulnerabilities")
     for index, raw_vuln in enumerate(vulns):
-        record = f"{prefix}.vulnerabilities[{index}]" if prefix else f"vulnerabilities[{index}]"
-        yield _finding(
-            expect_dict(raw_vuln, record=record), record, target_file, asset_kind, asset_name
-        )
+        try:
+            record = f"{prefix}.vulnerabilities[{index}]" if prefix else f"vulnerabilities[{index}]"
+            yield _finding(
+                expect_dict(raw_vuln, record=record), record, target_file, asset_kind, asset_name
+            )
+        except ParseError as exc:
+            skip_record(exc)
 
 
 def _names(values: list[Any], record: str) -> list[str]:

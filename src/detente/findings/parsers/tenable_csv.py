@@ -27,6 +27,8 @@ from detente.findings.parsers.base import (
     normalise_cvss_vector,
     parse_cwe,
     severity_from,
+    skip_record,
+    strip_nuls,
 )
 
 SCANNER = "nessus"
@@ -145,7 +147,7 @@ def _decode(stream: IO[bytes]) -> str:
 
 
 def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
-    text = _decode(stream)
+    text = strip_nuls(_decode(stream))
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     if csv.field_size_limit() < _FIELD_LIMIT:
@@ -170,35 +172,49 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
     line = 1
     try:
         for row in reader:
-            line = reader.line_num
-            record = f"row {line}"
-            if not any(cell.strip() for cell in row):
-                continue  # trailing blank rows (Tenable.sc pads exports)
-            plugin = columns.get(row, _PLUGIN)
-            if plugin is None:
-                raise ParseError("required field is missing", record=record, field=_PLUGIN[0])
-            state = (columns.get(row, _STATE) or "").lower()
-            if state == "fixed":
-                continue  # a fixed item is absent from the scan: re-import closes it
-            host = columns.first_value(row, _HOST) or columns.first_value(row, _HOST_FALLBACK)
-            if host is None:
-                raise ParseError("required field is missing", record=record, field=_HOST[0])
-            port = columns.get(row, _PORT) or "0"
-            protocol = (columns.get(row, _PROTOCOL) or "tcp").lower()
-            key = (plugin, host, port, protocol)
-            item = items.get(key)
-            if item is None:
-                column, raw = columns.first_named(row, _SEVERITY)
-                severity = severity_from(raw, _SEVERITIES, record=record, field=column)
-                item = _Item(record=record, row=row, severity=severity, scanner_severity=raw or "")
-                items[key] = item
-            for match in _CVE_RE.findall(columns.get(row, _CVE) or ""):
-                item.cves.setdefault(match.upper(), None)
+            try:
+                line = reader.line_num
+                record = f"row {line}"
+                if not any(cell.strip() for cell in row):
+                    continue  # trailing blank rows (Tenable.sc pads exports)
+                plugin = columns.get(row, _PLUGIN)
+                if plugin is None:
+                    skip_record(
+                        ParseError("required field is missing", record=record, field=_PLUGIN[0])
+                    )
+                    continue
+                state = (columns.get(row, _STATE) or "").lower()
+                if state == "fixed":
+                    continue  # a fixed item is absent from the scan: re-import closes it
+                host = columns.first_value(row, _HOST) or columns.first_value(row, _HOST_FALLBACK)
+                if host is None:
+                    skip_record(
+                        ParseError("required field is missing", record=record, field=_HOST[0])
+                    )
+                    continue
+                port = columns.get(row, _PORT) or "0"
+                protocol = (columns.get(row, _PROTOCOL) or "tcp").lower()
+                key = (plugin, host, port, protocol)
+                item = items.get(key)
+                if item is None:
+                    column, raw = columns.first_named(row, _SEVERITY)
+                    severity = severity_from(raw, _SEVERITIES, record=record, field=column)
+                    item = _Item(
+                        record=record, row=row, severity=severity, scanner_severity=raw or ""
+                    )
+                    items[key] = item
+                for match in _CVE_RE.findall(columns.get(row, _CVE) or ""):
+                    item.cves.setdefault(match.upper(), None)
+            except ParseError as exc:
+                skip_record(exc)
     except csv.Error as exc:
         raise ParseError(f"not valid CSV ({exc})", record=f"row {line + 1}") from None
 
     for (plugin, host, port, protocol), item in items.items():
-        yield _finding(columns, item, plugin=plugin, host=host, port=port, protocol=protocol)
+        try:
+            yield _finding(columns, item, plugin=plugin, host=host, port=port, protocol=protocol)
+        except ParseError as exc:
+            skip_record(exc)
 
 
 def _finding(
@@ -241,4 +257,6 @@ def _finding(
     )
 
 
-PARSER = Parser(name="tenable-csv", label="Tenable / Nessus CSV", detect=detect, parse=parse)
+PARSER = Parser(
+    name="tenable-csv", label="Tenable / Nessus CSV", detect=detect, parse=parse, scanner=SCANNER
+)

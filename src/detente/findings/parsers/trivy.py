@@ -25,9 +25,12 @@ from detente.findings.parsers.base import (
     ParseError,
     Parser,
     Severity,
+    declare_scope,
     normalise_cvss_vector,
     parse_cwe,
     severity_from,
+    skip_record,
+    strip_json_nuls,
 )
 
 SCANNER = "trivy"
@@ -337,16 +340,18 @@ class _Context:
 
 def _vuln_records(
     raws: list[msgspec.Raw], base: str, release: Callable[[], None]
-) -> Iterator[_Vuln]:
-    """One record at a time."""
+) -> Iterator[tuple[int, _Vuln]]:
+    """One record at a time, with its index (a record that does not decode is skipped)."""
     decode = _VULN.decode
     for index, item in enumerate(raws):
         if not index % RELEASE_EVERY:
             release()
         try:
-            yield decode(item)
+            vuln = decode(item)
         except msgspec.ValidationError as exc:
-            raise _validation_error(exc, f"{base}[{index}]") from None
+            skip_record(_validation_error(exc, f"{base}[{index}]"))
+            continue
+        yield index, vuln
 
 
 def _vulnerabilities(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
@@ -356,144 +361,162 @@ def _vulnerabilities(result: _Result, ctx: _Context, prefix: str) -> Iterator[Pa
     advisories = ctx.advisories
     asset_kind, asset_name = ctx.asset_kind, ctx.asset_name
     finding = ParsedFinding
-    for index, vuln in enumerate(vulns):
-        record = f"{base}[{index}]"
-        vuln_id = vuln.VulnerabilityID
-        if not vuln_id:
-            raise ParseError("required field is missing", record=record, field="VulnerabilityID")
-        word = vuln.Severity
-        severity = _SEVERITY.get(word) if word is not None else None
-        if severity is None:
-            severity = _severity(word, record)
-        advisory = advisories.get(vuln_id)
-        if advisory is None:
-            advisory, description, references = _advisory(vuln, vuln_id, record)
-            advisories[vuln_id] = advisory
-        else:
-            description, references = None, ()
-        component = vuln.PkgName
-        ident = vuln.PkgIdentifier
-        where = vuln.PkgPath or target
-        not_affected = vuln.Status == "not_affected"
-        yield finding(
-            scanner=SCANNER,
-            vuln_id=vuln_id,
-            title=advisory.title,
-            severity=severity,
-            scanner_severity=word or "",
-            record=record,
-            identity=(vuln_id, component or "", where),
-            asset_kind=asset_kind,
-            asset_name=asset_name,
-            component=component,
-            component_version=vuln.InstalledVersion,
-            fixed_in=vuln.FixedVersion or None,
-            purl=(ident.PURL if ident is not None else None) or vuln.Ref,
-            file_path=where or None,
-            cwe=advisory.cwe,
-            cwes=advisory.cwes,
-            cvss_vector=advisory.vector,
-            cvss_score=advisory.score,
-            description=description,
-            references=references,
-            unique_id_from_tool=vuln.Fingerprint,
-            suppressed=not_affected,
-            vex_state="not_affected" if not_affected else None,
-        )
+    for index, vuln in vulns:
+        try:
+            record = f"{base}[{index}]"
+            vuln_id = vuln.VulnerabilityID
+            if not vuln_id:
+                skip_record(
+                    ParseError("required field is missing", record=record, field="VulnerabilityID")
+                )
+                continue
+            word = vuln.Severity
+            severity = _SEVERITY.get(word) if word is not None else None
+            if severity is None:
+                severity = _severity(word, record)
+            advisory = advisories.get(vuln_id)
+            if advisory is None:
+                advisory, description, references = _advisory(vuln, vuln_id, record)
+                advisories[vuln_id] = advisory
+            else:
+                description, references = None, ()
+            component = vuln.PkgName
+            ident = vuln.PkgIdentifier
+            where = vuln.PkgPath or target
+            not_affected = vuln.Status == "not_affected"
+            yield finding(
+                scanner=SCANNER,
+                vuln_id=vuln_id,
+                title=advisory.title,
+                severity=severity,
+                scanner_severity=word or "",
+                record=record,
+                identity=(vuln_id, component or "", where),
+                asset_kind=asset_kind,
+                asset_name=asset_name,
+                component=component,
+                component_version=vuln.InstalledVersion,
+                fixed_in=vuln.FixedVersion or None,
+                purl=(ident.PURL if ident is not None else None) or vuln.Ref,
+                file_path=where or None,
+                cwe=advisory.cwe,
+                cwes=advisory.cwes,
+                cvss_vector=advisory.vector,
+                cvss_score=advisory.score,
+                description=description,
+                references=references,
+                unique_id_from_tool=vuln.Fingerprint,
+                suppressed=not_affected,
+                vex_state="not_affected" if not_affected else None,
+            )
+        except ParseError as exc:
+            skip_record(exc)
 
 
 def _misconfigurations(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
     base = prefix + ".Misconfigurations"
     target = result.Target or ""
     for index, item in enumerate(_decode_list(_MISCONFS, result.Misconfigurations, base)):
-        record = f"{base}[{index}]"
-        if (item.Status or "FAIL").upper() in ("PASS", "EXCEPTION"):
-            continue  # --include-non-failures lists passed checks: not findings
-        rule = item.ID or item.AVDID
-        if not rule:
-            raise ParseError("required field is missing", record=record, field="ID")
-        cause = item.CauseMetadata
-        line = cause.StartLine if cause is not None else None
-        resource = (cause.Resource if cause is not None else None) or ""
-        text = "\n\n".join(
-            part
-            for part in (
-                item.Description,
-                item.Message,
-                f"Resolution: {item.Resolution}" if item.Resolution else None,
+        try:
+            record = f"{base}[{index}]"
+            if (item.Status or "FAIL").upper() in ("PASS", "EXCEPTION"):
+                continue  # --include-non-failures lists passed checks: not findings
+            rule = item.ID or item.AVDID
+            if not rule:
+                skip_record(ParseError("required field is missing", record=record, field="ID"))
+                continue
+            cause = item.CauseMetadata
+            line = cause.StartLine if cause is not None else None
+            resource = (cause.Resource if cause is not None else None) or ""
+            text = "\n\n".join(
+                part
+                for part in (
+                    item.Description,
+                    item.Message,
+                    f"Resolution: {item.Resolution}" if item.Resolution else None,
+                )
+                if part
             )
-            if part
-        )
-        refs = [item.PrimaryURL] if item.PrimaryURL else []
-        refs += [r for r in item.References or () if r and r not in refs]
-        yield ParsedFinding(
-            scanner=SCANNER,
-            vuln_id=rule,
-            aliases=(item.AVDID,) if item.AVDID and rule != item.AVDID else (),
-            title=item.Title or rule,
-            severity=_severity(item.Severity, record),
-            scanner_severity=item.Severity or "",
-            record=record,
-            identity=(rule, target, resource, str(line or "")),
-            asset_kind=ctx.asset_kind,
-            asset_name=ctx.asset_name,
-            file_path=target or None,
-            line=line or None,
-            description=text or None,
-            references=tuple(refs[:MAX_REFERENCES]),
-        )
+            refs = [item.PrimaryURL] if item.PrimaryURL else []
+            refs += [r for r in item.References or () if r and r not in refs]
+            yield ParsedFinding(
+                scanner=SCANNER,
+                vuln_id=rule,
+                aliases=(item.AVDID,) if item.AVDID and rule != item.AVDID else (),
+                title=item.Title or rule,
+                severity=_severity(item.Severity, record),
+                scanner_severity=item.Severity or "",
+                record=record,
+                identity=(rule, target, resource, str(line or "")),
+                asset_kind=ctx.asset_kind,
+                asset_name=ctx.asset_name,
+                file_path=target or None,
+                line=line or None,
+                description=text or None,
+                references=tuple(refs[:MAX_REFERENCES]),
+            )
+        except ParseError as exc:
+            skip_record(exc)
 
 
 def _secrets(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
     base = prefix + ".Secrets"
     target = result.Target or ""
     for index, item in enumerate(_decode_list(_SECRETS, result.Secrets, base)):
-        record = f"{base}[{index}]"
-        rule = item.RuleID
-        if not rule:
-            raise ParseError("required field is missing", record=record, field="RuleID")
-        # Trivy masks the secret in Match; we still keep only a digest of it, for identity
-        digest = hashlib.sha256((item.Match or "").encode()).hexdigest()
-        yield ParsedFinding(
-            scanner=SCANNER,
-            vuln_id=rule,
-            title=item.Title or rule,
-            severity=_severity(item.Severity, record),
-            scanner_severity=item.Severity or "",
-            record=record,
-            identity=(rule, target, str(item.StartLine or ""), digest),
-            asset_kind=ctx.asset_kind,
-            asset_name=ctx.asset_name,
-            file_path=target or None,
-            line=item.StartLine or None,
-            description=f"Secret of category {item.Category} found" if item.Category else None,
-        )
+        try:
+            record = f"{base}[{index}]"
+            rule = item.RuleID
+            if not rule:
+                skip_record(ParseError("required field is missing", record=record, field="RuleID"))
+                continue
+            # Trivy masks the secret in Match; we still keep only a digest of it, for identity
+            digest = hashlib.sha256((item.Match or "").encode()).hexdigest()
+            yield ParsedFinding(
+                scanner=SCANNER,
+                vuln_id=rule,
+                title=item.Title or rule,
+                severity=_severity(item.Severity, record),
+                scanner_severity=item.Severity or "",
+                record=record,
+                identity=(rule, target, str(item.StartLine or ""), digest),
+                asset_kind=ctx.asset_kind,
+                asset_name=ctx.asset_name,
+                file_path=target or None,
+                line=item.StartLine or None,
+                description=f"Secret of category {item.Category} found" if item.Category else None,
+            )
+        except ParseError as exc:
+            skip_record(exc)
 
 
 def _licenses(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
     base = prefix + ".Licenses"
     target = result.Target or ""
     for index, item in enumerate(_decode_list(_LICENSES, result.Licenses, base)):
-        record = f"{base}[{index}]"
-        name = item.Name
-        if not name:
-            raise ParseError("required field is missing", record=record, field="Name")
-        yield ParsedFinding(
-            scanner=SCANNER,
-            vuln_id=name,
-            title=f"License detected in {target} - {name}" if target else f"License {name}",
-            severity=_severity(item.Severity, record),
-            scanner_severity=item.Severity or "",
-            record=record,
-            identity=(name, item.PkgName or "", item.FilePath or target),
-            asset_kind=ctx.asset_kind,
-            asset_name=ctx.asset_name,
-            component=item.PkgName or None,
-            # kept verbatim ("" for OS packages), as Trivy and DefectDojo report it
-            file_path=item.FilePath,
-            description=f"License category: {item.Category}" if item.Category else None,
-            references=(item.Link,) if item.Link else (),
-        )
+        try:
+            record = f"{base}[{index}]"
+            name = item.Name
+            if not name:
+                skip_record(ParseError("required field is missing", record=record, field="Name"))
+                continue
+            yield ParsedFinding(
+                scanner=SCANNER,
+                vuln_id=name,
+                title=f"License detected in {target} - {name}" if target else f"License {name}",
+                severity=_severity(item.Severity, record),
+                scanner_severity=item.Severity or "",
+                record=record,
+                identity=(name, item.PkgName or "", item.FilePath or target),
+                asset_kind=ctx.asset_kind,
+                asset_name=ctx.asset_name,
+                component=item.PkgName or None,
+                # kept verbatim ("" for OS packages), as Trivy and DefectDojo report it
+                file_path=item.FilePath,
+                description=f"License category: {item.Category}" if item.Category else None,
+                references=(item.Link,) if item.Link else (),
+            )
+        except ParseError as exc:
+            skip_record(exc)
 
 
 _FIRST_BYTE_RE = re.compile(rb"\S")
@@ -510,6 +533,7 @@ def _sections(data: bytes | mmap.mmap, legacy: bool) -> list[_Section]:
         if results and results[0].Target:
             # "alpine:3.10 (alpine 3.10.2)": the image, then the OS Trivy found in it
             image = _OS_SUFFIX_RE.sub("", results[0].Target) or results[0].Target
+            declare_scope(SCANNER, "image", image)
             return [(results, "", "image", image)]
         return [(results, "", None, None)]
     head = data[:_HEAD]
@@ -532,6 +556,7 @@ def _sections(data: bytes | mmap.mmap, legacy: bool) -> list[_Section]:
     report = _decode(_REPORT, data, "")
     kind = _ASSET_KIND.get(report.ArtifactType or "")
     if kind and report.ArtifactName:
+        declare_scope(SCANNER, kind, report.ArtifactName)
         return [(report.Results or [], "Results", kind, report.ArtifactName)]
     return [(report.Results or [], "Results", None, None)]
 
@@ -578,6 +603,10 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
     first = _FIRST_BYTE_RE.search(data)  # never data.lstrip(): that copies a 2 GB buffer
     if first is None:
         raise ParseError("the file is empty", record="document")
+    if not isinstance(data, mmap.mmap) and b"\\u0000" in data:
+        # NULs are stripped in files read whole; a mapped file (>= MMAP_MIN_BYTES) is not
+        # searched: seconds of the parse child for 2 GB (bench/intake_checks.py)
+        data = strip_json_nuls(data)
     release = _releaser(data)
     ctx = _Context(release)
     for results, prefix, ctx.asset_kind, ctx.asset_name in _sections(data, first.group() == b"["):
@@ -593,4 +622,4 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
                 yield from _licenses(result, ctx, where)
 
 
-PARSER = Parser(name="trivy", label="Trivy JSON", detect=detect, parse=parse)
+PARSER = Parser(name="trivy", label="Trivy JSON", detect=detect, parse=parse, scanner=SCANNER)

@@ -24,6 +24,7 @@ from detente.findings.parsers.base import (
     parse_json_or_xml,
     read_json,
     require,
+    skip_record,
 )
 
 SCANNER = "zap"
@@ -147,7 +148,12 @@ def _parse_xml(stream: IO[bytes]) -> Iterator[ParsedFinding]:
                 raise ParseError("alert outside a site", record=record)
             fields = {child.tag: child.text for child in elem if len(child) == 0}
             instances = [{"uri": instance.findtext("uri")} for instance in elem.iter("instance")]
-            yield _finding(fields, instances, site=site, record=record)
+            try:
+                finding = _finding(fields, instances, site=site, record=record)
+            except ParseError as exc:
+                skip_record(exc)
+            else:
+                yield finding
             elem.clear()
         elif elem.tag == "site":
             site = None
@@ -170,19 +176,24 @@ def _parse_json(stream: IO[bytes]) -> Iterator[ParsedFinding]:
         site = (asset, f"{host or asset}:{port or ''}")
         alerts = expect_list(site_obj.get("alerts"), record=site_record, field="alerts")
         for alert_index, raw_alert in enumerate(alerts):
-            record = f"{site_record}.alerts[{alert_index}]"
-            alert = expect_dict(raw_alert, record=record)
-            instances = [
-                expect_dict(instance, record=f"{record}.instances[{i}]")
-                for i, instance in enumerate(
-                    expect_list(alert.get("instances"), record=record, field="instances")
-                )
-            ]
-            yield _finding(alert, instances, site=site, record=record)
+            try:
+                record = f"{site_record}.alerts[{alert_index}]"
+                alert = expect_dict(raw_alert, record=record)
+                instances = [
+                    expect_dict(instance, record=f"{record}.instances[{i}]")
+                    for i, instance in enumerate(
+                        expect_list(alert.get("instances"), record=record, field="instances")
+                    )
+                ]
+                yield _finding(alert, instances, site=site, record=record)
+            except ParseError as exc:
+                skip_record(exc)
 
 
 def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
     return parse_json_or_xml(stream, _parse_json, _parse_xml)
 
 
-PARSER = Parser(name="zap", label="OWASP ZAP XML / JSON", detect=detect, parse=parse)
+PARSER = Parser(
+    name="zap", label="OWASP ZAP XML / JSON", detect=detect, parse=parse, scanner=SCANNER
+)

@@ -61,6 +61,13 @@ DELIBERATE_DIFFERENCES: dict[str, int] = {
 }
 
 
+# Files detection refuses on purpose (docs/formats.md): an empty file and a bare JSON null are no
+# report of any format (issue 14); with their format forced they still parse as clean scans.
+DETECTION_REFUSED: frozenset[str] = frozenset(
+    {"osv_scanner/no_findings.json", "gitleaks/no_findings.json"}
+)
+
+
 # local_path -> first-finding fields where we deliberately differ from DefectDojo (docs/formats).
 DELIBERATE_FIRST_DIFFERENCES: dict[str, set[str]] = {
     # Nessus's own @severity (2, Medium) is authoritative; DefectDojo re-bands by CVSS v3 (High).

@@ -225,11 +225,11 @@ def test_a_file_over_the_size_limit_is_refused(tmp_path: Path, settings: object)
     _nothing_written()
 
 
-def test_a_malformed_cvss_vector_names_record_and_field(tmp_path: Path) -> None:
+def test_a_malformed_cvss_vector_names_record_and_field_under_strict(tmp_path: Path) -> None:
     bad = trivy_vuln("CVE-2024-0002", vector="CVSS:3.1/AV:Q/AC:L")
     path = write_json(tmp_path / "v.json", trivy_report([trivy_vuln("CVE-2024-0001"), bad]))
     with pytest.raises(InputError) as caught:
-        _import(path)
+        _import(path, strict=True)
     message = str(caught.value)
     assert "v.json" in message
     assert "field 'cvss_vector'" in message
@@ -237,11 +237,11 @@ def test_a_malformed_cvss_vector_names_record_and_field(tmp_path: Path) -> None:
     _nothing_written()
 
 
-def test_an_unknown_severity_is_refused(tmp_path: Path) -> None:
+def test_an_unknown_severity_is_refused_under_strict(tmp_path: Path) -> None:
     bad = trivy_vuln("CVE-2024-0002", severity="APOCALYPTIC")
     path = write_json(tmp_path / "s.json", trivy_report([bad]))
     with pytest.raises(InputError, match="APOCALYPTIC"):
-        _import(path)
+        _import(path, strict=True)
     _nothing_written()
 
 
@@ -262,7 +262,7 @@ def test_an_error_late_in_a_large_file_rolls_back_the_whole_import(
     vulns.append(trivy_vuln("CVE-2024-9000", vector="CVSS:3.1/nonsense"))
     path = write_json(tmp_path / "late.json", trivy_report(vulns))
     with pytest.raises(InputError, match=r"late\.json"):
-        _import(path)
+        _import(path, strict=True)
     _nothing_written()
 
 

@@ -95,7 +95,7 @@ def test_a_failure_after_deferring_restores_every_index_and_writes_nothing(
     monkeypatch.setattr(importer, "CHUNK", 7)
     calls = _deferrals(monkeypatch)
     with pytest.raises(ParseError):
-        _import(path)
+        _import(path, strict=True)
     assert calls == [1]
     assert _indexes() == before
     assert Finding.objects.count() == 0

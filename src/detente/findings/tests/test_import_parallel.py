@@ -53,8 +53,8 @@ def _parallel(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
     monkeypatch.setattr(parse_worker, "PARALLEL_MIN_BYTES", 0 if on else 1 << 62)
 
 
-def _import(path: Path) -> ScanImport:
-    (scan,) = scan_import(paths=[path], options=ImportOptions())
+def _import(path: Path, *, strict: bool = False) -> ScanImport:
+    (scan,) = scan_import(paths=[path], options=ImportOptions(strict=strict))
     return scan
 
 
@@ -125,7 +125,7 @@ def test_a_parse_error_in_the_child_names_file_record_and_field_and_writes_nothi
     monkeypatch.setattr(importer, "CHUNK", 2)
     _parallel(monkeypatch, True)
     with pytest.raises(ParseError) as caught:
-        _import(path)
+        _import(path, strict=True)
     error = caught.value
     assert error.file == str(path)
     assert error.record == "Results[0].Vulnerabilities[10]"
@@ -147,7 +147,7 @@ def test_an_error_while_writing_stops_the_child_and_writes_nothing(
     monkeypatch.setattr(importer, "CHUNK", 2)
     _parallel(monkeypatch, True)
     with pytest.raises(InputError, match=r"bad-vector\.json.*cvss_vector"):
-        _import(path)
+        _import(path, strict=True)
     assert Finding.objects.count() == 0
     assert ScanImport.objects.count() == 0
 
@@ -228,7 +228,8 @@ def test_the_parse_child_takes_the_fingerprints_and_the_importer_checks_them(
     def recording(self: importer._Run, chunk: Any, fps: list[str] | None = None) -> None:
         assert fps is not None
         assert len(fps) == len(chunk)
-        given.append(len(fps))
+        if chunk[-1].identity:  # (a chunk that ends with the trailer comes back without it)
+            given.append(len(fps))
         original(self, chunk, fps)
 
     monkeypatch.setattr(importer._Run, "handle_chunk", recording)

@@ -387,6 +387,7 @@ def test_github_repository_wrapper() -> None:
         "GHSA-h376-j262-vhq6",
         "com.h2database:h2",
         "apache/cxf/syncope/cxf-syncope/pom.xml",
+        "RVA_kwDOAQoNos6MAo1b",
     )
 
 
@@ -500,9 +501,10 @@ def test_gitleaks_v7_same_leak_in_several_commits_is_one_finding() -> None:
     assert findings[0].description.count(",") >= 1  # both commits listed
 
 
-def test_gitleaks_null_report_is_empty_and_detected() -> None:
+def test_gitleaks_null_report_is_empty_when_forced_and_refused_by_detection() -> None:
     assert _parse("gitleaks/no_findings.json", "gitleaks") == []
-    assert detect_format(b"null\n", "gitleaks.json") == "gitleaks"
+    with pytest.raises(ParseError, match="JSON null"):
+        detect_format(b"null\n", "gitleaks.json")
 
 
 @pytest.mark.parametrize(
@@ -517,3 +519,158 @@ def test_gitleaks_bad_input(data: Any, record: str, field: str | None) -> None:
     with pytest.raises(ParseError) as caught:
         _parse_bytes(_json(data), "gitleaks")
     assert (caught.value.record, caught.value.field) == (record, field)
+
+
+def _dependabot_node(alert_id: str) -> dict[str, Any]:
+    return {
+        "id": alert_id,
+        "state": "OPEN",
+        "securityVulnerability": {
+            "severity": "HIGH",
+            "package": {"name": "lodash", "ecosystem": "NPM"},
+            "advisory": {
+                "ghsaId": "GHSA-aaaa-bbbb-cccc",
+                "summary": "Prototype pollution",
+                "identifiers": [{"type": "CVE", "value": "CVE-2020-8203"}],
+            },
+        },
+    }
+
+
+def test_github_graphql_search_form_of_alerts_is_read_and_ids_never_collide() -> None:
+    doc = {
+        "data": {
+            "repository": {
+                "nameWithOwner": "acme/shop",
+                "search": {"nodes": [_dependabot_node("RVA_1"), _dependabot_node("RVA_2")]},
+            }
+        }
+    }
+    data = json.dumps(doc).encode()
+    assert detect_format(data, "alerts.json") == "github"
+    findings = list(parse_stream(io.BytesIO(data), "alerts.json"))
+    assert [f.record for f in findings] == [
+        "data.repository.search.nodes[0]",
+        "data.repository.search.nodes[1]",
+    ]
+    assert {f.asset_name for f in findings} == {"acme/shop"}
+    assert findings[0].identity != findings[1].identity
+
+
+def test_github_graphql_alerts_with_different_ids_are_two_findings() -> None:
+    doc = {
+        "data": {
+            "repository": {
+                "nameWithOwner": "acme/shop",
+                "vulnerabilityAlerts": {
+                    "nodes": [_dependabot_node("RVA_1"), _dependabot_node("RVA_2")]
+                },
+            }
+        }
+    }
+    findings = list(parse_stream(io.BytesIO(json.dumps(doc).encode()), "a.json"))
+    assert len({f.identity for f in findings}) == 2
+
+
+def _sarif_log(*results: dict[str, Any], tool: str = "Trivy") -> bytes:
+    return json.dumps(
+        {
+            "version": "2.1.0",
+            "runs": [{"tool": {"driver": {"name": tool}}, "results": list(results)}],
+        }
+    ).encode()
+
+
+def _physical(uri: str, line: int) -> dict[str, Any]:
+    return {"physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": line}}}
+
+
+def _sarif_findings(*results: dict[str, Any], tool: str = "Trivy") -> list[ParsedFinding]:
+    return list(parse_stream(io.BytesIO(_sarif_log(*results, tool=tool)), "r.sarif"))
+
+
+def test_sarif_a_result_with_several_locations_gives_one_finding_per_location() -> None:
+    result = {
+        "ruleId": "py/sql-injection",
+        "message": {"text": "SQL built from user input"},
+        "locations": [_physical("app/a.py", 3), _physical("app/b.py", 9), _physical("app/a.py", 3)],
+    }
+    findings = _sarif_findings(result, tool="CodeQL")
+    assert [(f.file_path, f.line) for f in findings] == [("app/a.py", 3), ("app/b.py", 9)]
+    assert len({f.identity for f in findings}) == 2
+
+
+def test_sarif_a_fingerprinted_result_with_several_locations_keeps_them_apart() -> None:
+    result = {
+        "ruleId": "r",
+        "message": {"text": "m"},
+        "fingerprints": {"v1": "abc"},
+        "locations": [_physical("a.py", 1), _physical("a.py", 2)],
+    }
+    findings = _sarif_findings(result)
+    assert len({f.identity for f in findings}) == 2
+    assert {f.unique_id_from_tool for f in findings} == {"abc"}
+
+
+def test_sarif_without_fingerprints_the_package_separates_results() -> None:
+    """Trivy's SARIF names the package in the message, Grype's too; others in properties."""
+
+    def trivy(package: str) -> dict[str, Any]:
+        return {
+            "ruleId": "CVE-2024-1",
+            "message": {"text": f"Package: {package}\nInstalled Version: 1.0\nFixed Version: 1.1"},
+            "locations": [_physical("library/alpine", 1)],
+        }
+
+    by_message = _sarif_findings(trivy("openssl"), trivy("libcrypto"))
+    assert len({f.identity for f in by_message}) == 2
+    assert "package:openssl@1.0" in by_message[0].identity
+
+    by_property = _sarif_findings(
+        {"ruleId": "X", "message": {"text": "m"}, "properties": {"packageName": "lodash"}},
+        {"ruleId": "X", "message": {"text": "m"}, "properties": {"packageName": "minimist"}},
+        tool="Grype",
+    )
+    assert len({f.identity for f in by_property}) == 2
+
+
+def test_sarif_logical_locations_and_messages_separate_results_without_a_place() -> None:
+    logical = _sarif_findings(
+        {"ruleId": "X", "message": {"text": "m"},
+         "locations": [{"logicalLocations": [{"fullyQualifiedName": "Shop.Pay"}]}]},
+        {"ruleId": "X", "message": {"text": "m"},
+         "locations": [{"logicalLocations": [{"fullyQualifiedName": "Shop.Cart"}]}]},
+    )  # fmt: skip
+    assert len({f.identity for f in logical}) == 2
+    nowhere = _sarif_findings(
+        {"ruleId": "X", "message": {"text": "weak cipher on port 443"}},
+        {"ruleId": "X", "message": {"text": "weak cipher on port 8443"}},
+    )
+    assert len({f.identity for f in nowhere}) == 2
+
+
+def test_sarif_results_with_a_place_keep_their_former_identity() -> None:
+    (finding,) = _sarif_findings(
+        {"ruleId": "r", "message": {"text": "m"}, "locations": [_physical("a.py", 4)]}
+    )
+    assert finding.identity == ("r", "a.py", "4")
+
+
+def test_sarif_an_accepted_suppression_is_kept_with_its_justification() -> None:
+    accepted, absent, review, rejected = _sarif_findings(
+        {"ruleId": "a", "message": {"text": "m"}, "locations": [_physical("a.py", 1)],
+         "suppressions": [{"kind": "inSource", "status": "accepted",
+                           "justification": "test fixture, not a real key"}]},
+        {"ruleId": "b", "message": {"text": "m"}, "locations": [_physical("a.py", 1)],
+         "suppressions": [{"kind": "external"}]},
+        {"ruleId": "c", "message": {"text": "m"}, "locations": [_physical("a.py", 1)],
+         "suppressions": [{"kind": "external", "status": "underReview"}]},
+        {"ruleId": "d", "message": {"text": "m"}, "locations": [_physical("a.py", 1)],
+         "suppressions": [{"kind": "external", "status": "rejected"}]},
+    )  # fmt: skip
+    assert (accepted.suppressed, absent.suppressed) == (True, True)
+    assert (review.suppressed, rejected.suppressed) == (False, False)
+    assert accepted.description == (
+        "m\n\nSuppressed by the tool: test fixture, not a real key (inSource)"
+    )
+    assert absent.description == "m\n\nSuppressed by the tool: (external)"

@@ -425,9 +425,10 @@ def test_osv_malicious_package_without_rating_is_low_with_its_cwe() -> None:
     assert finding.fixed_in is None
 
 
-def test_osv_empty_file_is_an_empty_report_and_detected() -> None:
+def test_osv_empty_file_is_empty_when_forced_and_refused_by_detection() -> None:
     assert _parse("osv_scanner/no_findings.json", "osv") == []
-    assert detect_format(b"", "no_findings.json") == "osv"
+    with pytest.raises(ParseError, match="empty"):
+        detect_format(b"", "no_findings.json")
 
 
 def test_osv_max_severity_of_the_group_wins() -> None:
