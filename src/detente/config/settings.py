@@ -79,7 +79,6 @@ INSTALLED_APPS = [
     "detente.org",
     "django_tasks",
     "django_tasks_db",
-    "ninja",  # serves the API docs' scripts from our static files (the CSP allows no CDN)
 ]
 
 MIDDLEWARE = [

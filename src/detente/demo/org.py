@@ -9,8 +9,8 @@ from pathlib import Path
 
 from detente.access.services import account_set_password
 from detente.core.errors import InputError
-from detente.demo.gate import build_gate_demo
 from detente.demo.api_register import build_api_register
+from detente.demo.gate import build_gate_demo
 from detente.demo.initiatives import build_initiatives_demo
 from detente.demo.organisation import demo_organisation
 from detente.findings.importer import ImportOptions

@@ -13,8 +13,8 @@ import msgspec
 import yaml
 
 from detente.core.errors import InputError
-from detente.policy.gate import Gate
 from detente.policy.api_register import ApiRegisterPolicy, check_api_register
+from detente.policy.gate import Gate
 from detente.policy.service_rules import ServiceDeadlineRule
 
 YesNo = Literal["yes", "no"]

@@ -48,7 +48,7 @@ from detente.core.text import spreadsheet_safe
 from detente.decisions.models import DecisionRecord, EscalationLevel, PressurePoint
 from detente.decisions.services import decision_create, decision_decide
 from detente.findings.importer import ImportOptions
-from detente.findings.models import ScanImport, SeverityLevel, Status, Vulnerability
+from detente.findings.models import SeverityLevel, Status, Vulnerability
 from detente.findings.selectors import FindingFilter, findings_page, visible_findings
 from detente.incidents.selectors import incidents_of
 from detente.inventory.models import BusinessService
