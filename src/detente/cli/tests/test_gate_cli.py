@@ -27,6 +27,7 @@ from detente.gates.models import GateDecision, GateOverride, GateRun, OverrideSt
 from detente.inventory.services import service_upsert
 from detente.people.models import Role
 from detente.people.services import person_upsert
+from detente.tension.models import TensionSnapshot
 from detente.tension.services import radar_compute
 from detente.tension.signals import Period
 
@@ -154,7 +155,7 @@ def test_acceptance_passes_expiry_blocks_override_passes_with_decision_and_radar
     ) == ["gate.run", "gate.run", "gate.run", "gate.overridden"]
     assert "PASS BY OVERRIDE" not in (tmp_path / "gate.md").read_text()  # markdown: its own words
     assert f"override GO-{override.pk}" in (tmp_path / "gate.md").read_text()
-    snapshot = radar_compute(period=Period.of(clock.now()))
+    snapshot = _radar_a_minute_later()
     signals = {s["key"]: s for s in snapshot.signals}
     assert signals["gate_override_rate"]["value"] == 0.5  # 1 override of 2 blocked runs
     assert signals["gate_overrides_undecided"]["value"] == 1
@@ -166,7 +167,7 @@ def test_acceptance_passes_expiry_blocks_override_passes_with_decision_and_radar
     override.refresh_from_db()
     assert override.status == OverrideStatus.CONFIRMED
     assert DecisionRecord.objects.get().status == DecisionStatus.DECIDED
-    snapshot = radar_compute(period=Period.of(clock.now()))
+    snapshot = _radar_a_minute_later()
     assert "red_line_4" not in [t["key"] for t in snapshot.triggers]
     assert audit_verify().ok
 
@@ -258,7 +259,14 @@ def test_the_other_leader_can_reject_an_override_with_a_reason(
     record = DecisionRecord.objects.get()
     assert (record.status, record.chosen_option) == (DecisionStatus.DECIDED, 1)
     assert record.decision == "Override rejected by Carla CISO (CISO): Fix the secrets first"
-    snapshot = radar_compute(period=Period.of(clock.now()))
+    snapshot = _radar_a_minute_later()
     assert "red_line_4" in [
         t["key"] for t in snapshot.triggers
     ]  # rejected: still no decision to ship
+
+
+def _radar_a_minute_later() -> TensionSnapshot:
+    """The radar of the running month is judged as of now, and what happened at this very instant
+    is not yet in it: compute it a minute after the gate runs, as the worker would."""
+    clock.set_now(clock.now() + dt.timedelta(minutes=1))
+    return radar_compute(period=Period.of(clock.now()))
