@@ -110,7 +110,18 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
+# Folders of the repository the docs name by path (``./dev`` runs in the repository folder, so
+# ``docs/examples/…`` and ``src/detente/demo/org.yaml`` resolve there), linked into the scratch
+# folder; ``../shared/samples/…`` resolves through a link beside it.
+REPO_FOLDERS = ("docs", "src")
+
+
 def _stage_files(workdir: Path) -> None:
+    for folder in REPO_FOLDERS:
+        (workdir / folder).symlink_to(ROOT / folder, target_is_directory=True)
+    shared = workdir.parent / "shared"
+    if not shared.exists():
+        shared.symlink_to(SAMPLES.parent, target_is_directory=True)
     for name, source in FILES.items():
         origin = ROOT / source[5:] if source.startswith("repo:") else SAMPLES / source
         target = workdir / name
