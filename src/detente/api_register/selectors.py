@@ -13,7 +13,7 @@ from detente.api_register.diff import SpecDiff, spec_diff
 from detente.api_register.models import Api, ApiVersion, PenTest
 from detente.api_register.spec import LoadedSpec
 from detente.core import clock
-from detente.core.errors import NotFound
+from detente.core.errors import InputError, NotFound
 from detente.findings.models import Finding, Status
 from detente.policy.api_register import ApiRegisterPolicy, StageGate
 from detente.policy.services import active_policy
@@ -181,6 +181,11 @@ def api_rows(*, stage: str | None = None) -> list[dict[str, Any]]:
         "owners"
     )
     if stage:
+        if stage not in policy.stages:
+            raise InputError(
+                f"unknown stage {stage!r}; the policy's stages are {', '.join(policy.stages)}",
+                field="stage",
+            )
         apis = apis.filter(stage=stage)
     counts = {
         row["asset_id"]: row

@@ -85,3 +85,16 @@ def test_register_version_diff_audit_pentest_and_promote(client: Client, world: 
     ]
     status, error = _call(client, "get", "/api/apis/nope", world.tokens["auditor"])
     assert status == 404
+
+
+def test_an_unknown_stage_filter_is_bad_input_naming_the_stages(
+    client: Client, world: World
+) -> None:
+    status, error = _call(client, "get", "/api/apis?stage=%C3%9C", world.tokens["auditor"])
+
+    assert status == 422
+    assert error["error"]["field"] == "stage"
+    assert error["error"]["message"] == (
+        "field 'stage': unknown stage 'Ü'; the policy's stages are internal, partner, public"
+    )
+    assert _call(client, "get", "/api/apis?stage=public", world.tokens["auditor"]) == (200, [])
