@@ -53,6 +53,7 @@ from detente.findings.parsers.base import (
     ParseError,
     Severity,
 )
+from detente.findings.parsers.registry import formats
 from detente.inventory.models import Asset, AssetKind, BusinessService
 from detente.people.models import Person
 from detente.policy.deadlines import DeadlineEvaluator
@@ -898,6 +899,14 @@ def import_stream(
 ) -> ScanImport:
     """Import one stream as one transaction. ``sha256=None``: hash the stream while importing."""
     digest = parse_worker.Digest() if sha256 is None else None
+    known = formats()
+    if options.fmt is not None and options.fmt not in known:
+        # refused before the import's record is written (a format is at most 32 characters)
+        raise InputError(
+            f"unknown format {options.fmt[:40]!r}; known: {', '.join(sorted(known))}",
+            file=name,
+            field="format",
+        )
     fmt = options.fmt or _detected(name, stream)
     batches = _parsed_batches(stream, name, fmt, size, digest, options)
     return _import(

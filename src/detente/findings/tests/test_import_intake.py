@@ -422,3 +422,19 @@ def test_strict_refuses_duplicate_keys_naming_the_key(tmp_path: Path) -> None:
     assert caught.value.field == "severity"
     assert "duplicate key 'severity'" in str(caught.value)
     assert Finding.objects.count() == 0
+
+
+def test_a_forced_format_nobody_knows_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    path = write_json(tmp_path / "x.json", _sarif("Semgrep", ["r1"]))
+    unknown = '{"\\u00aaV": {"\\u00c2": -1424282}, "\\u001c": null}'  # longer than the column
+
+    with pytest.raises(InputError) as refused:
+        _import(path, fmt=unknown)
+
+    assert refused.value.field == "format"
+    assert str(refused.value).startswith(f"{path}, field 'format': unknown format ")
+    assert ", sarif, " in str(refused.value)
+    assert ScanImport.objects.count() == 0
+    assert Finding.objects.count() == 0
