@@ -117,6 +117,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sarif", type=int, default=10_000)
     parser.add_argument("--trivy", type=int, default=5_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--data-dir", type=Path, default=None,
+        help="Keep the database here and reuse it on the next run (default: a temporary folder).",
+    )  # fmt: skip
+    parser.add_argument("--skip-api", action="store_true", help="Only the CLI runs.")
     args = parser.parse_args(argv)
     OUT.mkdir(exist_ok=True)
     intel = OUT / "intel"
@@ -130,26 +135,33 @@ def main(argv: list[str] | None = None) -> None:
         generate("large", str(args.trivy), str(gate_trivy))
     gate_sarif = OUT / f"gate-sarif-{args.sarif}.sarif"
     write_sarif(gate_sarif, args.sarif)
-    with tempfile.TemporaryDirectory(prefix="detente-gate-bench-") as folder:
+    with tempfile.TemporaryDirectory(prefix="detente-gate-bench-") as scratch:
+        folder = str(args.data_dir or scratch)
+        Path(folder).mkdir(parents=True, exist_ok=True)
         env = _env(Path(folder))
+        ready = Path(folder) / f"ready-{args.stored}"
         setup = (
             "import os, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', "
             "'detente.config.settings'); django.setup(); "
             "from detente.inventory.services import service_upsert; "
             "service_upsert(slug='bench', name='Bench', owner=None, criticality='high')"
         )
-        for step in (
-            [str(DETENTE), "migrate"],
-            [str(DETENTE), "intel", "load", str(intel / "kev.json"), str(intel / "epss.csv")],
-            [str(PYTHON), "-c", setup],
-        ):
-            subprocess.run(step, env=env, cwd=ROOT, check=True, capture_output=True)
-        wall, _, _, code, output = _run(
-            [str(DETENTE), "import", str(stored), "--service", "bench"], env
-        )
-        print(f"setup: {args.stored:,} findings imported in {wall:.1f} s ({code})")
+        if not ready.exists():
+            for step in (
+                [str(DETENTE), "migrate"],
+                [str(DETENTE), "intel", "load", str(intel / "kev.json"), str(intel / "epss.csv")],
+                [str(PYTHON), "-c", setup],
+            ):
+                subprocess.run(step, env=env, cwd=ROOT, check=True, capture_output=True)
+            wall, _, _, code, output = _run(
+                [str(DETENTE), "import", str(stored), "--service", "bench"], env
+            )
+            print(f"setup: {args.stored:,} findings imported in {wall:.1f} s ({code})")
+            if code:
+                raise SystemExit(f"import failed ({code}):\n{output[-2000:]}")
+            ready.touch()
         outs = Path(folder) / "outs"
-        outs.mkdir()
+        outs.mkdir(exist_ok=True)
         gate = [
             str(DETENTE), "gate", "--service", "bench", "--version", "1.0", "--format", "json",
             "--sarif", str(outs / "g.sarif"), "--junit", str(outs / "g.xml"),
@@ -168,6 +180,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"stored | {wall:.2f} s wall | {cpu:.2f} s CPU | {rss:,.0f} MB peak | exit {code}"
                 f" | {counts['findings']:,} findings, {counts['blocking']:,} blocking |"
             )
+        if args.skip_api:
+            return
         done = subprocess.run(
             [str(PYTHON), "-c", SERVER, str(gate_sarif), str(gate_trivy), str(args.repeat)],
             env=env, cwd=ROOT, check=False, capture_output=True, text=True,

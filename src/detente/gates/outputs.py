@@ -5,6 +5,7 @@ All are built from the same ``Result``; none reads the database.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -179,9 +180,21 @@ def sarif(result: Result) -> dict[str, Any]:
     }
 
 
+# Characters XML 1.0 cannot carry (C0 controls but tab, newline and carriage return; lone
+# surrogates; U+FFFE/U+FFFF): a scanner's title may hold an ANSI colour code.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _x(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def junit(result: Result) -> str:
     """JUnit XML: blocking = failure, accepted = skipped with the reason, warn = passed with
-    output; every flagged finding is one test case."""
+    output; every flagged finding is one test case.
+
+    Valid against the schema Jenkins' xUnit plugin accepts (``junit-10.xsd``; tests validate
+    with xmlschema): ``<testsuites>`` carries no ``skipped`` count (the suite does)."""
     flagged = [
         i for i in result.items if i.state in (BLOCK, WARN, ACCEPTED, NOT_AFFECTED, BASELINE)
     ]
@@ -190,31 +203,31 @@ def junit(result: Result) -> str:
     seconds = f"{result.duration_ms / 1000:.3f}"
     root = ET.Element(
         "testsuites", name="detente gate", tests=str(len(flagged)), failures=str(failures),
-        errors="0", skipped=str(skipped), time=seconds,
+        errors="0", time=seconds,
     )  # fmt: skip
     suite = ET.SubElement(
-        root, "testsuite", name=f"gate {result.service} {result.version}",
+        root, "testsuite", name=_x(f"gate {result.service} {result.version}"),
         tests=str(len(flagged)), failures=str(failures), errors="0", skipped=str(skipped),
         time=seconds, timestamp=result.started_at.strftime("%Y-%m-%dT%H:%M:%S"),
     )  # fmt: skip
     for item in flagged:
-        case = ET.SubElement(suite, "testcase", classname=f"gate.{item.asset}",
-                             name=f"{item.vuln_id} in {_where(item)}", time="0")  # fmt: skip
+        case = ET.SubElement(suite, "testcase", classname=_x(f"gate.{item.asset}"),
+                             name=_x(f"{item.vuln_id} in {_where(item)}"), time="0")  # fmt: skip
         if item.state == BLOCK:
             failure = ET.SubElement(case, "failure", type="blocked",
-                                    message=f"blocked by {', '.join(item.rules)}")  # fmt: skip
-            failure.text = f"{item.title}\nTo unblock: {item.unblock}"
+                                    message=_x(f"blocked by {', '.join(item.rules)}"))  # fmt: skip
+            failure.text = _x(f"{item.title}\nTo unblock: {item.unblock}")
         elif item.state == ACCEPTED and item.acceptance:
             ET.SubElement(case, "skipped", message=f"accepted risk RA-{item.acceptance['id']} "
                           f"until {item.acceptance['expires_at']}")  # fmt: skip
         elif item.state == NOT_AFFECTED and item.vex:
-            ET.SubElement(case, "skipped", message=f"not affected: VEX-{item.vex['id']} "
-                          f"by {item.vex['author']}")  # fmt: skip
+            ET.SubElement(case, "skipped", message=_x(f"not affected: VEX-{item.vex['id']} "
+                          f"by {item.vex['author']}"))  # fmt: skip
         elif item.state == BASELINE:
             ET.SubElement(case, "skipped", message="already present in the baseline")
         else:
             out = ET.SubElement(case, "system-out")
-            out.text = f"warning ({', '.join(item.warns)}): {item.title}"
+            out.text = _x(f"warning ({', '.join(item.warns)}): {item.title}")
     return ET.tostring(root, encoding="unicode", xml_declaration=True)
 
 
