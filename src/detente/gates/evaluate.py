@@ -8,9 +8,14 @@ same file would update; enrichment (KEV, EPSS, deadline class) is the import's `
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
+import os
+import pickle
+import signal
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -44,6 +49,8 @@ from detente.policy.gate import SEVERITY_RANK, GateRule
 from detente.policy.services import active_policy
 
 CHUNK = 900
+# Reports of at least this many bytes in all are parsed on two cores (see _parse_all).
+PARALLEL_MIN_BYTES = 1024 * 1024
 SHOWN = 50  # blocking findings kept on the run record
 
 # What an item's state is after the rules and the exemptions.
@@ -215,6 +222,113 @@ def _read(path: Path, fmt: str | None) -> tuple[str, bytes, str]:
         raise InputError(message, file=name) from None
 
 
+class _Report(msgspec.Struct, array_like=True, gc=False):
+    """One scan report read, parsed and identified (in this process or a forked one)."""
+
+    fmt: str
+    sha256: str
+    size: int
+    findings: list[ParsedFinding]
+    keys: list[str]
+
+
+def _parse(path: Path, fmt: str | None, identify: Identifier) -> _Report:
+    name, data, found = _read(path, fmt)
+    findings = list(parse_stream(io.BytesIO(data), name, fmt=found))
+    keys = identify(findings, name)
+    return _Report(found, hashlib.sha256(data).hexdigest(), len(data), findings, keys)
+
+
+class _Child:
+    """Some reports parsed in a forked process while the caller parses another.
+
+    The child never touches the database; it writes its reports (MessagePack) or its refusal
+    (the ``InputError``'s fields) to an unnamed temporary file and leaves with ``os._exit``, so
+    nothing the parent owns is closed. A file rather than a pipe: the child never waits for the
+    parent to read.
+    """
+
+    def __init__(self, paths: list[Path], fmt: str | None, identify: Identifier) -> None:
+        self.out = tempfile.TemporaryFile()  # noqa: SIM115 - closed in result()
+        self.pid = os.fork()
+        if self.pid == 0:  # pragma: no cover - the child's coverage is not collected
+            code = 0
+            try:
+                try:
+                    body = b"R" + msgspec.msgpack.encode([_parse(p, fmt, identify) for p in paths])
+                except InputError as exc:
+                    details = (type(exc), exc.message, exc.file, exc.record, exc.field)
+                    body = b"E" + pickle.dumps(details)
+                self.out.write(body)
+                self.out.flush()
+            except BaseException:  # noqa: BLE001 - the parent reports a failed child
+                code = 1
+            finally:
+                os._exit(code)
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        self.out.close()
+
+    def result(self) -> list[_Report]:
+        _, status = os.waitpid(self.pid, 0)
+        with self.out:
+            self.out.seek(0)
+            body = self.out.read()
+        if os.waitstatus_to_exitcode(status) != 0 or not body:
+            raise RuntimeError("the gate's parse process failed")
+        if body[:1] == b"E":
+            cls, message, file, record, field = pickle.loads(body[1:])  # noqa: S301 - our child
+            raise cls(message, file=file, record=record, field=field)
+        return msgspec.msgpack.decode(body[1:], type=list[_Report])
+
+
+def _parse_all(paths: list[Path], fmt: str | None, identify: Identifier) -> list[_Report]:
+    """Every report, in order. With two or more reports of ``PARALLEL_MIN_BYTES`` in all (and
+    fork), the largest is parsed here while a forked child parses the others on the other core.
+    A bad report is refused as the serial reading would: the first bad one in the given order."""
+    sizes = [_size(p) for p in paths]
+    if len(paths) < 2 or sum(sizes) < PARALLEL_MIN_BYTES or not hasattr(os, "fork"):
+        return [_parse(p, fmt, identify) for p in paths]
+    largest = max(range(len(paths)), key=sizes.__getitem__)
+    others = [p for i, p in enumerate(paths) if i != largest]
+    child = _Child(others, fmt, identify)
+    try:
+        mine: _Report | InputError = _parse(paths[largest], fmt, identify)
+    except InputError as exc:
+        mine = exc
+    except BaseException:
+        child.kill()
+        raise
+    try:
+        theirs: list[_Report] | InputError = child.result()
+    except InputError as exc:
+        theirs = exc
+    bad = [(largest, mine)] if isinstance(mine, InputError) else []
+    if isinstance(theirs, InputError):
+        bad.append((_first(theirs, paths), theirs))
+    if bad:
+        raise min(bad, key=lambda b: b[0])[1]
+    assert isinstance(mine, _Report)
+    reports = list(theirs)
+    reports.insert(largest, mine)
+    return reports
+
+
+def _first(exc: InputError, paths: list[Path]) -> int:
+    names = [str(p) for p in paths]
+    return names.index(exc.file) if exc.file in names else len(paths)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # _read names the problem
+
+
 class _Acceptances:
     """The acceptances in force (approved, not expired) and what they cover."""
 
@@ -355,10 +469,8 @@ def evaluate(request: GateRequest, *, doc: PolicyDocument | None = None) -> Resu
     identify = Identifier(options)
     parsed: list[tuple[ParsedFinding, str, str, tuple[str, str], str, str | None]] = []
     files: list[FileFacts] = []
-    for path in paths:
-        name, data, fmt = _read(path, request.fmt)
-        findings = list(parse_stream(io.BytesIO(data), name, fmt=fmt))
-        keys = identify(findings, name)
+    for path, report in zip(paths, _parse_all(paths, request.fmt, identify), strict=True):
+        name, fmt, findings, keys = str(path), report.fmt, report.findings, report.keys
         kinds: set[str] = set()
         scanners: Counter[str] = Counter()
         asset_kinds: set[str | None] = set()
@@ -380,8 +492,8 @@ def evaluate(request: GateRequest, *, doc: PolicyDocument | None = None) -> Resu
         files.append(
             FileFacts(
                 name=path.name,
-                sha256=hashlib.sha256(data).hexdigest(),
-                size=len(data),
+                sha256=report.sha256,
+                size=report.size,
                 format=fmt,
                 kind=scan_kind(scanner, kinds, asset_kinds),
                 findings=len(findings),
