@@ -24,8 +24,8 @@ def worker(
     ] = 60,
     once: Annotated[bool, typer.Option("--once", help="Run one round, then exit.")] = False,
 ) -> None:
-    """Expire acceptances, send acceptance and incident reminders, deliver notifications; run
-    queued tasks; append the audit head to the witness file.
+    """Expire acceptances, send acceptance and incident reminders, escalate gate overrides left
+    unsigned, deliver notifications; run queued tasks; append the audit head to the witness file.
 
     Every round queues the periodic jobs and runs every ready task of the database queue.
     SIGTERM or Ctrl-C stops it after the round in progress.
@@ -39,17 +39,20 @@ def worker(
         run_queued,
         send_reminders,
     )
+    from detente.gates.tasks import escalate_overrides
     from detente.incidents.tasks import send_incident_reminders
     from detente.initiatives.tasks import evaluate_guardrails
     from detente.tension.tasks import refresh_radar
 
     # Expiry before reminders (an expired approval needs none); delivery last, so what the
     # others queued goes out in the same round. The radar after expiry (it counts expired ones);
-    # guardrails (initiatives) before delivery, so a pause's notices go out this round.
+    # guardrails (initiatives) before delivery, so a pause's notices go out this round. Gate
+    # overrides left unsigned escalate before the radar, which counts them.
     jobs = (
         expire_acceptances,
         send_reminders,
         send_incident_reminders,
+        escalate_overrides,
         refresh_radar,
         evaluate_guardrails,
         deliver_outbox,

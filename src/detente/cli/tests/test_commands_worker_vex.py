@@ -48,8 +48,8 @@ def test_worker_once_sends_the_t_minus_7_reminders_by_mail_and_webhook(
         again = CliRunner().invoke(_app(), ["worker", "--once"])
 
     assert result.exit_code == 0, result.output
-    # 3 acceptance jobs + incidents + the radar + initiatives (guardrails)
-    assert "worker round: 6 task(s) run, 0 failed" in result.output
+    # 3 acceptance jobs + incidents + gate overrides + the radar + initiatives (guardrails)
+    assert "worker round: 7 task(s) run, 0 failed" in result.output
     assert TensionSnapshot.objects.filter(period=Period.of(NOW).label).exists()
     assert again.exit_code == 0
     subject = f"RA-{acceptance.pk} expires in 7 days"
