@@ -397,8 +397,14 @@ def _vex_not_affected(finding_ids: list[int]) -> dict[int, dict[str, Any]]:
     return found
 
 
-def _matches(rule: GateRule, item: Item, criticality: str) -> bool:
+def _matches(
+    rule: GateRule, item: Item, criticality: str, internet_facing: bool, exposed: bool
+) -> bool:
     if rule.criticality and criticality not in rule.criticality:
+        return False
+    if rule.internet_facing is not None and internet_facing != rule.internet_facing:
+        return False
+    if rule.exposed is not None and exposed != rule.exposed:
         return False
     if rule.kev is not None and item.kev != rule.kev:
         return False
@@ -533,6 +539,7 @@ def evaluate(request: GateRequest, *, doc: PolicyDocument | None = None) -> Resu
         sorted({fid for fid, status, _ in stored.values() if status == Status.NOT_AFFECTED})
     )
     criticality = request.service.criticality
+    internet_facing = request.service.internet_facing
     rules = doc.gate.rules
     items: list[Item] = []
     seen: set[tuple[tuple[str, str], str]] = set()
@@ -582,11 +589,12 @@ def evaluate(request: GateRequest, *, doc: PolicyDocument | None = None) -> Resu
                 dues[due_key] = _iso(due)
             item.deadline = dues[due_key]
         # the rules' verdicts depend on few facts: decided once per distinct set of them
+        on_exposed = exposed is not False  # unknown (or not stored yet) counts as exposed
         facts = (item.kev, item.severity, bool(item.fixed_in), item.kind, item.overdue,
-                 item.epss, item.epss_model)  # fmt: skip
+                 item.epss, item.epss_model, on_exposed)  # fmt: skip
         verdict = verdicts.get(facts)
         if verdict is None:
-            hit = [rule for rule in rules if _matches(rule, item, criticality)]
+            hit = [r for r in rules if _matches(r, item, criticality, internet_facing, on_exposed)]
             verdict = verdicts[facts] = (
                 [r.id for r in hit if r.level == "block"],
                 [r.id for r in hit if r.level != "block"],

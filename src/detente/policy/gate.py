@@ -34,7 +34,12 @@ class GateRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     min_epss: dict[str, float] = msgspec.field(default_factory=dict)
     kind: list[FindingKind] = msgspec.field(default_factory=list)  # e.g. [secret]
     past_deadline: bool | None = None  # a stored finding open past its deadline
+    # Scope (not conditions: a rule still needs one of the above). Each given must hold.
     criticality: list[GateCriticality] = msgspec.field(default_factory=list)  # services; []: all
+    internet_facing: bool | None = None  # the service faces the internet (inventory); None: either
+    # The finding's asset is exposed (inventory's publicly_exposed; unknown, or an asset not
+    # stored yet, counts as exposed, as for deadlines); None: either.
+    exposed: bool | None = None
     description: str = ""
 
     @property

@@ -19,7 +19,7 @@ from detente.gates.models import ALLOWED, OverrideStatus
 from detente.gates.selectors import baseline_for
 from detente.intel.models import EpssScore
 from detente.intel.services import intel_load
-from detente.inventory.models import BusinessService
+from detente.inventory.models import Asset, BusinessService
 from detente.inventory.services import service_upsert
 from detente.policy.document import pack_text, parse_policy
 from detente.policy.services import policy_activate
@@ -82,6 +82,60 @@ def test_a_fixable_high_blocks_only_on_a_service_of_the_rule_criticality(
     assert (medium.decision, critical.decision) == ("pass", "blocked")
     assert critical.blocking[0].rules == ["high-with-fix-critical-service"]
     assert critical.blocking[0].unblock == "upgrade libxml2 to 2.12.7"
+
+
+def test_a_critical_blocks_on_an_internet_facing_service_while_its_asset_is_exposed(
+    service: BusinessService, tmp_path: Path
+) -> None:
+    # the default pack's critical-internet-facing: no fix needed, keyed on the service's
+    # internet_facing and the asset's exposure (unknown, or not stored yet, counts as exposed)
+    report = write_json(tmp_path / "t.json", trivy_report(
+        [trivy_vuln("CVE-2024-5000", pkg="libxml2", severity="CRITICAL")]
+    ))  # fmt: skip
+
+    internal = _gate(service, report)
+    service.internet_facing = True
+    service.save()
+    facing_new_asset = _gate(service, report)
+    scan_import(paths=[report], options=ImportOptions(service=service))
+    facing_unknown = _gate(service, report)
+    Asset.objects.update(publicly_exposed=False)
+    facing_unexposed = _gate(service, report)
+
+    assert _states(internal) == [("CVE-2024-5000", "warn", [], ["high-warn"])]
+    assert _states(facing_new_asset) == [
+        ("CVE-2024-5000", "block", ["critical-internet-facing"], ["high-warn"])
+    ]
+    assert facing_unknown.decision == "blocked"
+    assert _states(facing_unexposed) == [("CVE-2024-5000", "warn", [], ["high-warn"])]
+
+
+def test_scope_keys_of_a_rule_combine_with_its_conditions(
+    service: BusinessService, tmp_path: Path
+) -> None:
+    # a policy's own rule: on an unexposed asset of a critical service, only a KEV warns
+    doc = pack_text("bod-26-04").replace(
+        "    - {id: kev, kev: true, description: known exploited (CISA KEV)}\n",
+        "    - {id: kev, kev: true, exposed: true, description: known exploited on an exposed asset}\n"
+        "    - {id: kev-inside, level: warn, kev: true, exposed: false, criticality: [critical]}\n",
+    )
+    policy_activate(text=doc, source="test")
+    report = write_json(tmp_path / "t.json", trivy_report(
+        [trivy_vuln("CVE-2021-44228", pkg="log4j-core", severity="HIGH")]
+    ))  # fmt: skip
+    scan_import(paths=[report], options=ImportOptions(service=service))
+    Asset.objects.update(publicly_exposed=False)
+
+    medium = _gate(service, report)
+    service.criticality = "critical"
+    service.save()
+    critical = _gate(service, report)
+    Asset.objects.update(publicly_exposed=None)
+    unknown = _gate(service, report)
+
+    assert _states(medium) == [("CVE-2021-44228", "warn", [], ["high-warn"])]
+    assert _states(critical) == [("CVE-2021-44228", "warn", [], ["kev-inside", "high-warn"])]
+    assert _states(unknown) == [("CVE-2021-44228", "block", ["kev"], ["high-warn"])]
 
 
 def test_epss_threshold_is_keyed_by_model_version(service: BusinessService, tmp_path: Path) -> None:
