@@ -116,7 +116,7 @@ def test_scope_keys_of_a_rule_combine_with_its_conditions(
     # a policy's own rule: on an unexposed asset of a critical service, only a KEV warns
     doc = pack_text("bod-26-04").replace(
         "    - {id: kev, kev: true, description: known exploited (CISA KEV)}\n",
-        "    - {id: kev, kev: true, exposed: true, description: KEV, exposed asset}\n"
+        "    - {id: kev, kev: true, exposed: true, description: KEV on an exposed asset}\n"
         "    - {id: kev-inside, level: warn, kev: true, exposed: false, criticality: [critical]}\n",
     )
     policy_activate(text=doc, source="test")
