@@ -93,17 +93,30 @@ class Coverage:
     pending_overrides: int = 0
 
 
-def coverage(*, since: dt.datetime | None = None) -> list[Coverage]:
+def coverage(
+    *, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> list[Coverage]:
     """Per service: scan kinds at release, their freshness, pass/block/override counts and the
     lead time a release lost at the gate (first blocked run → first pass or override of the same
-    version)."""
+    version). With ``until`` (exclusive), runs from then on are left out and a run overridden
+    only from then on counts as what it was before ``until``: blocked."""
     qs = GateRun.objects.select_related("service").order_by("started_at", "id")
     if since is not None:
         qs = qs.filter(started_at__gte=since)
+    later: set[int] = set()
+    if until is not None:
+        qs = qs.filter(started_at__lt=until)
+        later = set(
+            GateOverride.objects.filter(run__in=qs, created_at__gte=until).values_list(
+                "run_id", flat=True
+            )
+        )
     by_service: dict[int, Coverage] = {}
     first_blocked: dict[tuple[int, str], dt.datetime] = {}
     released: set[tuple[int, str]] = set()
     for run in qs:
+        if run.pk in later:
+            run.decision = GateDecision.BLOCKED
         cov = by_service.setdefault(run.service_id, Coverage(run.service))
         cov.runs += 1
         if run.decision == GateDecision.PASS:
@@ -132,11 +145,12 @@ def coverage(*, since: dt.datetime | None = None) -> list[Coverage]:
             if started is not None:
                 cov.waited += 1
                 cov.lead_time_hours += (run.started_at - started).total_seconds() / 3600
-    pending = Counter(
-        GateOverride.objects.filter(
-            status__in=(OverrideStatus.PENDING, OverrideStatus.ESCALATED)
-        ).values_list("run__service_id", flat=True)
+    open_overrides = GateOverride.objects.filter(
+        status__in=(OverrideStatus.PENDING, OverrideStatus.ESCALATED)
     )
+    if until is not None:
+        open_overrides = open_overrides.filter(created_at__lt=until)
+    pending = Counter(open_overrides.values_list("run__service_id", flat=True))
     for sid, cov in by_service.items():
         cov.pending_overrides = pending.get(sid, 0)
         cov.lead_time_hours = round(cov.lead_time_hours, 2)

@@ -25,6 +25,8 @@ from detente.core import clock
 from detente.core.errors import InputError
 from detente.decisions.models import DecisionRecord, DecisionStatus
 from detente.findings.models import Finding
+from detente.gates.selectors import coverage as gate_coverage
+from detente.inventory.models import BusinessService
 from detente.reports.charts import bar_chart
 from detente.reports.dashboards import (
     ExposurePoint,
@@ -139,6 +141,10 @@ class BoardFigures:
     awaiting_total: int
     # The API register: one line per exposed API (its state now; see docs/api-register.md).
     exposed_apis: list[dict[str, Any]] = field(default_factory=list)
+    # The release gate in the quarter: one line per service whose pipelines ran it (see
+    # gate_lines), and the active services whose pipelines never did.
+    gate: list[dict[str, Any]] = field(default_factory=list)
+    gate_missing: list[str] = field(default_factory=list)
 
     @property
     def last_day(self) -> dt.date:
@@ -171,6 +177,30 @@ def _acceptance_row(a: RiskAcceptance) -> AcceptanceRow:
     return AcceptanceRow(a.pk, a.title, a.status, a.expires_at, a.renewals, waiting)
 
 
+def gate_lines(start: dt.datetime, until: dt.datetime) -> tuple[list[dict[str, Any]], list[str]]:
+    """The release gate in ``[start, until)``: per service that ran it, its runs and how they
+    ended (a run overridden after ``until`` counts as blocked), the scan kinds they carried and
+    the hours releases waited at the gate; then the active services without a run."""
+    rows = [
+        {
+            "service": c.service.name, "slug": c.service.slug,
+            "criticality": c.service.get_criticality_display(), "runs": c.runs,
+            "passed": c.passed, "blocked": c.blocked, "overridden": c.overridden,
+            "override_rate": round(100 * c.overridden / c.runs) if c.runs else 0,
+            "kinds": sorted(c.kinds), "waited": c.waited, "lead_time_hours": c.lead_time_hours,
+            "open_overrides": c.pending_overrides,
+        }
+        for c in gate_coverage(since=start, until=until)
+    ]  # fmt: skip
+    ran = {r["slug"] for r in rows}
+    missing = [
+        s.name
+        for s in BusinessService.objects.filter(active=True).order_by("name")
+        if s.slug not in ran
+    ]
+    return rows, missing
+
+
 def board_figures(quarter: Quarter) -> BoardFigures:
     """The quarter's figures. Reads only: months without a radar snapshot are listed as missing
     (``detente report board`` computes them first)."""
@@ -199,6 +229,7 @@ def board_figures(quarter: Quarter) -> BoardFigures:
         .exclude(status=DecisionStatus.DECIDED, decided_at__lt=as_of)
         .order_by("created_at", "id")
     )
+    gate = gate_lines(start, as_of)
     return BoardFigures(
         quarter=quarter.label,
         start=start,
@@ -240,6 +271,8 @@ def board_figures(quarter: Quarter) -> BoardFigures:
         awaiting_signatures=[_acceptance_row(a) for a in waiting[:30]],
         awaiting_total=waiting.count(),
         exposed_apis=exposed_api_lines(),
+        gate=gate[0],
+        gate_missing=gate[1],
     )
 
 
