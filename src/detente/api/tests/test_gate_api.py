@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 
 from detente.access.services import token_issue
+from detente.api.routes.gates import GateOut
 from detente.gates.models import GateOverride, GateRun
 from detente.inventory.services import service_upsert
 from detente.people.models import Person, Role
@@ -60,6 +61,9 @@ def test_read_token_decides_without_recording_write_token_records(
     assert isinstance(outputs, dict)
     assert outputs["sarif"]["version"] == "2.1.0"
     assert outputs["junit"].startswith("<?xml")
+    # the body is encoded by the route itself: exactly the schema's fields, valid against it
+    assert set(decided[1]) == set(GateOut.model_fields)
+    GateOut.model_validate(decided[1])
     assert recorded[0] == 200
     run = GateRun.objects.get()
     assert (recorded[1]["run"], run.commit, run.decision) == (run.pk, "abc123", "blocked")

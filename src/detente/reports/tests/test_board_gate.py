@@ -44,6 +44,10 @@ def test_the_quarter_gate_lines(samples: Path, tmp_path: Path) -> None:
         [trivy_vuln("CVE-2024-6000", pkg="zlib", severity="LOW", vector=LOCAL_LOW)]
     ))  # fmt: skip
     grype, secrets = samples / GRYPE, samples / GITLEAKS
+    # an organisation that has not adopted the gate gets no gate page
+    before = board_figures(Quarter.parse("2026-Q2"))
+    assert (before.gate, len(before.gate_missing)) == ([], 3)
+    assert "Release gate" not in render_html(before)
     july = dt.datetime(2026, 7, 10, 9, 0, tzinfo=dt.UTC)
 
     decided = [
