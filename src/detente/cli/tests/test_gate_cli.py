@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 import typer
+import xmlschema
 from junitparser import Failure, JUnitXml, Skipped
 from typer.testing import CliRunner
 
@@ -36,6 +37,7 @@ pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 GRYPE = "scans/anchore_grype/check_all_fields.json"
 SCHEMA = "schemas/sarif-schema-2.1.0.json"
+JUNIT_XSD = Path(__file__).resolve().parents[2] / "gates/tests/fixtures/junit-jenkins.xsd"
 
 
 def _app() -> typer.Typer:
@@ -75,6 +77,12 @@ def _gate(samples: Path, tmp_path: Path, *extra: str) -> tuple[int, Any]:
     return result.exit_code, json.loads(result.stdout)
 
 
+def _junit_valid(path: Path) -> JUnitXml:
+    """Valid against the schema Jenkins' xUnit plugin accepts, then read by junitparser."""
+    xmlschema.XMLSchema(str(JUNIT_XSD)).validate(str(path))
+    return JUnitXml.fromfile(str(path))
+
+
 def _sarif_valid(samples: Path, path: Path) -> Any:
     doc = json.loads(path.read_text())
     jsonschema.validate(doc, json.loads((samples / SCHEMA).read_text()))
@@ -103,7 +111,7 @@ def test_acceptance_passes_expiry_blocks_override_passes_with_decision_and_radar
         "acceptance_id": acceptance.pk,
         "expires_at": acceptance.expires_at.isoformat(),
     }
-    junit = JUnitXml.fromfile(str(tmp_path / "gate.xml"))
+    junit = _junit_valid(tmp_path / "gate.xml")
     cases = [case for suite in junit for case in suite]
     assert sum(isinstance(r, Skipped) for c in cases for r in c.result) == 2
     assert not any(isinstance(r, Failure) for c in cases for r in c.result)
@@ -127,7 +135,7 @@ def test_acceptance_passes_expiry_blocks_override_passes_with_decision_and_radar
     assert findings["GHSA-v6rh-hp5x-86rv"]["unblock"] == "upgrade Django to 3.2.10"
     sarif = _sarif_valid(samples, tmp_path / "gate.sarif")
     assert not any(r.get("suppressions") for r in sarif["runs"][0]["results"])
-    junit = JUnitXml.fromfile(str(tmp_path / "gate.xml"))
+    junit = _junit_valid(tmp_path / "gate.xml")
     failed = [c.name for s in junit for c in s if any(isinstance(r, Failure) for r in c.result)]
     assert sorted(set(failed)) == [
         "CVE-2021-32626 in redis 4.0.2", "CVE-2021-33574 in libc-bin 2.28-10",
