@@ -312,6 +312,7 @@ def _parse_all(paths: list[Path], fmt: str | None, identify: Identifier) -> list
     if bad:
         raise min(bad, key=lambda b: b[0])[1]
     assert isinstance(mine, _Report)
+    assert not isinstance(theirs, InputError)
     reports = list(theirs)
     reports.insert(largest, mine)
     return reports
