@@ -232,10 +232,12 @@ def pentest_record(
     method: str = "",
     scope: Sequence[str] = (),
     report: Path | None = None,
+    report_upload: tuple[str, Iterable[bytes]] | None = None,
     findings_file: Path | None = None,
     findings_format: str | None = None,
 ) -> PenTest:
-    """Record a pen test of one spec version; attach its report, import its findings."""
+    """Record a pen test of one spec version; attach its report (a file, or an upload's name
+    and chunks), import its findings. A report over the limit leaves nothing recorded."""
     _check_role(actor, PENTEST_ROLES, "record pen tests")
     if version.api_id != api.pk:
         raise InputError("the version belongs to another API", field="version")
@@ -267,10 +269,11 @@ def pentest_record(
             recorded_at=clock.now(),
         )  # fmt: skip
         if report is not None:
-            test.report_name = report.name[:500]
-            test.report_sha256, test.report_path = _store_report(
-                report.name, _report_chunks(report)
-            )
+            report_upload = (report.name, _report_chunks(report))
+        if report_upload is not None:
+            name = Path(report_upload[0] or "report").name[:500] or "report"
+            test.report_name = name
+            test.report_sha256, test.report_path = _store_report(name, report_upload[1])
         if findings_file is not None:
             test.scan = import_path(
                 path=findings_file,
