@@ -207,7 +207,8 @@ def api_pentest_report_attach(request: HttpRequest, name: str, pentest_id: int) 
         except DetenteError as exc:
             messages.error(request, str(exc))
     else:
-        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
+        problems = [str(e) for errors in form.errors.values() for e in errors]
+        messages.error(request, "; ".join(problems))
     return HttpResponseRedirect(reverse("web:api", args=[api.name]))
 
 

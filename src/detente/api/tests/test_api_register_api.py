@@ -147,6 +147,7 @@ def test_a_pen_test_report_is_attached_by_multipart_and_read_by_permitted_roles(
     }  # fmt: skip
     assert (tmp_path / "pentest-reports" / f"{sha}.pdf").read_bytes() == b"%PDF-1.4 the report"
     attached = AuditEvent.objects.filter(verb="api.pentest_report_attached").get()
+    assert attached.after is not None
     assert attached.after["report_sha256"] == sha
 
     def download(role: str) -> Any:
