@@ -270,7 +270,9 @@ URL_VALUE = re.compile(r"^(https?|ftp|gopher|file)://", re.IGNORECASE)
 
 
 def _properties(view: SpecView, schema: dict[str, Any], where: str) -> dict[str, tuple[Any, str]]:
-    """An object's own properties, with those of its ``allOf`` parts: name → (schema, pointer)."""
+    """An object's own properties, with those of its ``allOf`` parts: name → (schema, the
+    pointer of the object that defines it; ``_at`` makes the property's own pointer, only when
+    needed: escaping every pointer was most of the time these rules took on Stripe)."""
     found: dict[str, tuple[Any, str]] = {}
     stack: list[tuple[Any, str]] = [(schema, where)]
     seen: set[str] = set()
@@ -283,11 +285,15 @@ def _properties(view: SpecView, schema: dict[str, Any], where: str) -> dict[str,
         seen.add(at)
         properties = resolved.get("properties")
         for name, value in (properties if isinstance(properties, dict) else {}).items():
-            found.setdefault(name, (value, pointer_join(at, "properties", name)))
+            found.setdefault(name, (value, at))
         parts = resolved.get("allOf")
         for index, part in enumerate(parts if isinstance(parts, list) else []):
             stack.append((part, pointer_join(at, "allOf", index)))
     return found
+
+
+def _at(owner: str, name: str) -> str:
+    return pointer_join(owner, "properties", name)
 
 
 def _bodies(view: SpecView, methods: frozenset[str]) -> Iterator[tuple[Any, str, dict[str, Any]]]:
@@ -316,10 +322,13 @@ def _closed(schema: dict[str, Any]) -> bool:
 def mass_assignment(view: SpecView) -> Iterator[Hit]:
     seen: set[str] = set()
     for op, where, schema in _bodies(view, frozenset({"post", "put", "patch"})):
-        for name, (raw, at) in _properties(view, schema, where).items():
+        for name, (raw, owner) in _properties(view, schema, where).items():
+            if not SERVER_MANAGED.match(name):
+                continue
             prop, _ = view.resolve(raw)
+            at = _at(owner, name)
             read_only = isinstance(prop, dict) and prop.get("readOnly")
-            if SERVER_MANAGED.match(name) and not read_only and at not in seen:
+            if not read_only and at not in seen:
                 seen.add(at)
                 yield Hit(
                     at,
@@ -357,10 +366,11 @@ def _person_trails(
     if isinstance(items, dict):
         inner = _person_trails(view, items, pointer_join(at, "items"), memo, depth + 1)
         found += ["[]" + t for t in inner]
-    for name, (raw, inner_at) in _properties(view, resolved, at).items():
-        prop, _ = view.resolve(raw)
-        if not isinstance(prop, dict):
-            continue
+    for name, (raw, owner) in _properties(view, resolved, at).items():
+        prop, target = view.resolve(raw)
+        if not isinstance(prop, dict) or not ({"properties", "items", "allOf"} & prop.keys()):
+            continue  # a leaf: nothing below it
+        inner_at = target or _at(owner, name)
         if PERSON_OBJECT.match(name):
             for key, (leaf, _) in _properties(view, prop, inner_at).items():
                 value, _ = view.resolve(leaf)
@@ -398,9 +408,9 @@ def _example_urls(view: SpecView) -> Iterator[tuple[str, str]]:
             for entry in (content if isinstance(content, dict) else {}).values():
                 if isinstance(entry, dict):
                     examples.append(entry.get("example"))
-        for name, (raw, at) in _properties(view, schema, where).items():
+        for name, (raw, owner) in _properties(view, schema, where).items():
             prop, _ = view.resolve(raw)
             values = [prop.get("example")] if isinstance(prop, dict) else []
             values += [e.get(name) for e in examples if isinstance(e, dict)]
             if any(isinstance(v, str) and URL_VALUE.match(v) for v in values):
-                yield at, name
+                yield _at(owner, name), name
