@@ -353,8 +353,8 @@ def test_credentials_in_url_are_deduplicated_by_definition(samples: Any) -> None
 
 def test_a_sign_up_body_open_to_undeclared_properties_is_a_mass_assignment_candidate() -> None:
     doc = copy.deepcopy(HARDENED)
-    body = {"type": "object", "properties": {"username": {"type": "string", "maxLength": 20,
-            "pattern": "^[a-z]+$"}}}  # fmt: skip
+    username = {"type": "string", "maxLength": 20, "pattern": "^[a-z]+$"}
+    body: dict[str, Any] = {"type": "object", "properties": {"username": username}}
     _add_path(doc, "/users/v1/register", "post", {
         "requestBody": {"content": {"application/json": {"schema": body}}},
     })  # fmt: skip
