@@ -17,37 +17,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from detente.api_register.rules import RULES, audit_spec
+from detente.api_register.rules import RULES, Result, audit_spec
 from detente.api_register.spec import load_spec
-
-CRAPI = "OWASP__crAPI__openapi-spec__crapi-openapi-spec.json"
-VAMPI = "erev0s__VAmPI__openapi_specs__openapi3.yml"
-DVWS = "snoopysecurity__dvws-node__swagger-output.json"
-VULNERABLE = (CRAPI, VAMPI, DVWS)
-
-# (spec, documented vulnerability, rule that should report it, pointer fragment; "#" = the
-# aggregate result). Sources: crAPI docs/challenges.md, VAmPI README, dvws-node README/wiki.
-EXPECTED: tuple[tuple[str, str, str, str], ...] = (
-    (CRAPI, "BOLA: another user's mechanic report", "DET-API1-001", "mechanic_report"),
-    (CRAPI, "BOLA: another user's order", "DET-API1-001", "orders~1{order_id}/get"),
-    (CRAPI, "OTP brute force (no rate limit on v2 check-otp)", "DET-API4-006", "#"),
-    (CRAPI, "Layer-7 DoS via contact_mechanic repeats", "DET-API4-004", "#"),
-    (CRAPI, "BFLA: delete another user's video via admin path", "DET-API5-001", "admin~1videos"),
-    (CRAPI, "SSRF via contact_mechanic mechanic_api", "DET-API7-001", "contact_mechanic"),
-    (CRAPI, "Mass assignment: video conversion_params", "DET-API3-001", "VideoForm"),
-    (CRAPI, "Excessive data exposure: recent posts leak emails", "DET-API3-004", "posts"),
-    (CRAPI, "JWT forgery (weak validation)", "DET-API2-014", "bearerAuth"),
-    (VAMPI, "Excessive data exposure: debug endpoint", "DET-API3-004", "_debug"),
-    (VAMPI, "Unprotected debug endpoint", "DET-API5-002", "_debug"),
-    (VAMPI, "Lack of resources and rate limiting", "DET-API4-006", "#"),
-    (VAMPI, "JWT bypass via weak signing key", "DET-API2-014", "bearerAuth"),
-    (VAMPI, "Mass assignment at registration (admin)", "DET-API3-001", "register"),
-    (DVWS, "Open redirect on logout", "DET-API7-001", "logout"),
-    (DVWS, "Unauthenticated admin: logs", "DET-API5-002", "admin~1logs"),
-    (DVWS, "Unauthenticated admin: create user", "DET-API5-002", "admin~1create-user"),
-    (DVWS, "Broken authentication (none declared)", "DET-API2-001", "securitySchemes"),
-    (DVWS, "IDOR on notes", "DET-API1-001", "noteId"),
-)
+from detente.api_register.tests.test_recall import EXPECTED, VULNERABLE, matches
 
 
 def _timed(path: Path) -> float:
@@ -74,17 +46,16 @@ def speed(folder: Path) -> None:
 
 
 def accuracy(folder: Path) -> None:
-    hits: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    hits: dict[str, list[tuple[str, Result]]] = defaultdict(list)
     for name in VULNERABLE:
         for result in audit_spec(load_spec((folder / name).read_bytes(), name=name)):
-            hits[result.rule.id].append((name, result.hit.pointer))
+            hits[result.rule.id].append((name, result))
     expected: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
     for spec, label, rule_id, fragment in EXPECTED:
         expected[rule_id].append((spec, label, fragment))
 
-    def matches(hit: tuple[str, str], item: tuple[str, str, str]) -> bool:
-        spec, _, fragment = item
-        return hit[0] == spec and (hit[1] == "#" if fragment == "#" else fragment in hit[1])
+    def hit(found: tuple[str, Result], item: tuple[str, str, str]) -> bool:
+        return matches(found[1], item[0], found[0], item[2])
 
     print("| rule | results | documented | found | precision | recall | missed |")
     print("|---|---|---|---|---|---|---|")
@@ -92,8 +63,8 @@ def accuracy(folder: Path) -> None:
         got, want = hits.get(rule.id, []), expected.get(rule.id, [])
         if not got and not want:
             continue
-        true = sum(any(matches(h, item) for item in want) for h in got)
-        found = [item for item in want if any(matches(h, item) for h in got)]
+        true = sum(any(hit(h, item) for item in want) for h in got)
+        found = [item for item in want if any(hit(h, item) for h in got)]
         # precision only where the projects document something for the rule: a result they do not
         # document is not shown to be false
         precision = f"{true / len(got):.0%}" if got and want else "—"

@@ -15,10 +15,68 @@ from detente.api_register.spec import LoadedSpec
 from detente.core import clock
 from detente.core.errors import InputError, NotFound
 from detente.findings.models import Finding, Status
+from detente.people.models import Person, Role
 from detente.policy.api_register import ApiRegisterPolicy, StageGate
 from detente.policy.services import active_policy
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+
+# Who may do what in the register: decided here once; services enforce it, pages and the API
+# show its answer (``api_actions``).
+REGISTER_ROLES = frozenset(
+    {Role.CIO, Role.CISO, Role.SECURITY_LEAD, Role.IT_LEAD, Role.SERVICE_OWNER, Role.ENGINEER}
+)
+PENTEST_ROLES = frozenset({Role.CISO, Role.SECURITY_LEAD})
+PROMOTE_ROLES = frozenset({Role.CIO, Role.IT_LEAD, Role.CISO, Role.SECURITY_LEAD})
+# a pen-test report maps the API's weak spots: the security side, the CIO, auditors, and the
+# API's own owners and security contact read it; nobody else
+REPORT_READ_ROLES = frozenset({Role.CIO, Role.CISO, Role.SECURITY_LEAD, Role.AUDITOR})
+
+
+def can_register(person: Person) -> bool:
+    """Register APIs and upload spec versions."""
+    return person.role in REGISTER_ROLES
+
+
+def can_record_pentest(person: Person) -> bool:
+    """Record pen tests and attach their reports."""
+    return person.role in PENTEST_ROLES
+
+
+def can_promote(person: Person, api: Api) -> bool:
+    """Change an API's exposure stage (forcing past the gate is the policy's ``force_roles``)."""
+    return person.role in PROMOTE_ROLES or api.owners.filter(pk=person.pk).exists()
+
+
+def can_read_pentest_report(person: Person, api: Api) -> bool:
+    """Download a pen test's report file."""
+    return (
+        person.role in REPORT_READ_ROLES
+        or api.security_contact_id == person.pk
+        or api.owners.filter(pk=person.pk).exists()
+    )
+
+
+@dataclass(frozen=True)
+class ApiActions:
+    """What ``person`` may do on the register (and on ``api``, when given): what pages show."""
+
+    register: bool
+    update: bool
+    pentest: bool
+    promote: bool
+    read_reports: bool
+
+
+def api_actions(person: Person, api: Api | None = None) -> ApiActions:
+    writer = person.role != Role.AUDITOR
+    return ApiActions(
+        register=writer and can_register(person),
+        update=writer and api is not None and can_register(person),
+        pentest=writer and api is not None and can_record_pentest(person),
+        promote=writer and api is not None and can_promote(person, api),
+        read_reports=api is not None and can_read_pentest_report(person, api),
+    )
 
 
 def api_policy() -> ApiRegisterPolicy:
@@ -42,6 +100,13 @@ def version_of(api: Api, number: int | None = None) -> ApiVersion:
             f"{api.name} has no version {number}" if number else f"{api.name} has no spec"
         )
     return version
+
+
+def pentest_of(api: Api, pentest_id: int) -> PenTest:
+    test = api.pentests.select_related("api", "version").filter(pk=pentest_id).first()
+    if test is None:
+        raise NotFound(f"{api.name} has no pen test {pentest_id}")
+    return test
 
 
 def load_version(version: ApiVersion) -> LoadedSpec:

@@ -11,9 +11,10 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 import re
-import shutil
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +27,12 @@ from detente.api_register.models import Api, ApiVersion, Outcome, PenTest, Promo
 from detente.api_register.rules import Result, audit_spec
 from detente.api_register.sarif import SCANNER, sarif_document
 from detente.api_register.selectors import (
+    PENTEST_ROLES,
+    REGISTER_ROLES,
     GateCheck,
     api_policy,
+    can_promote,
+    can_read_pentest_report,
     load_version,
     promotion_check,
 )
@@ -35,19 +40,14 @@ from detente.api_register.spec import LoadedSpec, canonical_json, load_spec
 from detente.api_register.view import SpecView
 from detente.audit.services import audit_record
 from detente.core import clock
-from detente.core.errors import InputError, PermissionDenied, RuleViolation
+from detente.core.errors import InputError, NotFound, PermissionDenied, RuleViolation
 from detente.findings.importer import ImportOptions, import_path, import_stream
 from detente.findings.models import Finding, ScanImport
 from detente.findings.services import findings_reevaluate
 from detente.inventory.models import Asset, AssetKind, BusinessService
-from detente.people.models import Person, Role
+from detente.people.models import Person
 from detente.policy.services import active_policy
 
-REGISTER_ROLES = frozenset(
-    {Role.CIO, Role.CISO, Role.SECURITY_LEAD, Role.IT_LEAD, Role.SERVICE_OWNER, Role.ENGINEER}
-)
-PENTEST_ROLES = frozenset({Role.CISO, Role.SECURITY_LEAD})
-PROMOTE_ROLES = frozenset({Role.CIO, Role.IT_LEAD, Role.CISO, Role.SECURITY_LEAD})
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 
 
@@ -232,10 +232,12 @@ def pentest_record(
     method: str = "",
     scope: Sequence[str] = (),
     report: Path | None = None,
+    report_upload: tuple[str, Iterable[bytes]] | None = None,
     findings_file: Path | None = None,
     findings_format: str | None = None,
 ) -> PenTest:
-    """Record a pen test of one spec version; attach its report, import its findings."""
+    """Record a pen test of one spec version; attach its report (a file, or an upload's name
+    and chunks), import its findings. A report over the limit leaves nothing recorded."""
     _check_role(actor, PENTEST_ROLES, "record pen tests")
     if version.api_id != api.pk:
         raise InputError("the version belongs to another API", field="version")
@@ -267,8 +269,11 @@ def pentest_record(
             recorded_at=clock.now(),
         )  # fmt: skip
         if report is not None:
-            test.report_name = report.name[:500]
-            test.report_sha256, test.report_path = _store_report(report)
+            report_upload = (report.name, _report_chunks(report))
+        if report_upload is not None:
+            name = Path(report_upload[0] or "report").name[:500] or "report"
+            test.report_name = name
+            test.report_sha256, test.report_path = _store_report(name, report_upload[1])
         if findings_file is not None:
             test.scan = import_path(
                 path=findings_file,
@@ -293,18 +298,96 @@ def pentest_record(
     return test
 
 
-def _store_report(report: Path) -> tuple[str, str]:
-    digest = hashlib.sha256()
+def _report_limit() -> int:
+    return int(settings.DETENTE_MAX_REPORT_BYTES)
+
+
+def _report_chunks(report: Path) -> Iterable[bytes]:
     with report.open("rb") as handle:
         while chunk := handle.read(2**20):
-            digest.update(chunk)
-    sha = digest.hexdigest()
+            yield chunk
+
+
+def _spool(name: str, chunks: Iterable[bytes], out: io.BufferedWriter) -> str:
+    """Write ``chunks`` to ``out`` up to the report limit; the SHA-256 of what was written."""
+    limit = _report_limit()
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise InputError(
+                f"report is over the {limit} byte limit (DETENTE_MAX_REPORT_BYTES)", file=name
+            )
+        digest.update(chunk)
+        out.write(chunk)
+    if size == 0:
+        raise InputError("the report is empty", file=name)
+    return digest.hexdigest()
+
+
+def _store_report(name: str, chunks: Iterable[bytes]) -> tuple[str, str]:
+    """Copy a report under the data directory by its SHA-256, refusing one over the limit
+    (counted while it streams, so an oversized file is never kept). (sha256, path)."""
     folder = Path(settings.DATA_DIR) / "pentest-reports"
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{sha}{report.suffix.lower()[:10]}"
-    if not target.exists():
-        shutil.copyfile(report, target)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".incoming-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            sha = _spool(name, chunks, out)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    suffix = re.sub(r"[^a-z0-9.]", "", Path(name).suffix.lower())[:10]
+    target = folder / f"{sha}{suffix}"
+    if target.exists():
+        os.unlink(temporary)
+    else:
+        os.replace(temporary, target)
     return sha, str(target)
+
+
+def pentest_report_attach(
+    *, actor: Person, test: PenTest, name: str, chunks: Iterable[bytes]
+) -> PenTest:
+    """Attach (or replace) a pen test's report file: size-limited, kept by SHA-256, audited."""
+    _check_role(actor, PENTEST_ROLES, "attach pen-test reports")
+    file_name = Path(name or "report").name[:500] or "report"
+    sha, path = _store_report(file_name, chunks)
+    with transaction.atomic():
+        locked = PenTest.objects.select_for_update().get(pk=test.pk)
+        before = {"report": locked.report_name, "report_sha256": locked.report_sha256}
+        locked.report_name, locked.report_sha256, locked.report_path = file_name, sha, path
+        locked.save(update_fields=["report_name", "report_sha256", "report_path"])
+        audit_record(
+            actor=actor,
+            verb="api.pentest_report_attached",
+            subject_type="api",
+            subject_id=locked.api_id,
+            before=before,
+            after={"pentest": locked.pk, "report": file_name, "report_sha256": sha},
+        )
+    return locked
+
+
+def pentest_report_open(*, actor: Person, test: PenTest) -> tuple[str, Path]:
+    """The report of a pen test for a person allowed to read it (the read is audited):
+    (file name, path)."""
+    if not can_read_pentest_report(actor, test.api):
+        raise PermissionDenied(f"a {actor.get_role_display()} does not read pen-test reports")
+    if not test.report_path:
+        raise NotFound(f"pen test {test.pk} has no report attached")
+    path = Path(test.report_path)
+    if not path.is_file():
+        raise NotFound(f"the report of pen test {test.pk} is missing from the data directory")
+    audit_record(
+        actor=actor,
+        verb="api.pentest_report_read",
+        subject_type="api",
+        subject_id=test.api_id,
+        after={"pentest": test.pk, "report_sha256": test.report_sha256},
+    )
+    return test.report_name or path.name, path
 
 
 def _longest_deferral(finding_ids: Sequence[int]) -> int:
@@ -339,7 +422,7 @@ def api_promote(
     the blocking findings with the facts filled in (the API stays where it is).
     """
     owner = api.owners.filter(pk=actor.pk).exists()
-    if actor.role not in PROMOTE_ROLES and not owner:
+    if not can_promote(actor, api):
         raise PermissionDenied(f"a {actor.get_role_display()} does not promote APIs")
     policy = api_policy()
     if to_stage not in policy.stages:

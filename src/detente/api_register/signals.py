@@ -2,8 +2,10 @@
 evidence, as ``planning/signals.py`` contributes them.
 
 - ``apis_exposed_without_valid_test``: APIs at an exposed stage at the period's end whose spec
-  version then had no pen test within the stage gate's age (a test of that exact digest). Value:
-  their number. Evidence: API ids.
+  version then had no pen test within the stage gate's age: a test of that exact digest, or, as
+  the promotion gate credits it (``accept_unchanged_versions``), a test of an earlier version
+  whose diff to it is not material (no new operation, no security change). Value: their number.
+  Evidence: API ids.
 - ``pentest_backlog_age``: for APIs that are exposed, or whose promotion was refused, without a
   valid test at the period's end: the days since their spec version at that time was uploaded;
   value is the oldest wait (0 when none waits). Evidence: API ids, number waiting.
@@ -19,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detente.api_register.models import Api, Outcome, Promotion
-from detente.api_register.selectors import api_policy
+from detente.api_register.selectors import api_policy, versions_diff
+from detente.policy.api_register import StageGate
 
 MOVES = (Outcome.PROMOTED, Outcome.FORCED, Outcome.DEMOTED)
 
@@ -42,12 +45,21 @@ def _state_at(api: Api, end: dt.datetime, first_stage: str) -> tuple[str, Any, b
     return stage, version, refused
 
 
-def _tested(api: Api, version: Any, end: dt.datetime, max_age_days: int) -> bool:
-    oldest = (end - dt.timedelta(days=max_age_days)).date()
-    return any(
-        t.spec_digest == version.digest and oldest <= t.ended_on < end.date()
-        for t in api.pentests.all()
-    )
+def _tested(api: Api, version: Any, end: dt.datetime, gate: StageGate | None) -> bool:
+    """Whether a pen test ended before ``end`` (within the gate's age) covers ``version``: one of
+    its digest, or, where the gate accepts unchanged versions, one of an earlier version whose
+    diff to it is not material, as ``selectors.pentest_status`` judges it for the gate."""
+    max_age = gate.pentest_max_age_days if gate else 365
+    oldest = (end - dt.timedelta(days=max_age)).date()
+    recent = [t for t in api.pentests.all() if oldest <= t.ended_on < end.date()]
+    if any(t.spec_digest == version.digest for t in recent):
+        return True
+    if gate is not None and not gate.accept_unchanged_versions:
+        return False
+    versions = {v.pk: v for v in api.versions.all()}
+    # a test of a later version says nothing of this one; each tested version is diffed once
+    tested = {t.version_id for t in recent if versions[t.version_id].number < version.number}
+    return any(not versions_diff(versions[pk], version).material for pk in sorted(tested))
 
 
 def _untested(end: dt.datetime) -> list[tuple[Api, Any, str, bool]]:
@@ -63,8 +75,7 @@ def _untested(end: dt.datetime) -> list[tuple[Api, Any, str, bool]]:
         gate = policy.gates.get(stage) or next(
             (policy.gates[s] for s in policy.exposed_stages if s in policy.gates), None
         )
-        max_age = gate.pentest_max_age_days if gate else 365
-        if not _tested(api, version, end, max_age):
+        if not _tested(api, version, end, gate):
             found.append((api, version, stage, refused))
     return found
 

@@ -210,6 +210,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DETENTE_MAX_IMPORT_BYTES = env_int("DETENTE_MAX_IMPORT_BYTES", 3 * 1024**3)
 # Request bodies (uploads through the web and API) over this are refused with 413 unread.
 DETENTE_MAX_UPLOAD_BYTES = env_int("DETENTE_MAX_UPLOAD_BYTES", 512 * 1024**2)
+# A pen-test report attached to a pen test (PDF, HTML, archive): kept under DATA_DIR by SHA-256.
+DETENTE_MAX_REPORT_BYTES = env_int("DETENTE_MAX_REPORT_BYTES", 64 * 1024**2)
 
 # Sign-in throttling (detente.access.throttle): failures before a lockout that then doubles.
 DETENTE_SIGNIN_FAILURES_PER_ACCOUNT = env_int("DETENTE_SIGNIN_FAILURES_PER_ACCOUNT", 5)

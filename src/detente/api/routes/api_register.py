@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import HttpRequest
-from ninja import Router, Schema
+from django.http import FileResponse, HttpRequest
+from ninja import File, Router, Schema
+from ninja.files import UploadedFile
 from pydantic import Field
 
 from detente.api.auth import actor, require_write
@@ -227,6 +228,52 @@ def add_pentest(request: HttpRequest, name: str, body: PenTestIn) -> tuple[int, 
         tester_kind=body.tester_kind, method=body.method, scope=body.scope,
     )  # fmt: skip
     return 201, {"id": test.pk, "version": test.version.number, "digest": test.spec_digest}
+
+
+class PenTestOut(Schema):
+    id: int
+    version: int
+    digest: str
+    report: str
+    report_sha256: str
+
+
+@router.post(
+    "/apis/{name}/pentests/{pentest_id}/report",
+    response={200: PenTestOut, **ERRORS},
+    summary="Attach the pen test's report file (multipart; replaces an earlier one)",
+)
+def attach_report(
+    request: HttpRequest, name: str, pentest_id: int, file: File[UploadedFile]
+) -> dict[str, Any]:
+    """The report is kept under the data directory by its SHA-256; over
+    ``DETENTE_MAX_REPORT_BYTES`` it is refused (422) and nothing is kept."""
+    person = require_write(request)
+    test = selectors.pentest_of(selectors.api_by_name(name), pentest_id)
+    test = services.pentest_report_attach(
+        actor=person, test=test, name=file.name or "report", chunks=file.chunks()
+    )
+    return {
+        "id": test.pk, "version": test.version.number, "digest": test.spec_digest,
+        "report": test.report_name, "report_sha256": test.report_sha256,
+    }  # fmt: skip
+
+
+@router.get(
+    "/apis/{name}/pentests/{pentest_id}/report",
+    response={200: None, **ERRORS},
+    summary="Download the pen test's report (the CISO side, the CIO, auditors, the API's owners "
+    "and security contact)",
+)
+def download_report(request: HttpRequest, name: str, pentest_id: int) -> FileResponse:
+    test = selectors.pentest_of(selectors.api_by_name(name), pentest_id)
+    file_name, path = services.pentest_report_open(actor=actor(request), test=test)
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=file_name,
+        content_type="application/pdf" if path.suffix == ".pdf" else "application/octet-stream",
+    )
 
 
 @router.post(

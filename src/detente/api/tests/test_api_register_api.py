@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import json
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from detente.api.tests.conftest import World
-from detente.api_register.models import Api, Promotion
+from detente.api_register.models import Api, PenTest, Promotion
 from detente.api_register.tests.test_rules import HARDENED
+from detente.audit.models import AuditEvent
 from detente.core import clock
 
 
@@ -98,3 +101,72 @@ def test_an_unknown_stage_filter_is_bad_input_naming_the_stages(
         "field 'stage': unknown stage 'Ü'; the policy's stages are internal, partner, public"
     )
     assert _call(client, "get", "/api/apis?stage=public", world.tokens["auditor"]) == (200, [])
+
+
+def test_a_pen_test_report_is_attached_by_multipart_and_read_by_permitted_roles(
+    client: Client, world: World, settings: Any, tmp_path: Any
+) -> None:
+    settings.DATA_DIR = tmp_path
+    settings.DETENTE_MAX_REPORT_BYTES = 64
+    clock.set_now(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
+    body = {"name": "items", "service": "shop", "spec": json.dumps(HARDENED),
+            "owners": ["service_owner@example.org"]}  # fmt: skip
+    assert _call(client, "post", "/api/apis", world.tokens["engineer"], body)[0] == 201
+    status, test = _call(client, "post", "/api/apis/items/pentests",
+                         world.tokens["security_lead"],
+                         {"started_on": "2026-02-01", "ended_on": "2026-02-05",
+                          "tester": "ACME"})  # fmt: skip
+    assert status == 201
+    url = f"/api/apis/items/pentests/{test['id']}/report"
+
+    def upload(role: str, content: bytes, name: str = "acme-report.pdf") -> Any:
+        return client.post(
+            url,
+            data={"file": SimpleUploadedFile(name, content)},
+            headers={"Authorization": f"Bearer {world.tokens[role]}"},
+        )
+
+    # an engineer may not attach; a read-only token neither; nothing is kept
+    assert upload("engineer", b"%PDF-1.4 x").status_code == 403
+    assert upload("security_lead:read", b"%PDF-1.4 x").status_code == 403
+    # over the size limit: 422 naming the file and the limit, nothing kept
+    response = upload("security_lead", b"%PDF" + b"x" * 64)
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == (
+        "acme-report.pdf: report is over the 64 byte limit (DETENTE_MAX_REPORT_BYTES)"
+    )
+    assert list((tmp_path / "pentest-reports").iterdir()) == []
+    assert PenTest.objects.get().report_sha256 == ""
+    # the security lead attaches it
+    response = upload("security_lead", b"%PDF-1.4 the report")
+    assert response.status_code == 200
+    sha = hashlib.sha256(b"%PDF-1.4 the report").hexdigest()
+    assert response.json() == {
+        "id": test["id"], "version": 1, "digest": test["digest"],
+        "report": "acme-report.pdf", "report_sha256": sha,
+    }  # fmt: skip
+    assert (tmp_path / "pentest-reports" / f"{sha}.pdf").read_bytes() == b"%PDF-1.4 the report"
+    attached = AuditEvent.objects.filter(verb="api.pentest_report_attached").get()
+    assert attached.after is not None
+    assert attached.after["report_sha256"] == sha
+
+    def download(role: str) -> Any:
+        return client.get(url, headers={"Authorization": f"Bearer {world.tokens[role]}"})
+
+    # the auditor, the CIO and the API's owner read it; an engineer and a change manager do not
+    for role in ("auditor", "cio", "service_owner:read"):
+        response = download(role)
+        assert response.status_code == 200, role
+        assert b"".join(response.streaming_content) == b"%PDF-1.4 the report"
+        assert response["Content-Type"] == "application/pdf"
+        assert response["Content-Disposition"] == 'attachment; filename="acme-report.pdf"'
+    for role in ("engineer", "change_manager"):
+        response = download(role)
+        assert (response.status_code, response.json()["error"]["code"]) == (403, "forbidden")
+    assert AuditEvent.objects.filter(verb="api.pentest_report_read").count() == 3
+    # an unknown pen test is 404
+    missing = client.get(
+        "/api/apis/items/pentests/999/report",
+        headers={"Authorization": f"Bearer {world.tokens['auditor']}"},
+    )
+    assert missing.status_code == 404

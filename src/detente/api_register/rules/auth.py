@@ -275,3 +275,29 @@ def numeric_ids(view: SpecView) -> Iterator[Hit]:
                 yield Hit(
                     param.pointer, f"{param.location} parameter {param.name!r} is a sequential id"
                 )
+
+
+UNGUESSABLE_FORMATS = frozenset({"uuid", "guid", "ulid"})
+
+
+def unconstrained_ids(view: SpecView) -> Iterator[Hit]:
+    """Path ids given as free text: nothing in the contract says they cannot be guessed. Real
+    specs have dozens (Box 123, Stripe 65), so one count per API with examples."""
+    places: list[str] = []
+    seen: set[str] = set()
+    for op in view.operations:
+        for param in op.params:
+            if param.location != "path" or param.pointer in seen or not ID_NAME.match(param.name):
+                continue
+            schema = param.schema
+            kinds = {schema["type"]} if isinstance(schema.get("type"), str) else set()
+            if kinds - {"string"}:
+                continue  # integers are DET-API1-001's
+            if schema.get("format") in UNGUESSABLE_FORMATS or {"pattern", "enum"} & schema.keys():
+                continue
+            seen.add(param.pointer)
+            places.append(f"{op.key} {{{param.name}}}")
+    if places:
+        shown = ", ".join(places[:5])
+        more = f" (+{len(places) - 5} more)" if len(places) > 5 else ""
+        yield Hit("#", f"{len(places)} path ids without format or pattern; e.g. {shown}{more}")

@@ -47,7 +47,7 @@ def test_audit_a_file_writes_sarif(env: dict[str, str], samples: Path, tmp_path:
     assert sarif["version"] == "2.1.0"
     assert run["tool"]["driver"]["name"] == "detente-api"
     assert len(run["tool"]["driver"]["rules"]) == len(RULES)
-    assert len(run["results"]) == len(rows) == 43
+    assert len(run["results"]) == len(rows) == 54
     first = run["results"][0]
     assert first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == Path(CRAPI).name
     assert {r["level"] for r in run["results"]} == {"error", "warning", "note"}
@@ -121,7 +121,7 @@ def test_register_update_diff_pentest_and_promote(
                     "--as", "engineer@example.org")  # fmt: skip
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.startswith("crapi v1 (3.0, 44 operations, sha256 9dc66ecfb215): 8 high,")
-    assert done.stdout.rstrip().endswith("findings 43 new, 0 closed")
+    assert done.stdout.rstrip().endswith("findings 54 new, 0 closed")
     # an auditor may not register: exit 1, nothing written
     done = _detente(env, "api", "add", "--service", "shop", "--name", "other", "--spec",
                     str(samples / CRAPI), "--as", "auditor@example.org")  # fmt: skip
@@ -130,7 +130,7 @@ def test_register_update_diff_pentest_and_promote(
     done = _detente(env, "api", "update", "crapi", "--spec", str(samples / VAMPI),
                     "--as", "engineer@example.org")  # fmt: skip
     assert done.returncode == 0
-    assert "findings 11 new, 32 closed" in done.stdout
+    assert "findings 12 new, 43 closed" in done.stdout
     done = _detente(env, "api", "diff", "crapi", "--format", "json")
     diff = json.loads(done.stdout)
     assert (diff["from"], diff["to"], diff["material"]) == (1, 2, True)

@@ -161,6 +161,21 @@ def _param(name: str, schema: dict[str, Any], location: str = "query") -> Change
     return change
 
 
+OWNER_EMAIL = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"email": {"type": "string", "format": "email", "maxLength": 99}},
+}
+
+
+def _listing(owner: dict[str, Any]) -> dict[str, Any]:
+    """A GET whose 200 lists items, each with an ``owner`` object of the given schema."""
+    item = {"type": "object", "additionalProperties": False, "properties": {"owner": owner}}
+    responses = copy.deepcopy(_op(HARDENED)["responses"])
+    responses["200"]["content"]["application/json"]["schema"] = {"type": "array", "items": item}
+    return {"responses": responses}
+
+
 def _cleartext_key(doc: dict[str, Any]) -> None:
     _server(doc, "http://api.example.com")
     _scheme(doc)["k"] = {"type": "apiKey", "in": "header", "name": "key"}
@@ -188,6 +203,9 @@ CASES: dict[str, Change] = {
     "DET-API1-001": lambda d: d["paths"]["/items/{itemId}"]["parameters"][0].__setitem__(
         "schema", {"type": "integer", "format": "int64", "minimum": 1, "maximum": 9}
     ),
+    "DET-API1-002": lambda d: d["paths"]["/items/{itemId}"]["parameters"][0]["schema"].pop(
+        "format"
+    ),
     "DET-API3-001": lambda d: d["components"]["schemas"]["Item"].__setitem__(
         "additionalProperties", True
     ),
@@ -200,6 +218,10 @@ CASES: dict[str, Change] = {
     "DET-API3-004": lambda d: _item(d).__setitem__(
         "password", {"type": "string", "maxLength": 9, "format": "password"}
     ),
+    "DET-API3-005": lambda d: _item(d).__setitem__(
+        "owner_id", {"type": "string", "format": "uuid", "maxLength": 36}
+    ),
+    "DET-API3-006": lambda d: _add_path(d, "/items", "get", _listing(OWNER_EMAIL)),
     "DET-API5-001": lambda d: _add_path(d, "/admin/items", "get", {}),
     "DET-API5-002": lambda d: _add_path(d, "/admin/items", "get", {"security": []}),
     "DET-API5-003": lambda d: _add_path(d, "/items", "delete", {"security": [{"oauth": []}]}),
@@ -234,6 +256,10 @@ CASES: dict[str, Change] = {
 }
 
 
+def _results(doc: dict[str, Any]) -> list[Any]:
+    return audit_spec(load_spec(json.dumps(doc).encode(), name="t.json"))
+
+
 def _fired(doc: dict[str, Any]) -> dict[str, int]:
     spec = load_spec(json.dumps(doc).encode(), name="t.json")
     counts: dict[str, int] = {}
@@ -242,9 +268,9 @@ def _fired(doc: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
-def test_the_registry_holds_48_rules_each_fully_described() -> None:
-    assert len(RULES) == 48
-    assert len(BY_ID) == 48
+def test_the_registry_holds_51_rules_each_fully_described() -> None:
+    assert len(RULES) == 51
+    assert len(BY_ID) == 51
     for rule in RULES:
         assert rule.category in OWASP_2023
         assert rule.severity in ("critical", "high", "medium", "low", "info")
@@ -323,3 +349,48 @@ def test_credentials_in_url_are_deduplicated_by_definition(samples: Any) -> None
         if r.rule.id == "DET-API2-009"
     ]  # fmt: skip
     assert [r.hit.pointer for r in results] == ["#/components/parameters/token"]
+
+
+def test_a_sign_up_body_open_to_undeclared_properties_is_a_mass_assignment_candidate() -> None:
+    doc = copy.deepcopy(HARDENED)
+    username = {"type": "string", "maxLength": 20, "pattern": "^[a-z]+$"}
+    body: dict[str, Any] = {"type": "object", "properties": {"username": username}}
+    _add_path(doc, "/users/v1/register", "post", {
+        "requestBody": {"content": {"application/json": {"schema": body}}},
+    })  # fmt: skip
+    results = [r for r in _results(doc) if r.rule.id == "DET-API3-005"]
+    assert [(r.hit.pointer, r.hit.message) for r in results] == [(
+        "#/paths/~1users~1v1~1register/post/requestBody/content/application~1json/schema",
+        "POST /users/v1/register creates accounts from an object open to undeclared properties "
+        "(role or admin flags can ride along)",
+    )]  # fmt: skip
+    # closed, it is not reported; nor is a server-owned property marked readOnly
+    body["additionalProperties"] = False
+    body["properties"]["id"] = {"type": "string", "format": "uuid", "readOnly": True}
+    assert "DET-API3-005" not in _fired(doc)
+
+
+def test_a_person_without_personal_data_in_a_list_is_not_reported() -> None:
+    doc = copy.deepcopy(HARDENED)
+    nickname = {"type": "string", "maxLength": 20, "pattern": "^[a-z]+$"}
+    _add_path(doc, "/items", "get", _listing(
+        {"type": "object", "additionalProperties": False, "properties": {"nickname": nickname}}
+    ))  # fmt: skip
+    assert "DET-API3-006" not in _fired(doc)
+    # with the e-mail in it, the trail to it is named
+    _add_path(doc, "/posts", "get", _listing(OWNER_EMAIL))
+    (result,) = [r for r in _results(doc) if r.rule.id == "DET-API3-006"]
+    assert result.hit.message == "GET /posts lists other people's personal data ([].owner.email)"
+
+
+def test_a_request_property_whose_example_is_a_url_is_an_ssrf_candidate() -> None:
+    doc = copy.deepcopy(HARDENED)
+    body = {"type": "object", "additionalProperties": False,
+            "properties": {"mechanic_api": {"type": "string", "maxLength": 99,
+                                            "pattern": "^.+$"}}}  # fmt: skip
+    _add_path(doc, "/contact", "post", {"requestBody": {"content": {"application/json": {
+        "schema": body, "example": {"mechanic_api": "http://localhost:8000/receive"},
+    }}}})  # fmt: skip
+    (result,) = [r for r in _results(doc) if r.rule.id == "DET-API7-001"]
+    assert result.hit.message == "request property 'mechanic_api' takes a URL (its example is one)"
+    assert result.hit.pointer.endswith("/schema/properties/mechanic_api")

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
+from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from detente.api_register.models import Api, Promotion
+from detente.api_register import selectors
+from detente.api_register.models import Api, PenTest, Promotion
 from detente.api_register.services import api_add, api_update
 from detente.api_register.tests.test_rules import HARDENED
 from detente.api_register.tests.test_workflow import Org, org  # noqa: F401 - the fixture
+from detente.audit.models import AuditEvent
 from detente.web.tests.test_incident_pages import signed_in
 
 
@@ -61,3 +66,140 @@ def test_promotion_form_refuses_with_a_message_then_forces(org: Org) -> None:  #
     assert list(Promotion.objects.order_by("id").values_list("outcome", flat=True)) == [
         "refused", "forced",
     ]  # fmt: skip
+
+
+def _file(name: str, content: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content)
+
+
+def test_an_engineer_adds_an_api_and_uploads_a_version_through_the_forms(
+    org: Org,  # noqa: F811
+) -> None:
+    weak = copy.deepcopy(HARDENED)
+    weak["paths"]["/items/{itemId}"]["put"]["security"] = []
+    engineer = signed_in(org["engineer"])
+    # the register page offers the form to an engineer, not to an auditor
+    assert 'id="api-add"' in engineer.get("/apis").content.decode()
+    auditor = signed_in(org["auditor"])
+    assert 'id="api-add"' not in auditor.get("/apis").content.decode()
+    form = {
+        "name": "items", "service": "shop", "owners": ["service_owner@example.org"],
+        "security_contact": "security_lead@example.org",
+    }  # fmt: skip
+    # an auditor who posts anyway is refused by the service's rule; nothing is written
+    response = auditor.post("/apis", {**form, "spec": _file("i.json", json.dumps(weak).encode())})
+    assert response.status_code == 403
+    assert "a Auditor does not register APIs" in response.content.decode()
+    # a spec that is not YAML: the form shows the loader's message, nothing is written
+    response = engineer.post("/apis", {**form, "spec": _file("items.yaml", b"a: [")})
+    assert response.status_code == 400
+    assert "items.yaml, record document: not valid YAML" in response.content.decode()
+    # a bad name is refused by the form itself
+    response = engineer.post("/apis", {**form, "name": "../x", "spec": _file("i.json", b"{}")})
+    assert response.status_code == 400
+    assert "use letters, digits" in response.content.decode()
+    assert Api.objects.count() == 0
+    # when the engineer registers it
+    response = engineer.post(
+        "/apis", {**form, "spec": _file("items.json", json.dumps(weak).encode())}, follow=True
+    )
+    # then it is registered, audited, and its page shows the finding
+    assert response.redirect_chain == [("/apis/items", 302)]
+    page = response.content.decode()
+    assert "items registered at internal" in page
+    assert "DET-API2-002" in page
+    api = Api.objects.get()
+    assert [o.email for o in api.owners.all()] == ["service_owner@example.org"]
+    assert api.security_contact == org["security_lead"]
+    # when the engineer uploads the fixed spec as a new version
+    response = engineer.post(
+        "/apis/items/versions", {"spec": _file("items.json", json.dumps(HARDENED).encode())},
+        follow=True,
+    )  # fmt: skip
+    page = response.content.decode()
+    assert "v2 uploaded and audited: clean" in page
+    assert "Material for a pen test: <strong>yes</strong>" in page
+    # the same bytes again store nothing
+    response = engineer.post(
+        "/apis/items/versions", {"spec": _file("again.json", json.dumps(HARDENED).encode())},
+        follow=True,
+    )  # fmt: skip
+    assert "unchanged (same sha256 as v2); nothing stored" in response.content.decode()
+    assert api.versions.count() == 2
+
+
+def test_the_forms_need_the_csrf_token(org: Org) -> None:  # noqa: F811
+    _registered(org)
+    lead = signed_in(org["security_lead"])
+    lead.handler.enforce_csrf_checks = True
+    response = lead.post(
+        "/apis/items/pentests",
+        {"version": "2", "started_on": "2026-10-01", "ended_on": "2026-10-02", "tester": "A",
+         "tester_kind": "firm"},
+    )  # fmt: skip
+    assert response.status_code == 403
+    assert PenTest.objects.count() == 0
+
+
+def test_a_security_lead_records_a_pen_test_with_its_report_and_roles_read_it(
+    org: Org,  # noqa: F811
+    settings: Any,
+    tmp_path: Path,
+) -> None:
+    settings.DATA_DIR = tmp_path
+    settings.DETENTE_MAX_REPORT_BYTES = 100
+    api = _registered(org)
+    engineer = signed_in(org["engineer"])
+    assert 'id="api-pentest"' not in engineer.get("/apis/items").content.decode()
+    lead = signed_in(org["security_lead"])
+    page = lead.get("/apis/items").content.decode()
+    assert 'id="api-pentest"' in page
+    assert '<option value="2" selected>v2</option>' in page
+    fields = {
+        "version": "2", "started_on": "2026-10-20", "ended_on": "2026-10-27",
+        "tester": "Northwind Security", "tester_kind": "firm", "method": "grey-box",
+        "scope": "GET /items/{itemId}\n  PUT   /items/{itemId} \n",
+    }  # fmt: skip
+    # an engineer posting anyway is refused by the service's rule
+    response = engineer.post("/apis/items/pentests", fields)
+    assert response.status_code == 403
+    assert "does not record pen tests" in response.content.decode()
+    # a scope that names no operation of v2: the service's message on the scope field
+    response = lead.post("/apis/items/pentests", {**fields, "scope": "GET /nope"})
+    assert response.status_code == 400
+    assert "not operations of v2: GET /nope" in response.content.decode()
+    # a report over the limit: refused by the form, nothing recorded or kept
+    response = lead.post("/apis/items/pentests", {**fields, "report": _file("r.pdf", b"x" * 101)})
+    assert response.status_code == 400
+    assert "r.pdf: report is over the 100 byte limit" in response.content.decode()
+    assert PenTest.objects.count() == 0
+    assert not (tmp_path / "pentest-reports").exists()
+    # when the security lead records it with the report
+    response = lead.post(
+        "/apis/items/pentests", {**fields, "report": _file("northwind.pdf", b"%PDF-1.4 r")},
+        follow=True,
+    )  # fmt: skip
+    test = PenTest.objects.get()
+    assert f"pen test {test.pk} of v2 recorded" in response.content.decode()
+    assert (test.version.number, test.scope, test.report_name) == (
+        2, ["GET /items/{itemId}", "PUT /items/{itemId}"], "northwind.pdf",
+    )  # fmt: skip
+    assert selectors.pentest_status(api, selectors.api_policy().gates["partner"]).status == (
+        "valid"
+    )
+    # the auditor downloads the report; the engineer may not
+    auditor = signed_in(org["auditor"])
+    url = f"/apis/items/pentests/{test.pk}/report"
+    assert f'href="{url}"' in auditor.get("/apis/items").content.decode()
+    response = auditor.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"%PDF-1.4 r"  # type: ignore[attr-defined]
+    assert f'href="{url}"' not in engineer.get("/apis/items").content.decode()
+    assert engineer.get(url).status_code == 403
+    # the lead replaces the report from the pen-test row
+    response = lead.post(f"{url}/attach", {"report": _file("final.pdf", b"%PDF-1.4 final")},
+                         follow=True)  # fmt: skip
+    assert f"report attached to pen test {test.pk}" in response.content.decode()
+    test.refresh_from_db()
+    assert Path(test.report_path).read_bytes() == b"%PDF-1.4 final"
+    assert AuditEvent.objects.filter(verb="api.pentest_report_attached").count() == 1
