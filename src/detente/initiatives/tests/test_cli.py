@@ -93,8 +93,8 @@ def test_a_rollout_from_file_to_pause_and_resume(env: dict[str, str], tmp_path: 
     bad.write_text(CSV.replace("98.4,4.1", "98.4,"))
     code, out, err = detente(env, "metrics", "1", str(bad), "--as", "cio@example.org")
     assert (code, err) == (
-        2, "error: bad.csv, record line 3, field 'drop_off_rate': no value (a gap); leave the "
-        "row out instead\n",
+        2, "error: bad.csv, record line 3, field 'drop_off_rate': no value; every row gives every "
+        "column's metric (a metric on another cadence goes in a file of its own)\n",
     )  # fmt: skip
     good = tmp_path / "good.csv"
     good.write_text(CSV)

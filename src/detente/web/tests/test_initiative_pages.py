@@ -109,11 +109,16 @@ def test_create_from_the_form_and_upload_metrics(org: Org) -> None:
     initiative = Initiative.objects.get()
     assert f"IN-{initiative.pk} created." in response.content.decode()
 
-    gap = SimpleUploadedFile("m.csv", b"timestamp,drop_off_rate\n2026-10-05T08:00Z,\n")
-    response = ciso.post(f"/initiatives/{initiative.pk}/metrics", {"file": gap}, follow=True)
-    assert "m.csv, record line 2, field &#x27;drop_off_rate&#x27;: no value (a gap)" in (
-        response.content.decode()
+    gap = SimpleUploadedFile(
+        "m.csv",
+        b"timestamp,drop_off_rate\n2026-10-05T08:00Z,4\n2026-10-05T09:00Z,4\n2026-10-05T12:00Z,4\n",
     )
+    response = ciso.post(f"/initiatives/{initiative.pk}/metrics", {"file": gap}, follow=True)
+    assert (
+        "m.csv, record line 4, field &#x27;timestamp&#x27;: a gap in time: 3 h after line 3"
+        in response.content.decode()
+    )
+    assert MetricPoint.objects.count() == 0
     good = SimpleUploadedFile("m.csv", b"timestamp,drop_off_rate\n2026-10-05T08:00Z,4.1\n")
     response = ciso.post(f"/initiatives/{initiative.pk}/metrics", {"file": good}, follow=True)
     assert "1 point(s) recorded from m.csv." in response.content.decode()
