@@ -11,8 +11,13 @@ Each function takes a half-open period ``[start, end)``:
 - ``guardrails_changed_without_decision``: thresholds changed in the period without a decision
   record (only possible before both sponsors signed: the renegotiation happened outside the
   record). Evidence: guardrail ids.
-- ``rollouts_cancelled_after_objection``: phases rolled back in the period without a decided
-  go/no-go decision that chose to stop (one side stopped it). Evidence: phase ids.
+- ``rollouts_cancelled_after_objection``: rollouts cancelled in the period after a leader's
+  objection (the phase moved to "cancelled after objection"; the later phases it took with it are
+  not counted again), plus phases rolled back without a decided go/no-go decision that chose to
+  stop (one side stopped it). Evidence: phase ids, initiative ids; facts: how many of each.
+
+The weights (and the healthy and red-line values) are policy: ``initiatives.signals`` in each
+pack (docs/reference/policy.md).
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ def initiatives_postponed(start: dt.datetime, end: dt.datetime) -> Signal:
     ).order_by("id"):
         due = dt.datetime.combine(phase.planned_start, dt.time(), tzinfo=dt.UTC) + GRACE
         started = phase.started_at
+        if started is None and phase.ended_at is not None and phase.ended_at < due:
+            continue  # cancelled before it was due to start: not postponed
         if (started is None and due <= now) or (started is not None and started > due):
             late.append(phase)
     return Signal(
@@ -86,18 +93,38 @@ def guardrails_changed_without_decision(start: dt.datetime, end: dt.datetime) ->
 
 
 def rollouts_cancelled_after_objection(start: dt.datetime, end: dt.datetime) -> Signal:
-    rows = []
-    for move in PhaseTransition.objects.filter(
-        to_status=PhaseStatus.ROLLED_BACK, at__gte=start, at__lt=end
-    ).select_related("decision"):
+    cancelled: list[PhaseTransition] = []
+    unagreed: list[PhaseTransition] = []
+    for move in (
+        PhaseTransition.objects.filter(
+            to_status__in=(PhaseStatus.ROLLED_BACK, PhaseStatus.CANCELLED), at__gte=start,
+            at__lt=end,
+        )
+        .select_related("decision", "phase")
+        .order_by("at", "id")
+    ):  # fmt: skip
+        if move.to_status == PhaseStatus.CANCELLED:
+            if "with_phase" not in move.facts:
+                cancelled.append(move)
+            continue
         agreed = (
             move.decision is not None
             and move.decision.status == DecisionStatus.DECIDED
             and move.decision.chosen_option == NO_GO
         )
         if not agreed:
-            rows.append(move.phase_id)
-    return Signal("rollouts_cancelled_after_objection", len(rows), {"phases": rows})
+            unagreed.append(move)
+    rows = cancelled + unagreed
+    return Signal(
+        "rollouts_cancelled_after_objection",
+        len(rows),
+        {
+            "phases": [m.phase_id for m in rows],
+            "initiatives": sorted({m.phase.initiative_id for m in rows}),
+            "cancelled": len(cancelled),
+            "rolled_back_without_no_go": len(unagreed),
+        },
+    )
 
 
 SIGNALS = (
@@ -125,6 +152,7 @@ META: dict[str, tuple[str, Tag, SubIndex | None, str]] = {
     ),
     "rollouts_cancelled_after_objection": (
         "Rollouts cancelled after one side's objection", "overt", "relationship",
-        "phases rolled back in the period without a decided no-go decision (count)",
+        "rollouts cancelled in the period after a leader's objection, plus phases rolled back "
+        "without a decided no-go decision (count)",
     ),
 }  # fmt: skip
