@@ -103,6 +103,12 @@ def initiative_show(initiative_id: int, fmt: Format = OutputFormat.TABLE) -> Non
     )
     print(f"current phase: {detail['current_phase']}; guardrails: {detail['guardrails']}")
     print(f"next decision: {detail['next_decision']}")
+    if detail["objection"]:
+        o = detail["objection"]
+        print(
+            f"cancelled after an objection: {o['by']} ({o['side'].upper()} side), from phase "
+            f"{o['phase']} on, {o['at'][:16]}: {o['reason']}"
+        )
     for phase in detail["phases"]:
         print(
             f"phase {phase['number']} {phase['name']}: {phase['status']}, {phase['share']:g} % "
