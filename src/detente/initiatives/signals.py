@@ -16,6 +16,10 @@ Each function takes a half-open period ``[start, end)``:
   not counted again), plus phases rolled back without a decided go/no-go decision that chose to
   stop (one side stopped it). Evidence: phase ids, initiative ids; facts: how many of each.
 
+A period in which no rollout was in play (no initiative created before its end with a phase not
+ended before its start) has no input: every signal's value is None, so the radar leaves them out
+rather than reading "no initiative" as healthy.
+
 The weights (and the healthy and red-line values) are policy: ``initiatives.signals`` in each
 pack (docs/reference/policy.md).
 """
@@ -23,8 +27,12 @@ pack (docs/reference/policy.md).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from django.db.models import Q
 
 from detente.core import clock
 from detente.decisions.models import DecisionStatus
@@ -37,14 +45,35 @@ NO_GO = 1
 @dataclass(frozen=True, slots=True)
 class Signal:
     name: str
-    value: float
+    value: float | None  # None: no rollout in play in the period (no input)
     evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def _in_play(start: dt.datetime, end: dt.datetime) -> bool:
+    return (
+        Phase.objects.filter(initiative__created_at__lt=end)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=start))
+        .exists()
+    )
+
+
+def _quiet(function: Callable[[dt.datetime, dt.datetime], Signal]) -> Callable[..., Signal]:
+    """No rollout in play: no input (value None), whatever the count would say."""
+
+    @functools.wraps(function)
+    def signal(start: dt.datetime, end: dt.datetime) -> Signal:
+        if not _in_play(start, end):
+            return Signal(function.__name__, None, {})
+        return function(start, end)
+
+    return signal
 
 
 def _day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(dt.UTC).date()
 
 
+@_quiet
 def initiatives_postponed(start: dt.datetime, end: dt.datetime) -> Signal:
     now = clock.now()
     late = []
@@ -64,6 +93,7 @@ def initiatives_postponed(start: dt.datetime, end: dt.datetime) -> Signal:
     )
 
 
+@_quiet
 def phases_paused(start: dt.datetime, end: dt.datetime) -> Signal:
     rows = list(
         PhaseTransition.objects.filter(to_status=PhaseStatus.PAUSED, at__gte=start, at__lt=end)
@@ -81,6 +111,7 @@ def phases_paused(start: dt.datetime, end: dt.datetime) -> Signal:
     )
 
 
+@_quiet
 def guardrails_changed_without_decision(start: dt.datetime, end: dt.datetime) -> Signal:
     rows = list(
         GuardrailChange.objects.filter(
@@ -92,6 +123,7 @@ def guardrails_changed_without_decision(start: dt.datetime, end: dt.datetime) ->
     return Signal("guardrails_changed_without_decision", len(rows), {"guardrails": rows})
 
 
+@_quiet
 def rollouts_cancelled_after_objection(start: dt.datetime, end: dt.datetime) -> Signal:
     cancelled: list[PhaseTransition] = []
     unagreed: list[PhaseTransition] = []
