@@ -164,6 +164,7 @@ def initiative_detail(initiative: Initiative) -> dict[str, Any]:
                         "state": g.state,
                         "state_detail": g.state_detail,
                         "evaluated_at": g.evaluated_at.isoformat() if g.evaluated_at else None,
+                        "latest": latest_point(initiative, g.metric, until=phase.ended_at),
                     }
                     for g in Guardrail.objects.filter(phase=phase).order_by("id")
                 ],
@@ -220,6 +221,17 @@ def initiative_detail(initiative: Initiative) -> dict[str, Any]:
         "history": history,
         "threshold_changes": changes,
     }
+
+
+def latest_point(
+    initiative: Initiative, metric: str, *, until: dt.datetime | None = None
+) -> dict[str, Any] | None:
+    """The metric's last point (up to ``until``, e.g. the end of the phase that guarded it)."""
+    query = MetricPoint.objects.filter(initiative=initiative, metric=metric)
+    if until is not None:
+        query = query.filter(at__lte=until)
+    row = query.order_by("-at").values_list("at", "value").first()
+    return None if row is None else {"at": row[0].isoformat(), "value": row[1]}
 
 
 def objection(initiative: Initiative) -> dict[str, Any] | None:
