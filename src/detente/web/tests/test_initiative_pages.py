@@ -147,7 +147,7 @@ def test_a_leader_objects_on_the_page_and_the_rollout_shows_cancelled(org: Org) 
         follow=True,
     )
     page = response.content.decode()
-    assert "IN-1 cancelled after your objection, from phase 1 on." in page
+    assert f"IN-{initiative.pk} cancelled after your objection, from phase 1 on." in page
     assert (
         '<dd id="objection"><span class="status cancelled">cancelled</span> by ciso@example.org '
         "(CISO side) from phase 1 on, 2026-10-05T08:00: Passkeys first, then SMS</dd>"
