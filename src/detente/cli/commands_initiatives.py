@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -102,6 +103,12 @@ def initiative_show(initiative_id: int, fmt: Format = OutputFormat.TABLE) -> Non
     )
     print(f"current phase: {detail['current_phase']}; guardrails: {detail['guardrails']}")
     print(f"next decision: {detail['next_decision']}")
+    if detail["objection"]:
+        o = detail["objection"]
+        print(
+            f"cancelled after an objection: {o['by']} ({o['side'].upper()} side), from phase "
+            f"{o['phase']} on, {o['at'][:16]}: {o['reason']}"
+        )
     for phase in detail["phases"]:
         print(
             f"phase {phase['number']} {phase['name']}: {phase['status']}, {phase['share']:g} % "
@@ -162,64 +169,76 @@ def initiative_comms(
     console.print(f"item {item} done; {left} item(s) left")
 
 
+# Phase moves: each command names its service and what it prints; ``_move`` does the rest (the
+# actor, the phase, the call), so the commands differ only in their options and help.
+MOVES: dict[str, tuple[str, Callable[[Any], str]]] = {
+    "start": ("phase_start", lambda p: f"{p} is running ({p.share:g} % of users)"),
+    "pause": ("phase_pause", lambda p: f"{p} paused; go/no-go decision DR-{p.go_no_go_id} opened"),
+    "resume": ("phase_resume", lambda p: f"{p} resumed"),
+    "rollback": ("phase_rollback", lambda p: f"{p} rolled back"),
+    "done": ("phase_complete", lambda p: f"{p} done"),
+    "cancel": (
+        "phase_cancel",
+        lambda p: f"IN-{p.initiative_id} cancelled after an objection, from phase {p.number} on",
+    ),
+}
+Reason = Annotated[str, typer.Option(help="Why (required).")]
+
+
+def _move(
+    verb: str, initiative_id: int, phase: int | None, actor: str | None, **extra: str
+) -> None:
+    ensure_database()
+    from detente.initiatives import services
+
+    name, said = MOVES[verb]
+    moved = getattr(services, name)(
+        actor=_actor(actor), phase=_phase(initiative_id, phase), **extra
+    )
+    console.print(said(moved))
+
+
 @initiatives_app.command("start")
 def initiative_start(initiative_id: int, phase: PhaseOpt = None, actor: As = None) -> None:
     """Start a phase (both signatures, comms complete, the previous phase done)."""
-    ensure_database()
-    from detente.initiatives.services import phase_start
-
-    started = phase_start(actor=_actor(actor), phase=_phase(initiative_id, phase))
-    console.print(f"{started} is running ({started.share:g} % of users)")
+    _move("start", initiative_id, phase, actor)
 
 
 @initiatives_app.command("pause")
 def initiative_pause(
-    initiative_id: int,
-    reason: Annotated[str, typer.Option(help="Why (required).")],
-    phase: PhaseOpt = None,
-    actor: As = None,
+    initiative_id: int, reason: Reason, phase: PhaseOpt = None, actor: As = None
 ) -> None:
     """Pause the live phase by hand; opens a go/no-go decision."""
-    ensure_database()
-    from detente.initiatives.services import phase_pause
-
-    paused = phase_pause(actor=_actor(actor), phase=_phase(initiative_id, phase), reason=reason)
-    console.print(f"{paused} paused; go/no-go decision DR-{paused.go_no_go_id} opened")
+    _move("pause", initiative_id, phase, actor, reason=reason)
 
 
 @initiatives_app.command("resume")
 def initiative_resume(initiative_id: int, phase: PhaseOpt = None, actor: As = None) -> None:
     """Resume a paused phase once its go/no-go decision is decided for go."""
-    ensure_database()
-    from detente.initiatives.services import phase_resume
-
-    resumed = phase_resume(actor=_actor(actor), phase=_phase(initiative_id, phase))
-    console.print(f"{resumed} resumed")
+    _move("resume", initiative_id, phase, actor)
 
 
 @initiatives_app.command("rollback")
 def initiative_rollback(
-    initiative_id: int,
-    reason: Annotated[str, typer.Option(help="Why (required).")],
-    phase: PhaseOpt = None,
-    actor: As = None,
+    initiative_id: int, reason: Reason, phase: PhaseOpt = None, actor: As = None
 ) -> None:
     """Roll the phase back (recorded with its reason and any open decision)."""
-    ensure_database()
-    from detente.initiatives.services import phase_rollback
-
-    rolled = phase_rollback(actor=_actor(actor), phase=_phase(initiative_id, phase), reason=reason)
-    console.print(f"{rolled} rolled back")
+    _move("rollback", initiative_id, phase, actor, reason=reason)
 
 
 @initiatives_app.command("done")
 def initiative_done(initiative_id: int, phase: PhaseOpt = None, actor: As = None) -> None:
     """Complete the live phase."""
-    ensure_database()
-    from detente.initiatives.services import phase_complete
+    _move("done", initiative_id, phase, actor)
 
-    done = phase_complete(actor=_actor(actor), phase=_phase(initiative_id, phase))
-    console.print(f"{done} done")
+
+@initiatives_app.command("cancel")
+def initiative_cancel(
+    initiative_id: int, reason: Reason, phase: PhaseOpt = None, actor: As = None
+) -> None:
+    """Object and cancel the rollout: the phase and every later one (a sponsor, the CIO or the
+    CISO)."""
+    _move("cancel", initiative_id, phase, actor, reason=reason)
 
 
 @initiatives_app.command("threshold")
@@ -235,20 +254,11 @@ def initiative_threshold(
 ) -> None:
     """Change a guardrail's threshold (after signing: through a decision record)."""
     ensure_database()
-    from detente.core.errors import NotFound
-    from detente.decisions.models import DecisionRecord
-    from detente.initiatives.models import Guardrail
+    from detente.initiatives.selectors import decision_get, guardrail_of
     from detente.initiatives.services import guardrail_change_threshold
 
-    found = _phase(initiative_id, phase)
-    guardrail = Guardrail.objects.filter(phase=found, metric=metric).first()
-    if guardrail is None:
-        raise NotFound(f"{found} has no guardrail on {metric!r}")
-    record = None
-    if decision is not None:
-        record = DecisionRecord.objects.filter(pk=decision).first()
-        if record is None:
-            raise NotFound(f"decision record {decision} does not exist")
+    guardrail = guardrail_of(_phase(initiative_id, phase), metric)
+    record = None if decision is None else decision_get(decision)
     change = guardrail_change_threshold(
         actor=_actor(actor), guardrail=guardrail, threshold=value, decision=record
     )
@@ -314,13 +324,10 @@ def initiative_acceptance(
 ) -> None:
     """Link a temporary risk acceptance to a phase (it must end by the phase's planned end)."""
     ensure_database()
-    from detente.acceptances.models import RiskAcceptance
-    from detente.core.errors import NotFound
+    from detente.initiatives.selectors import acceptance_get
     from detente.initiatives.services import phase_link_acceptance
 
-    acceptance = RiskAcceptance.objects.filter(pk=acceptance_id).first()
-    if acceptance is None:
-        raise NotFound(f"risk acceptance {acceptance_id} does not exist")
+    acceptance = acceptance_get(acceptance_id)
     linked = phase_link_acceptance(
         actor=_actor(actor), phase=_phase(initiative_id, phase), acceptance=acceptance
     )

@@ -91,12 +91,19 @@ def build_initiatives_demo(
                     comms_complete(actor=owner, phase=phase, item=item)
     with clock.frozen_at(start):
         phase_start(actor=cio, phase=phases[0])
-    with clock.frozen_at(now - 29 * D):
+    # The history arrives as it happens: the pilot's part before the pilot ends, judged while the
+    # pilot is live (so its guardrails show real states, not "not evaluated"), the rest later.
+    history = _series(start, now, spike)
+    pilot_end = now - 29 * D
+    with clock.frozen_at(pilot_end):
+        metrics_record(actor=None, initiative=initiative, source="demo history",
+                       points=[p for p in history if p.at <= pilot_end])  # fmt: skip
+        guardrails_evaluate(initiatives=[initiative.pk])  # the pilot's last round: healthy
         phase_complete(actor=ciso, phase=phases[0])
     with clock.frozen_at(now - 28 * D):
         phase_start(actor=cio, phase=phases[1])
-    history = _series(start, now, spike)
-    metrics_record(actor=None, initiative=initiative, points=history, source="demo history")
+    metrics_record(actor=None, initiative=initiative, source="demo history",
+                   points=[p for p in history if p.at > pilot_end])  # fmt: skip
     with clock.frozen_at(spike + 2 * H):
         guardrails_evaluate(initiatives=[initiative.pk])  # the spike's window: paused
     phases[1].refresh_from_db()

@@ -6,9 +6,12 @@ UTC) and one column per metric, named by its key (``login_success_rate``, ``drop
     timestamp,login_success_rate,drop_off_rate
     2026-10-01T00:00:00Z,98.7,4.1
 
-Refused: an empty cell (a gap: leave the row out instead; missing time shows as "metric
-unavailable" when it empties a window), a value that is not a finite number, the same timestamp
-twice, rows out of time order, an unknown column.
+Refused: an empty cell (every row gives every column's metric: a metric on another cadence goes
+in a file of its own), a value that is not a finite number, the same timestamp twice, rows out of
+time order, an unknown column, and a **gap in time**: the file's cadence is the median interval
+between consecutive rows, and a row more than ``GAP_FACTOR`` times that after the one before it is
+refused with both lines named (fill the missing rows, or upload each side of the gap as its own
+file: the missing stretch then shows as "metric unavailable", never as healthy).
 """
 
 from __future__ import annotations
@@ -16,13 +19,18 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import math
+import statistics
 from collections.abc import Collection
 from dataclasses import dataclass
 
 from detente.core.errors import InputError
 
 MAX_BYTES = 64 * 1024 * 1024
+# A row further than this many cadences after the previous one leaves a gap (1.5: an hourly file
+# tolerates jitter of half an hour, and one missing hour is already a gap).
+GAP_FACTOR = 1.5
 
 
 @dataclass(frozen=True)
@@ -44,8 +52,10 @@ def parse_time(text: str, *, record: str, field: str) -> dt.datetime:
 def parse_value(text: str, *, record: str, field: str) -> float:
     value = text.strip()
     if not value:
-        raise InputError("no value (a gap); leave the row out instead", record=record,
-                         field=field)  # fmt: skip
+        raise InputError(
+            "no value; every row gives every column's metric (a metric on another cadence goes "
+            "in a file of its own)", record=record, field=field,
+        )  # fmt: skip
     try:
         number = float(value)
     except ValueError:
@@ -110,4 +120,33 @@ def read_metrics_csv(data: bytes, *, metrics: Collection[str], source: str) -> l
         raise InputError(f"not CSV ({exc})", file=source) from None
     if not points:
         raise InputError("no rows", file=source)
+    _refuse_gaps(seen, source=source)
     return points
+
+
+def _duration(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
+def _refuse_gaps(seen: dict[dt.datetime, int], *, source: str) -> None:
+    """Rows are in time order (checked); a step longer than ``GAP_FACTOR`` cadences is a gap."""
+    rows = list(seen.items())
+    steps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(rows)]
+    if len(steps) < 2:  # one interval sets the cadence; it cannot be a gap
+        return
+    cadence = statistics.median_low(steps)
+    for ((before, before_line), (_, line)), step in zip(
+        itertools.pairwise(rows), steps, strict=True
+    ):
+        if step > cadence * GAP_FACTOR:
+            raise InputError(
+                f"a gap in time: {_duration(step)} after line {before_line} "
+                f"({before.isoformat()}); this file's rows are {_duration(cadence)} apart. Fill "
+                "the missing rows, or upload each side of the gap as a file of its own (the "
+                "missing time then shows as metric unavailable)",
+                file=source, record=f"line {line}", field="timestamp",
+            )  # fmt: skip

@@ -13,21 +13,28 @@ class PhaseStatus(models.TextChoices):
     RESUMED = "resumed", "Resumed"
     ROLLED_BACK = "rolled_back", "Rolled back"
     DONE = "done", "Done"
+    # A leader objected and the rollout was cancelled: the phase and every later one not started.
+    CANCELLED = "cancelled", "Cancelled after objection"
 
 
 P = PhaseStatus
 
 # The only legal moves of a phase; a test walks every pair of states against this table.
 # A paused phase goes on only through a go/no-go decision (resumed) or is rolled back; a resumed
-# phase may pause again. Rolled back and done are final (a retry is a new phase).
+# phase may pause again. Any phase not ended may be cancelled after a leader's objection. Rolled
+# back, done and cancelled are final (a retry is a new phase).
 ALLOWED: dict[str, frozenset[str]] = {
-    P.PLANNED: frozenset({P.RUNNING}),
-    P.RUNNING: frozenset({P.PAUSED, P.ROLLED_BACK, P.DONE}),
-    P.PAUSED: frozenset({P.RESUMED, P.ROLLED_BACK}),
-    P.RESUMED: frozenset({P.PAUSED, P.ROLLED_BACK, P.DONE}),
+    P.PLANNED: frozenset({P.RUNNING, P.CANCELLED}),
+    P.RUNNING: frozenset({P.PAUSED, P.ROLLED_BACK, P.DONE, P.CANCELLED}),
+    P.PAUSED: frozenset({P.RESUMED, P.ROLLED_BACK, P.CANCELLED}),
+    P.RESUMED: frozenset({P.PAUSED, P.ROLLED_BACK, P.DONE, P.CANCELLED}),
     P.ROLLED_BACK: frozenset(),
     P.DONE: frozenset(),
+    P.CANCELLED: frozenset(),
 }
+
+# States a phase never leaves.
+ENDED = frozenset({P.ROLLED_BACK, P.DONE, P.CANCELLED})
 
 # States in which a phase's cohort sees the change and its guardrails are evaluated.
 LIVE = frozenset({P.RUNNING, P.RESUMED})

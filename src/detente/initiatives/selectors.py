@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from detente.acceptances.models import RiskAcceptance
 from detente.core.errors import NotFound
+from detente.decisions.models import DecisionRecord
 from detente.initiatives.models import (
     LIVE,
     Guardrail,
@@ -34,6 +36,29 @@ def phase_get(initiative: Initiative, number: int | None = None) -> Phase:
     )
     if found is None:
         raise NotFound(f"IN-{initiative.pk} has no phase {number}")
+    return found
+
+
+def guardrail_of(phase: Phase, metric: str) -> Guardrail:
+    found = Guardrail.objects.filter(phase=phase, metric=metric).first()
+    if found is None:
+        raise NotFound(f"{phase} has no guardrail on {metric!r}")
+    return found
+
+
+def decision_get(pk: int) -> DecisionRecord:
+    """A decision record an initiative move cites (a threshold change)."""
+    found = DecisionRecord.objects.filter(pk=pk).first()
+    if found is None:
+        raise NotFound(f"decision record {pk} does not exist")
+    return found
+
+
+def acceptance_get(pk: int) -> RiskAcceptance:
+    """A risk acceptance to link to a phase."""
+    found = RiskAcceptance.objects.filter(pk=pk).first()
+    if found is None:
+        raise NotFound(f"risk acceptance {pk} does not exist")
     return found
 
 
@@ -139,6 +164,7 @@ def initiative_detail(initiative: Initiative) -> dict[str, Any]:
                         "state": g.state,
                         "state_detail": g.state_detail,
                         "evaluated_at": g.evaluated_at.isoformat() if g.evaluated_at else None,
+                        "latest": latest_point(initiative, g.metric, until=phase.ended_at),
                     }
                     for g in Guardrail.objects.filter(phase=phase).order_by("id")
                 ],
@@ -177,6 +203,7 @@ def initiative_detail(initiative: Initiative) -> dict[str, Any]:
         "id": initiative.pk,
         "title": initiative.title,
         "description": initiative.description,
+        "objection": objection(initiative),
         "cio_sponsor": initiative.cio_sponsor.email,
         "ciso_sponsor": initiative.ciso_sponsor.email,
         "services": sorted(s.slug for s in initiative.services.all()),
@@ -193,6 +220,36 @@ def initiative_detail(initiative: Initiative) -> dict[str, Any]:
         "phases": phases,
         "history": history,
         "threshold_changes": changes,
+    }
+
+
+def latest_point(
+    initiative: Initiative, metric: str, *, until: dt.datetime | None = None
+) -> dict[str, Any] | None:
+    """The metric's last point (up to ``until``, e.g. the end of the phase that guarded it)."""
+    query = MetricPoint.objects.filter(initiative=initiative, metric=metric)
+    if until is not None:
+        query = query.filter(at__lte=until)
+    row = query.order_by("-at").values_list("at", "value").first()
+    return None if row is None else {"at": row[0].isoformat(), "value": row[1]}
+
+
+def objection(initiative: Initiative) -> dict[str, Any] | None:
+    """The objection that cancelled the rollout (who, which side, why, from which phase)."""
+    move = (
+        PhaseTransition.objects.filter(phase__initiative=initiative, to_status="cancelled")
+        .select_related("phase", "actor")
+        .order_by("at", "id")
+        .first()
+    )
+    if move is None:
+        return None
+    return {
+        "at": move.at.isoformat(),
+        "phase": move.phase.number,
+        "by": move.actor.email if move.actor else None,
+        "side": move.facts.get("objection"),
+        "reason": move.reason,
     }
 
 

@@ -30,6 +30,7 @@ from detente.initiatives.document import InitiativeSpec, quantity
 from detente.initiatives.guardrails import Verdict, judge
 from detente.initiatives.models import (
     ALLOWED,
+    ENDED,
     LIVE,
     Guardrail,
     GuardrailAction,
@@ -107,7 +108,7 @@ def _transition(
     now = at or clock.now()
     if to == P.RUNNING:
         phase.started_at = now
-    if to in (P.DONE, P.ROLLED_BACK):
+    if to in ENDED:
         phase.ended_at = now
     phase.save()
     row = PhaseTransition.objects.create(
@@ -244,7 +245,7 @@ def guardrail_change_threshold(
         _sponsor(actor, phase.initiative, "change a guardrail")
         locked = Guardrail.objects.select_for_update().get(pk=pk)
         value = quantity(threshold, unit=locked.unit, record=f"guardrail {pk}", field="threshold")
-        if phase.status in (P.DONE, P.ROLLED_BACK):
+        if phase.status in ENDED:
             raise RuleViolation(f"{phase} is {phase.status}; its guardrails are history")
         signed = GuardrailSignature.objects.filter(phase=phase).exists()
         if signed:
@@ -316,7 +317,7 @@ def phase_link_acceptance(
     with transaction.atomic():
         locked = _locked(phase)
         _sponsor(actor, locked.initiative, "link a risk acceptance")
-        if locked.status in (P.DONE, P.ROLLED_BACK):
+        if locked.status in ENDED:
             raise RuleViolation(f"{locked} is {locked.status}")
         if acceptance.status not in (AcceptanceStatus.REQUESTED, AcceptanceStatus.APPROVED):
             raise RuleViolation(f"RA-{acceptance.pk} is {acceptance.status}")
@@ -498,6 +499,61 @@ def phase_rollback(*, actor: Person, phase: Phase | int, reason: str) -> Phase:
             text=reason.strip(), people=_leaders(locked.initiative),
             facts={"initiative": locked.initiative_id, "phase": locked.number,
                    "by": actor.email},
+        )  # fmt: skip
+        return locked
+
+
+def _objecting_side(actor: Person, initiative: Initiative) -> str:
+    """The side a leader objects for: a sponsor's own side, or the CIO's or the CISO's."""
+    side = side_of(actor, initiative)
+    if side is not None:
+        return side
+    if actor.role == Role.CIO:
+        return Side.CIO
+    if actor.role == Role.CISO:
+        return Side.CISO
+    raise PermissionDenied("only the initiative's sponsors, the CIO or the CISO cancel it")
+
+
+def phase_cancel(*, actor: Person, phase: Phase | int, reason: str) -> Phase:
+    """A leader objects and the rollout is cancelled: this phase (planned, live or paused) and
+    every later phase not started become "cancelled after objection", each move recorded with the
+    objecting side and the reason; the phase's temporary acceptance ends with it; both leaders are
+    told. Unlike a rollback (the initiative may retry in a new phase), nothing of it goes on."""
+    if not reason.strip():
+        raise InputError("an objection says why", field="reason")
+    with transaction.atomic():
+        locked = _locked(phase)
+        side = _objecting_side(actor, locked.initiative)
+        if P.CANCELLED not in ALLOWED[locked.status]:
+            raise RuleViolation(f"{locked} is {locked.status}; it cannot be cancelled")
+        text = reason.strip()
+        facts = {"objection": side}
+        _transition(locked, to=P.CANCELLED, actor=actor, reason=text,
+                    decision=locked.go_no_go, facts=facts)  # fmt: skip
+        # An open go/no-go is moot: the move names it; the phase waits for nothing any more.
+        locked.go_no_go = None
+        locked.save(update_fields=["go_no_go"])
+        _end_acceptance(locked, actor, "was cancelled after an objection")
+        later = (
+            Phase.objects.select_for_update()
+            .select_related("initiative")
+            .filter(initiative_id=locked.initiative_id, number__gt=locked.number)
+            .exclude(status__in=ENDED)
+            .order_by("number")
+        )
+        for other in later:
+            _transition(other, to=P.CANCELLED, actor=actor,
+                        reason=f"cancelled with phase {locked.number}: {text}",
+                        facts={**facts, "with_phase": locked.number})  # fmt: skip
+            _end_acceptance(other, actor, "was cancelled after an objection")
+        notify(
+            event="initiative.cancelled",
+            title=f"{locked.initiative.title}: cancelled after an objection",
+            text=f"The {Side(side).label} objected: {text}",
+            people=_leaders(locked.initiative),
+            facts={"initiative": locked.initiative_id, "phase": locked.number,
+                   "by": actor.email, "side": side},
         )  # fmt: skip
         return locked
 

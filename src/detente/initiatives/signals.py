@@ -11,15 +11,28 @@ Each function takes a half-open period ``[start, end)``:
 - ``guardrails_changed_without_decision``: thresholds changed in the period without a decision
   record (only possible before both sponsors signed: the renegotiation happened outside the
   record). Evidence: guardrail ids.
-- ``rollouts_cancelled_after_objection``: phases rolled back in the period without a decided
-  go/no-go decision that chose to stop (one side stopped it). Evidence: phase ids.
+- ``rollouts_cancelled_after_objection``: rollouts cancelled in the period after a leader's
+  objection (the phase moved to "cancelled after objection"; the later phases it took with it are
+  not counted again), plus phases rolled back without a decided go/no-go decision that chose to
+  stop (one side stopped it). Evidence: phase ids, initiative ids; facts: how many of each.
+
+A period in which no rollout was in play (no initiative created before its end with a phase not
+ended before its start) has no input: every signal's value is None, so the radar leaves them out
+rather than reading "no initiative" as healthy.
+
+The weights (and the healthy and red-line values) are policy: ``initiatives.signals`` in each
+pack (docs/reference/policy.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from django.db.models import Q
 
 from detente.core import clock
 from detente.decisions.models import DecisionStatus
@@ -32,14 +45,35 @@ NO_GO = 1
 @dataclass(frozen=True, slots=True)
 class Signal:
     name: str
-    value: float
+    value: float | None  # None: no rollout in play in the period (no input)
     evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def _in_play(start: dt.datetime, end: dt.datetime) -> bool:
+    return (
+        Phase.objects.filter(initiative__created_at__lt=end)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=start))
+        .exists()
+    )
+
+
+def _quiet(function: Callable[[dt.datetime, dt.datetime], Signal]) -> Callable[..., Signal]:
+    """No rollout in play: no input (value None), whatever the count would say."""
+
+    @functools.wraps(function)
+    def signal(start: dt.datetime, end: dt.datetime) -> Signal:
+        if not _in_play(start, end):
+            return Signal(function.__name__, None, {})
+        return function(start, end)
+
+    return signal
 
 
 def _day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(dt.UTC).date()
 
 
+@_quiet
 def initiatives_postponed(start: dt.datetime, end: dt.datetime) -> Signal:
     now = clock.now()
     late = []
@@ -48,6 +82,8 @@ def initiatives_postponed(start: dt.datetime, end: dt.datetime) -> Signal:
     ).order_by("id"):
         due = dt.datetime.combine(phase.planned_start, dt.time(), tzinfo=dt.UTC) + GRACE
         started = phase.started_at
+        if started is None and phase.ended_at is not None and phase.ended_at < due:
+            continue  # cancelled before it was due to start: not postponed
         if (started is None and due <= now) or (started is not None and started > due):
             late.append(phase)
     return Signal(
@@ -57,6 +93,7 @@ def initiatives_postponed(start: dt.datetime, end: dt.datetime) -> Signal:
     )
 
 
+@_quiet
 def phases_paused(start: dt.datetime, end: dt.datetime) -> Signal:
     rows = list(
         PhaseTransition.objects.filter(to_status=PhaseStatus.PAUSED, at__gte=start, at__lt=end)
@@ -74,6 +111,7 @@ def phases_paused(start: dt.datetime, end: dt.datetime) -> Signal:
     )
 
 
+@_quiet
 def guardrails_changed_without_decision(start: dt.datetime, end: dt.datetime) -> Signal:
     rows = list(
         GuardrailChange.objects.filter(
@@ -85,19 +123,40 @@ def guardrails_changed_without_decision(start: dt.datetime, end: dt.datetime) ->
     return Signal("guardrails_changed_without_decision", len(rows), {"guardrails": rows})
 
 
+@_quiet
 def rollouts_cancelled_after_objection(start: dt.datetime, end: dt.datetime) -> Signal:
-    rows = []
-    for move in PhaseTransition.objects.filter(
-        to_status=PhaseStatus.ROLLED_BACK, at__gte=start, at__lt=end
-    ).select_related("decision"):
+    cancelled: list[PhaseTransition] = []
+    unagreed: list[PhaseTransition] = []
+    for move in (
+        PhaseTransition.objects.filter(
+            to_status__in=(PhaseStatus.ROLLED_BACK, PhaseStatus.CANCELLED), at__gte=start,
+            at__lt=end,
+        )
+        .select_related("decision", "phase")
+        .order_by("at", "id")
+    ):  # fmt: skip
+        if move.to_status == PhaseStatus.CANCELLED:
+            if "with_phase" not in move.facts:
+                cancelled.append(move)
+            continue
         agreed = (
             move.decision is not None
             and move.decision.status == DecisionStatus.DECIDED
             and move.decision.chosen_option == NO_GO
         )
         if not agreed:
-            rows.append(move.phase_id)
-    return Signal("rollouts_cancelled_after_objection", len(rows), {"phases": rows})
+            unagreed.append(move)
+    rows = cancelled + unagreed
+    return Signal(
+        "rollouts_cancelled_after_objection",
+        len(rows),
+        {
+            "phases": [m.phase_id for m in rows],
+            "initiatives": sorted({m.phase.initiative_id for m in rows}),
+            "cancelled": len(cancelled),
+            "rolled_back_without_no_go": len(unagreed),
+        },
+    )
 
 
 SIGNALS = (
@@ -125,6 +184,7 @@ META: dict[str, tuple[str, Tag, SubIndex | None, str]] = {
     ),
     "rollouts_cancelled_after_objection": (
         "Rollouts cancelled after one side's objection", "overt", "relationship",
-        "phases rolled back in the period without a decided no-go decision (count)",
+        "rollouts cancelled in the period after a leader's objection, plus phases rolled back "
+        "without a decided no-go decision (count)",
     ),
 }  # fmt: skip

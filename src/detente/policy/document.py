@@ -15,6 +15,11 @@ import yaml
 from detente.core.errors import InputError
 from detente.policy.api_register import ApiRegisterPolicy, check_api_register
 from detente.policy.gate import Gate
+from detente.policy.initiatives import (
+    InitiativesPolicy,
+    check_initiatives,
+    initiative_signal_tuning,
+)
 from detente.policy.service_rules import ServiceDeadlineRule
 
 YesNo = Literal["yes", "no"]
@@ -190,6 +195,7 @@ class PolicyDocument(msgspec.Struct, frozen=True, forbid_unknown_fields=True, di
     tension: Tension = msgspec.field(default_factory=Tension)
     gate: Gate = msgspec.field(default_factory=Gate)
     api_register: ApiRegisterPolicy = msgspec.field(default_factory=ApiRegisterPolicy)
+    initiatives: InitiativesPolicy = msgspec.field(default_factory=InitiativesPolicy)
 
     @cached_property
     def bod_table(self) -> dict[tuple[bool, bool, bool, bool], tuple[int, str]]:
@@ -269,6 +275,7 @@ def _check(doc: PolicyDocument) -> None:
     _check_planning(doc)
     _check_tension(doc)
     check_api_register(doc.api_register)
+    check_initiatives(doc.initiatives)
 
 
 def _check_planning(doc: PolicyDocument) -> None:
@@ -333,9 +340,29 @@ def parse_policy(text: str, *, source: str = "policy") -> PolicyDocument:
         raise InputError(text, file=source, record=path) from None
     try:
         _check(doc)
+        return _fold_contributed_tuning(doc)
     except InputError as exc:
         raise exc.with_file(source) from None
-    return doc
+
+
+def _fold_contributed_tuning(doc: PolicyDocument) -> PolicyDocument:
+    """The radar reads each signal's tuning from ``tension.signals``: sections that tune the
+    signals of their own domain (``initiatives.signals``) fill what it leaves unset there."""
+    merged = dict(doc.tension.signals)
+    for key, tuning in initiative_signal_tuning(doc.initiatives).items():
+        own = merged.get(key, SignalTuning())
+        merged[key] = SignalTuning(
+            weight=tuning.weight if own.weight is None else own.weight,
+            healthy=tuning.healthy if own.healthy is None else own.healthy,
+            red_line=tuning.red_line if own.red_line is None else own.red_line,
+        )
+        if merged[key].healthy == merged[key].red_line:
+            raise InputError(
+                "healthy and red_line must differ (with initiatives.signals)",
+                record=f"tension.signals.{key}",
+            )
+    tension = msgspec.structs.replace(doc.tension, signals=merged)
+    return msgspec.structs.replace(doc, tension=tension)
 
 
 def pack_text(pack: str) -> str:

@@ -16,8 +16,8 @@ from detente.core.errors import DetenteError, InputError, NotFound
 from detente.initiatives import selectors, services
 from detente.initiatives.csvfile import read_metrics_csv
 from detente.initiatives.document import parse_initiative
-from detente.initiatives.models import Initiative
-from detente.people.models import Person
+from detente.initiatives.models import ENDED, Initiative
+from detente.people.models import Person, Role
 from detente.reports.initiatives import initiative_charts
 from detente.web.auth import signed_in
 from detente.web.views import _person, _render
@@ -55,10 +55,15 @@ def initiative_detail(request: HttpRequest, initiative_id: int) -> HttpResponse:
     except NotFound as exc:
         return _render(request, "error.html", {"message": str(exc)}, 404)
     detail = selectors.initiative_detail(initiative)
-    side = services.side_of(_person(request), initiative)
+    person = _person(request)
+    side = services.side_of(person, initiative)
+    # Who may object and cancel: the sponsors, the CIO and the CISO.
+    may_object = side is not None or person.role in (Role.CIO, Role.CISO)
+    open_phase = next((p["number"] for p in detail["phases"] if p["status"] not in ENDED), None)
     return _render(
         request, "initiatives/detail.html",
-        {"i": detail, "charts": initiative_charts(initiative), "sponsor_side": side},
+        {"i": detail, "charts": initiative_charts(initiative), "sponsor_side": side,
+         "object_from": open_phase if may_object else None},
     )  # fmt: skip
 
 
@@ -88,6 +93,9 @@ def _act(
     if action == "done":
         services.phase_complete(actor=person, phase=phase)
         return f"Phase {phase.number} done."
+    if action == "cancel":
+        services.phase_cancel(actor=person, phase=phase, reason=reason)
+        return f"IN-{initiative.pk} cancelled after your objection, from phase {phase.number} on."
     if action == "metrics":
         upload = files.get("file") if files is not None else None
         if upload is None:

@@ -1,5 +1,7 @@
 """/api/initiatives: create from the initiative file, list, show, push metrics (with a token
-scoped to one initiative's metrics, or a write token), sign, start, pause, resume, roll back."""
+scoped to one initiative's metrics, or a write token), sign, tick a communications item, start,
+pause, resume, roll back, complete, cancel after an objection, change a threshold, link a
+temporary risk acceptance: the same services as ``detente initiative …``."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from ninja.security import HttpBearer
 from pydantic import AfterValidator, Field
 
 from detente.api.auth import AUTH, require_write
-from detente.api.schemas import ERRORS, In, PathId
+from detente.api.schemas import ERRORS, Id, In, PathId
 from detente.core.errors import PermissionDenied
 from detente.initiatives import selectors, services
 from detente.initiatives.csvfile import Point
@@ -66,6 +68,9 @@ class InitiativeOut(Schema):
     id: int
     title: str
     description: str
+    objection: dict[str, Any] | None = Field(
+        description="The objection that cancelled the rollout (at, phase, by, side, reason)"
+    )
     cio_sponsor: str
     ciso_sponsor: str
     services: list[str]
@@ -103,6 +108,28 @@ class PhaseIn(In):
 
 class ReasonIn(In):
     reason: Reason
+    phase: PhaseNumber = None
+
+
+class CommsIn(In):
+    item: Annotated[int, Field(ge=1, le=1000, description="Checklist item (1-based)")]
+    phase: PhaseNumber = None
+
+
+class ThresholdIn(In):
+    metric: Annotated[str, Field(min_length=1, max_length=64)]
+    threshold: Annotated[
+        Annotated[float, Field(allow_inf_nan=False)] | Annotated[str, Field(max_length=40)],
+        Field(description="In the metric's unit, e.g. `8 %`, `1.5 s` or 1500"),
+    ]
+    decision: Id | None = Field(
+        default=None, description="The decided customer-change decision record (once signed)"
+    )
+    phase: PhaseNumber = None
+
+
+class AcceptanceLinkIn(In):
+    acceptance: Id
     phase: PhaseNumber = None
 
 
@@ -196,4 +223,69 @@ def rollback(request: HttpRequest, initiative_id: PathId, body: ReasonIn) -> dic
     services.phase_rollback(
         actor=require_write(request), phase=_phase(initiative_id, body.phase), reason=body.reason
     )
+    return _detail(initiative_id)
+
+
+@router.post(
+    "/initiatives/{initiative_id}/comms",
+    response={200: InitiativeOut, **ERRORS},
+    summary="Tick an item of a phase's communications checklist (its owner or a sponsor)",
+)
+def comms(request: HttpRequest, initiative_id: PathId, body: CommsIn) -> dict[str, Any]:
+    services.comms_complete(
+        actor=require_write(request), phase=_phase(initiative_id, body.phase), item=body.item
+    )
+    return _detail(initiative_id)
+
+
+@router.post(
+    "/initiatives/{initiative_id}/done",
+    response={200: InitiativeOut, **ERRORS},
+    summary="Complete the live phase",
+)
+def done(request: HttpRequest, initiative_id: PathId, body: PhaseIn) -> dict[str, Any]:
+    services.phase_complete(actor=require_write(request), phase=_phase(initiative_id, body.phase))
+    return _detail(initiative_id)
+
+
+@router.post(
+    "/initiatives/{initiative_id}/cancel",
+    response={200: InitiativeOut, **ERRORS},
+    summary="Object and cancel the rollout from this phase on (a sponsor, the CIO or the CISO)",
+)
+def cancel(request: HttpRequest, initiative_id: PathId, body: ReasonIn) -> dict[str, Any]:
+    services.phase_cancel(
+        actor=require_write(request), phase=_phase(initiative_id, body.phase), reason=body.reason
+    )
+    return _detail(initiative_id)
+
+
+@router.post(
+    "/initiatives/{initiative_id}/threshold",
+    response={200: InitiativeOut, **ERRORS},
+    summary="Change a guardrail's threshold (once signed: through a decided decision record)",
+)
+def threshold(request: HttpRequest, initiative_id: PathId, body: ThresholdIn) -> dict[str, Any]:
+    person = require_write(request)
+    guardrail = selectors.guardrail_of(_phase(initiative_id, body.phase), body.metric)
+    decision = None if body.decision is None else selectors.decision_get(body.decision)
+    services.guardrail_change_threshold(
+        actor=person, guardrail=guardrail, threshold=body.threshold, decision=decision
+    )
+    return _detail(initiative_id)
+
+
+@router.post(
+    "/initiatives/{initiative_id}/acceptance",
+    response={200: InitiativeOut, **ERRORS},
+    summary="Link a temporary risk acceptance to a phase (it ends with the phase)",
+)
+def acceptance(
+    request: HttpRequest, initiative_id: PathId, body: AcceptanceLinkIn
+) -> dict[str, Any]:
+    person = require_write(request)
+    services.phase_link_acceptance(
+        actor=person, phase=_phase(initiative_id, body.phase),
+        acceptance=selectors.acceptance_get(body.acceptance),
+    )  # fmt: skip
     return _detail(initiative_id)

@@ -53,10 +53,21 @@ def test_the_mfa_rollout_paused_at_phase_two_and_resumed_after_the_decision() ->
     assert (pause.decision.status, pause.decision.chosen_option) == ("decided", 0)
     # 42 days of hourly points, four metrics.
     assert MetricPoint.objects.filter(initiative=initiative).count() == (42 * 24 + 1) * 4
-    states = set(Guardrail.objects.filter(phase=phases[1]).values_list("state", flat=True))
-    assert states == {"healthy"}
+    # Every guardrail of a phase that ran was judged on real points (none shows "not evaluated").
+    for phase in phases[:2]:
+        states = set(Guardrail.objects.filter(phase=phase).values_list("state", flat=True))
+        assert states == {"healthy"}, phase
+    pilot = Guardrail.objects.get(phase=phases[0], metric="support_tickets_per_1000")
+    assert pilot.evaluated_at == phases[0].ended_at
+    assert pilot.state_detail.startswith("24 points; latest ")  # a 1-day window of hourly points
+    assert pilot.state_detail.endswith(", threshold 3 per_1000")
     detail = initiative_detail(initiative)
     assert (detail["current_phase"], detail["guardrails"], detail["risk"]["observed"]) == (
         2, "healthy", 17.0,
     )  # fmt: skip
     assert detail["phases"][2]["signatures"].keys() == {"cio"}
+    # Every guardrail shows the latest value of its metric (a done phase: up to its end).
+    for phase in detail["phases"]:
+        for g in phase["guardrails"]:
+            assert g["latest"] is not None, (phase["number"], g["metric"])
+    assert detail["phases"][0]["guardrails"][0]["latest"]["at"] == phases[0].ended_at.isoformat()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,8 +94,8 @@ def test_a_rollout_from_file_to_pause_and_resume(env: dict[str, str], tmp_path: 
     bad.write_text(CSV.replace("98.4,4.1", "98.4,"))
     code, out, err = detente(env, "metrics", "1", str(bad), "--as", "cio@example.org")
     assert (code, err) == (
-        2, "error: bad.csv, record line 3, field 'drop_off_rate': no value (a gap); leave the "
-        "row out instead\n",
+        2, "error: bad.csv, record line 3, field 'drop_off_rate': no value; every row gives every "
+        "column's metric (a metric on another cadence goes in a file of its own)\n",
     )  # fmt: skip
     good = tmp_path / "good.csv"
     good.write_text(CSV)
@@ -139,3 +140,22 @@ def test_a_rollout_from_file_to_pause_and_resume(env: dict[str, str], tmp_path: 
         "observed not observed yet",
     ]
     assert detente(env, "show", "9")[0:3:2] == (2, "error: initiative 9 does not exist\n")
+
+    # An objection cancels the rollout: the resumed phase and phase 2 end; show says who and why.
+    code, _, err = detente(env, "cancel", "1", "--reason", "no", "--as", "engineer@example.org")
+    assert code == 1, err
+    code, out, _ = detente(
+        env, "cancel", "1", "--reason", "Fraud team wants passkeys first", "--as",
+        "ciso@example.org",
+    )  # fmt: skip
+    assert (code, out.strip()) == (0, "IN-1 cancelled after an objection, from phase 1 on")
+    code, out, _ = detente(env, "show", "1")
+    assert "next decision: none" in out.splitlines()
+    said = [line for line in out.splitlines() if line.startswith("cancelled")]
+    assert len(said) == 1
+    assert re.fullmatch(
+        r"cancelled after an objection: ciso@example\.org \(CISO side\), from phase 1 on, "
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d: Fraud team wants passkeys first",
+        said[0],
+    ), said
+    assert detente(env, "cancel", "1", "--reason", "again", "--as", "cio@example.org")[0] == 1

@@ -34,8 +34,8 @@ def test_a_wide_csv_becomes_points_naive_times_are_utc() -> None:
     ("text", "message"),
     [
         ("timestamp,login_success_rate\n2026-10-05T08:00Z,\n",
-         "m.csv, record line 2, field 'login_success_rate': no value (a gap); leave the row out "
-         "instead"),
+         "m.csv, record line 2, field 'login_success_rate': no value; every row gives every "
+         "column's metric (a metric on another cadence goes in a file of its own)"),
         ("timestamp,login_success_rate\n2026-10-05T08:00Z,98\n2026-10-05T08:00Z,97\n",
          "m.csv, record line 3, field 'timestamp': timestamp 2026-10-05T08:00Z also on line 2"),
         ("timestamp,login_success_rate\n2026-10-05T08:00Z,high\n",
@@ -64,3 +64,41 @@ def test_bad_rows_are_refused_by_line_and_column(text: str, message: str) -> Non
 def test_binary_is_not_csv() -> None:
     with pytest.raises(InputError, match=r"m\.csv: not UTF-8 text"):
         read_metrics_csv(b"\xff\xfe\x00", metrics=METRICS, source="m.csv")
+
+
+HOURLY = "timestamp,login_success_rate\n" + "".join(
+    f"2026-10-05T{hour:02d}:00Z,98\n" for hour in (0, 1, 2, 3, 5, 6)
+)
+
+
+def test_a_gap_in_time_is_refused_naming_both_lines_and_the_cadence() -> None:
+    with pytest.raises(InputError) as caught:
+        read_metrics_csv(HOURLY.encode(), metrics=METRICS, source="m.csv")
+    assert str(caught.value) == (
+        "m.csv, record line 6, field 'timestamp': a gap in time: 2 h after line 5 "
+        "(2026-10-05T03:00:00+00:00); this file's rows are 1 h apart. Fill the missing rows, or "
+        "upload each side of the gap as a file of its own (the missing time then shows as metric "
+        "unavailable)"
+    )
+
+
+def test_each_side_of_a_gap_is_accepted_on_its_own_and_jitter_is_no_gap() -> None:
+    lines = HOURLY.splitlines()
+    before = "\n".join(lines[:5]) + "\n"
+    after = "\n".join([lines[0], *lines[5:]]) + "\n"
+    assert len(read_metrics_csv(before.encode(), metrics=METRICS, source="m.csv")) == 4
+    assert len(read_metrics_csv(after.encode(), metrics=METRICS, source="m.csv")) == 2
+    jitter = "timestamp,login_success_rate\n" + "".join(
+        f"2026-10-05T{hour:02d}:{minute:02d}Z,98\n"
+        for hour, minute in ((0, 0), (1, 10), (1, 58), (3, 5), (4, 0))
+    )
+    assert len(read_metrics_csv(jitter.encode(), metrics=METRICS, source="m.csv")) == 5
+
+
+def test_a_daily_file_has_its_own_cadence() -> None:
+    daily = "timestamp,login_success_rate\n" + "".join(
+        f"2026-10-{day:02d}T00:00Z,98\n" for day in (1, 2, 3, 4, 6)
+    )
+    with pytest.raises(InputError, match=r"line 6, field 'timestamp': a gap in time: 2 d after "
+                       r"line 5 .* rows are 1 d apart"):  # fmt: skip
+        read_metrics_csv(daily.encode(), metrics=METRICS, source="m.csv")

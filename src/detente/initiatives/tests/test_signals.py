@@ -45,7 +45,10 @@ def test_pauses_rollbacks_changes_and_postponements_are_counted(org: Org) -> Non
         1, {"phases": [first.pk], "decisions": [first.go_no_go.pk], "by_breach": 1},
     )  # fmt: skip
     cancelled = signals.rollouts_cancelled_after_objection(START, END)
-    assert (cancelled.value, cancelled.evidence) == (1, {"phases": [first.pk]})
+    assert (cancelled.value, cancelled.evidence) == (
+        1, {"phases": [first.pk], "initiatives": [initiative.pk], "cancelled": 0,
+            "rolled_back_without_no_go": 1},
+    )  # fmt: skip
     changed = signals.guardrails_changed_without_decision(START, END)
     assert (changed.value, changed.evidence) == (1, {"guardrails": [unsigned.pk]})
     postponed = signals.initiatives_postponed(START, END)

@@ -72,12 +72,13 @@ def test_every_transition_is_allowed_or_refused_by_the_table(start: str, end: st
 
 def test_the_table_is_the_issue_s_lifecycle() -> None:
     assert {s: sorted(t) for s, t in ALLOWED.items()} == {
-        "planned": ["running"],
-        "running": ["done", "paused", "rolled_back"],
-        "paused": ["resumed", "rolled_back"],
-        "resumed": ["done", "paused", "rolled_back"],
+        "planned": ["cancelled", "running"],
+        "running": ["cancelled", "done", "paused", "rolled_back"],
+        "paused": ["cancelled", "resumed", "rolled_back"],
+        "resumed": ["cancelled", "done", "paused", "rolled_back"],
         "rolled_back": [],
         "done": [],
+        "cancelled": [],
     }
 
 
@@ -87,6 +88,7 @@ MOVES: dict[str, Callable[[Org, Phase], Phase]] = {
     S.RESUMED: lambda org, phase: svc.phase_resume(actor=org.cio, phase=phase),
     S.ROLLED_BACK: lambda org, phase: svc.phase_rollback(actor=org.cio, phase=phase, reason="x"),
     S.DONE: lambda org, phase: svc.phase_complete(actor=org.cio, phase=phase),
+    S.CANCELLED: lambda org, phase: svc.phase_cancel(actor=org.cio, phase=phase, reason="no"),
 }
 
 

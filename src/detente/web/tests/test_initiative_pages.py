@@ -109,12 +109,50 @@ def test_create_from_the_form_and_upload_metrics(org: Org) -> None:
     initiative = Initiative.objects.get()
     assert f"IN-{initiative.pk} created." in response.content.decode()
 
-    gap = SimpleUploadedFile("m.csv", b"timestamp,drop_off_rate\n2026-10-05T08:00Z,\n")
-    response = ciso.post(f"/initiatives/{initiative.pk}/metrics", {"file": gap}, follow=True)
-    assert "m.csv, record line 2, field &#x27;drop_off_rate&#x27;: no value (a gap)" in (
-        response.content.decode()
+    gap = SimpleUploadedFile(
+        "m.csv",
+        b"timestamp,drop_off_rate\n2026-10-05T08:00Z,4\n2026-10-05T09:00Z,4\n2026-10-05T12:00Z,4\n",
     )
+    response = ciso.post(f"/initiatives/{initiative.pk}/metrics", {"file": gap}, follow=True)
+    assert (
+        "m.csv, record line 4, field &#x27;timestamp&#x27;: a gap in time: 3 h after line 3"
+        in response.content.decode()
+    )
+    assert MetricPoint.objects.count() == 0
     good = SimpleUploadedFile("m.csv", b"timestamp,drop_off_rate\n2026-10-05T08:00Z,4.1\n")
     response = ciso.post(f"/initiatives/{initiative.pk}/metrics", {"file": good}, follow=True)
     assert "1 point(s) recorded from m.csv." in response.content.decode()
     assert MetricPoint.objects.count() == 1
+
+
+def test_a_leader_objects_on_the_page_and_the_rollout_shows_cancelled(org: Org) -> None:
+    initiative = create(org)
+    started(org, initiative)
+    engineer = signed_in(org.engineer)
+    assert 'id="object-form"' not in engineer.get(f"/initiatives/{initiative.pk}/").content.decode()
+    response = engineer.post(
+        f"/initiatives/{initiative.pk}/cancel", {"phase": "1", "reason": "no"}, follow=True
+    )
+    assert "only the initiative&#x27;s sponsors, the CIO or the CISO cancel it" in (
+        response.content.decode()
+    )
+    assert set(Phase.objects.values_list("status", flat=True)) == {"running", "planned"}
+
+    ciso = signed_in(org.ciso)
+    page = ciso.get(f"/initiatives/{initiative.pk}/").content.decode()
+    assert "Object and cancel the rollout (phase 1 and every later one)" in page
+    response = ciso.post(
+        f"/initiatives/{initiative.pk}/cancel",
+        {"phase": "1", "reason": "Passkeys first, then SMS"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert f"IN-{initiative.pk} cancelled after your objection, from phase 1 on." in page
+    assert (
+        '<dd id="objection"><span class="status cancelled">cancelled</span> by ciso@example.org '
+        "(CISO side) from phase 1 on, 2026-10-05T08:00: Passkeys first, then SMS</dd>"
+    ) in page
+    assert 'id="object-form"' not in page
+    assert "running → cancelled" in page
+    assert "planned → cancelled" in page
+    assert set(Phase.objects.values_list("status", flat=True)) == {"cancelled"}
