@@ -10,8 +10,9 @@ import io
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -20,6 +21,43 @@ from detente.core.text import spreadsheet_safe
 
 console = Console()
 err_console = Console(stderr=True)
+
+MAX_LIMIT = 100_000
+# --limit and --offset of every list command
+Limit = Annotated[int, typer.Option(min=1, max=MAX_LIMIT, help="At most this many rows.")]
+Offset = Annotated[int, typer.Option(min=0, help="Skip this many (the next page).")]
+
+
+def check_choice(value: str | None, choices: Sequence[str], *, field: str) -> None:
+    """An unknown filter value is bad input naming the valid ones (never an empty list)."""
+    from detente.core.errors import InputError
+
+    if value is not None and value not in choices:
+        raise InputError(
+            f"unknown {field.replace('_', ' ')} {value!r}; one of {', '.join(choices)}",
+            field=field,
+        )
+
+
+def page_of(rows: Any, *, limit: int, offset: int) -> tuple[list[Any], int]:
+    """One page of ``rows`` (a list, or a query: it reads the page and one row more), and how
+    many rows come after it."""
+    page = list(rows[offset : offset + limit + 1])
+    if len(page) <= limit:
+        return page, 0
+    total = len(rows) if isinstance(rows, list) else rows.count()
+    return page[:limit], total - offset - limit
+
+
+def say_more(more: int, *, limit: int, offset: int) -> None:
+    """Under a list cut at its limit: how many more, and how to page."""
+    if more > 0:
+        err_console.print(
+            f"{more} more; next page: --offset {offset + limit} (--limit up to {MAX_LIMIT})",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 class OutputFormat(enum.StrEnum):
@@ -106,11 +144,16 @@ def emit(
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# a number, or a record's reference as people quote it: RA-35, DR-30, INC-3, CVE-2024-1234
+_REFERENCE = re.compile(r"^(\d+|[A-Z][A-Z0-9]*-[\w.-]+)$")
 
 
 def _whole(column: str, values: Sequence[str]) -> bool:
-    """Ids and dates are never cut or wrapped."""
+    """Ids, references and dates are never cut or wrapped."""
     if column == "id" or column.endswith("_id") or column.endswith("id"):
+        return True
+    shown = [value for value in values if value]
+    if shown and all(_REFERENCE.match(value) for value in shown):
         return True
     return any(_DATE.match(value) for value in values)
 
