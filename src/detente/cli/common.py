@@ -104,9 +104,13 @@ def emit(
         {c: "" if row.get(c) is None else readable(row.get(c)) for c in columns} for row in rows
     ]
     natural = {c: max([len(c), *(len(cell[c]) for cell in cells)]) for c in columns}
+    whole = {c: _whole(c, [cell[c] for cell in cells]) for c in columns}
+    # the narrowest a column may become: ids, references and dates never wrap; other text
+    # wraps, but not narrower than its header or a dozen characters
+    narrowest = {c: natural[c] if whole[c] else min(natural[c], max(len(c), 12)) for c in columns}
 
-    def fits(names: Sequence[str]) -> bool:
-        return sum(natural[c] + 3 for c in names) + 1 <= console.width
+    def fits(names: Sequence[str], widths: Mapping[str, int] = natural) -> bool:
+        return sum(widths[c] + 3 for c in names) + 1 <= console.width
 
     shown = list(columns)
     dropped: list[str] = []
@@ -120,13 +124,16 @@ def emit(
         candidate = [c for c in columns if c in shown or c == column]
         if fits(candidate):
             shown = candidate
+    # Still too wide even with text wrapped: the rightmost columns go (never the first), rather
+    # than an id or a date being cut
+    while len(shown) > 1 and not fits(shown, narrowest):
+        shown.pop()
     table = Table(title=title or None, show_lines=False)
     for column in shown:
-        whole = _whole(column, [cell[column] for cell in cells])
         table.add_column(
             column,
-            no_wrap=whole,
-            min_width=natural[column] if whole else None,
+            no_wrap=whole[column],
+            min_width=narrowest[column],
             overflow="fold",
         )
     for cell in cells:
