@@ -309,7 +309,7 @@ def window_list(
             "next": ", ".join(f"{o.starts_at:%Y-%m-%d %H:%M%z}" for o in nxt),
         })  # fmt: skip
     emit(rows, ["id", "service", "name", "rrule", "start", "minutes", "capacity", "next"], fmt,
-         "Change windows")  # fmt: skip
+         "Change windows", optional=("rrule", "minutes", "capacity", "start"))  # fmt: skip
 
 
 @blackout_app.command("add")

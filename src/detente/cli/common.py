@@ -150,7 +150,8 @@ def emit(
         )
 
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# a date, or a moment, as the whole value (a list of dates wraps between them instead)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?( ?(UTC|Z|[+-]\d{2}:?\d{2}))?)?$")
 # a number, or a record's reference as people quote it: RA-35, DR-30, INC-3, CVE-2024-1234
 _REFERENCE = re.compile(r"^(\d+|[A-Z][A-Z0-9]*-[\w.-]+)$")
 

@@ -24,6 +24,7 @@ LISTS = [
     ("incident", "list"),
     ("gate-override", "list"),
     ("plan", "show", "--limit", "20"),
+    ("plan", "window", "list"),
     ("api", "list"),
     ("initiative", "list"),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import json
+import mmap
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
@@ -232,7 +233,7 @@ NUL_ESCAPE = b"\\u0000"
 _NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
 
 
-def strip_json_nuls(data: bytes) -> bytes:
+def strip_json_nuls(data: bytes | mmap.mmap) -> bytes:
     """JSON text without its ``\\u0000`` escapes (the only way a NUL is in JSON), counted in the
     parse's notes. Callers test ``b"\\\\u0000" in data`` first: a search, not a copy."""
     count = 0

@@ -615,8 +615,8 @@ def _nul_search(data: mmap.mmap) -> Callable[[], bool]:
     the difference at most, not by the search. A searcher that dies without answering counts as
     "found": the slow, exact path is taken."""
     if not hasattr(os, "fork"):
-        found = data.find(NUL_ESCAPE) != -1
-        return lambda: found
+        searched = data.find(NUL_ESCAPE) != -1
+        return lambda: searched
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the forked searcher (its answer is tested)
         try:
