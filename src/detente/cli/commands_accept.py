@@ -9,7 +9,18 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from detente.cli.common import OutputFormat, console, emit, ensure_database, print_details
+from detente.cli.common import (
+    Limit,
+    Offset,
+    OutputFormat,
+    check_choice,
+    console,
+    emit,
+    ensure_database,
+    page_of,
+    print_details,
+    say_more,
+)
 from detente.core.errors import InputError, NotFound
 
 accept_app = typer.Typer(help="Risk acceptances: defer remediation, signed by both sides.")
@@ -188,20 +199,29 @@ def accept_renew(
 
 @accept_app.command("list")
 def accept_list(
-    status: Annotated[str | None, typer.Option()] = None,
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    limit: Limit = 500,
+    offset: Offset = 0,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
 ) -> None:
     """Acceptances, newest first."""
     ensure_database()
-    from detente.acceptances.models import RiskAcceptance
+    from detente.acceptances.models import AcceptanceStatus, RiskAcceptance
 
+    check_choice(status, AcceptanceStatus.values, field="status")
     query = RiskAcceptance.objects.select_related("requester").prefetch_related("signatures")
     if status:
         query = query.filter(status=status)
-    rows = [_summary(a) for a in query[:500]]
+    page, more = page_of(query, limit=limit, offset=offset)
+    rows = [_summary(a) for a in page]
     cols = ["id", "title", "status", "scope", "findings", "class", "until", "requester", "needs",
             "signed", "renewals"]  # fmt: skip
-    emit(rows, cols, fmt, "Acceptances")
+    emit(rows, cols, fmt, "Acceptances", optional=ACCEPT_OPTIONAL)
+    say_more(more, limit=limit, offset=offset)
+
+
+# dropped in this order while a table is too wide for the terminal (least valuable first)
+ACCEPT_OPTIONAL = ("renewals", "class", "signed", "requester", "scope", "findings")
 
 
 @accept_app.command("show")
@@ -308,20 +328,24 @@ def decision_decide_command(
 
 @decision_app.command("list")
 def decision_list(
+    limit: Limit = 500,
+    offset: Offset = 0,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
 ) -> None:
     """Decision records, newest first."""
     ensure_database()
     from detente.decisions.models import DecisionRecord
 
+    page, more = page_of(DecisionRecord.objects.all(), limit=limit, offset=offset)
     rows = [
         {"id": d.pk, "title": d.title, "pressure_point": d.pressure_point, "status": d.status,
          "escalation": d.escalation_level, "review": d.review_date,
          "acceptances": d.acceptances.count()}
-        for d in DecisionRecord.objects.all()[:500]
+        for d in page
     ]  # fmt: skip
     cols = ["id", "title", "pressure_point", "status", "escalation", "review", "acceptances"]
-    emit(rows, cols, fmt, "Decisions")
+    emit(rows, cols, fmt, "Decisions", optional=("acceptances", "escalation", "pressure_point"))
+    say_more(more, limit=limit, offset=offset)
 
 
 @decision_app.command("show")

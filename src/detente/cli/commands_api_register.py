@@ -22,6 +22,8 @@ LIST_COLUMNS = (
     "name", "service", "stage", "version", "openapi", "operations", "test", "last_test",
     "critical", "high", "medium", "low", "info",
 )  # fmt: skip
+# dropped in this order while the table is too wide for the terminal (least valuable first)
+LIST_OPTIONAL = ("info", "openapi", "operations", "low", "version", "medium")
 
 
 def register(app: typer.Typer) -> None:
@@ -116,7 +118,7 @@ def api_list_command(
     ensure_database()
     from detente.api_register.selectors import api_rows
 
-    emit(api_rows(stage=stage), LIST_COLUMNS, fmt, title="API register")
+    emit(api_rows(stage=stage), LIST_COLUMNS, fmt, title="API register", optional=LIST_OPTIONAL)
 
 
 @api_register_app.command("show")

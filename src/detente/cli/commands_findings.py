@@ -10,13 +10,18 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from detente.cli.common import (
+    Limit,
+    Offset,
     OutputFormat,
+    check_choice,
     console,
     emit,
     ensure_database,
     err_console,
+    page_of,
     print_details,
     readable,
+    say_more,
 )
 from detente.core import clock
 from detente.core.errors import NotFound
@@ -157,8 +162,8 @@ def findings_list(
     service: Annotated[str | None, typer.Option(help="Only this business service.")] = None,
     status: Annotated[str, typer.Option(help="open, fixed, accepted, … or 'any'.")] = "open",
     severity: Annotated[str | None, typer.Option()] = None,
-    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
-    offset: Annotated[int, typer.Option(min=0, help="Skip this many (the next page).")] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
 ) -> None:
     """Findings in priority order: exploited and exposed first, then by deadline."""
@@ -177,17 +182,10 @@ def findings_list(
         )
     )
     now = clock.now()
-    page = list(query[offset : offset + limit + 1])
-    rows = [_row(f, now) for f in page[:limit]]
+    page, more = page_of(query, limit=limit, offset=offset)
+    rows = [_row(f, now) for f in page]
     emit(rows, LIST_COLUMNS, fmt, title="Findings", optional=LIST_OPTIONAL)
-    if len(page) > limit:
-        more = query.count() - offset - limit
-        err_console.print(
-            f"{more} more; next page: --offset {offset + limit} (--limit up to 100000)",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+    say_more(more, limit=limit, offset=offset)
 
 
 def _check_filters(*, service: str | None, status: str, severity: str | None) -> None:
@@ -197,14 +195,8 @@ def _check_filters(*, service: str | None, status: str, severity: str | None) ->
     from detente.findings.parsers.base import Severity
     from detente.inventory.models import BusinessService
 
-    statuses = [*Status.values, "any"]
-    if status not in statuses:
-        raise InputError(f"unknown status {status!r}; one of {', '.join(statuses)}", field="status")
-    severities = [s.value for s in Severity]
-    if severity is not None and severity not in severities:
-        raise InputError(
-            f"unknown severity {severity!r}; one of {', '.join(severities)}", field="severity"
-        )
+    check_choice(status, [*Status.values, "any"], field="status")
+    check_choice(severity, [s.value for s in Severity], field="severity")
     if service is not None:
         known = BusinessService.objects.filter(slug=service).exists() or (
             BusinessService.objects.filter(name=service).exists()

@@ -13,7 +13,17 @@ from typing import Annotated, Any
 
 import typer
 
-from detente.cli.common import OutputFormat, console, emit, ensure_database
+from detente.cli.common import (
+    Limit,
+    Offset,
+    OutputFormat,
+    check_choice,
+    console,
+    emit,
+    ensure_database,
+    page_of,
+    say_more,
+)
 
 gate_override_app = typer.Typer(
     help="Overrides of the release gate: list, co-sign, reject, escalate.", no_args_is_help=True
@@ -163,25 +173,30 @@ def override_list(
     status: Annotated[
         str | None, typer.Option(help="pending, confirmed, escalated, rejected")
     ] = None,
+    limit: Limit = 200,
+    offset: Offset = 0,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
 ) -> None:
     """Overrides, newest first."""
     ensure_database()
-    from detente.gates.models import GateOverride
+    from detente.gates.models import GateOverride, OverrideStatus
 
+    check_choice(status, OverrideStatus.values, field="status")
     qs = GateOverride.objects.select_related("run__service", "actor").order_by("-created_at")
     if status:
         qs = qs.filter(status=status)
+    page, more = page_of(qs, limit=limit, offset=offset)
     rows = [
         {
             "id": o.pk, "run": o.run_id, "service": o.run.service.slug, "version": o.run.version,
             "by": o.actor.email, "status": o.status, "decision": f"DR-{o.decision_id}",
             "second_due": o.second_due.strftime("%Y-%m-%d %H:%M"), "reason": o.reason,
         }
-        for o in qs[:200]
+        for o in page
     ]  # fmt: skip
     emit(rows, ("id", "run", "service", "version", "by", "status", "decision", "second_due",
-                "reason"), fmt, "Gate overrides")  # fmt: skip
+                "reason"), fmt, "Gate overrides", optional=("version", "run", "by"))  # fmt: skip
+    say_more(more, limit=limit, offset=offset)
 
 
 def _sign(override_id: int, actor: str | None, approve: bool, comment: str) -> None:

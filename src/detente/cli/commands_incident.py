@@ -9,12 +9,16 @@ from typing import Annotated, Any
 import typer
 
 from detente.cli.common import (
+    Limit,
+    Offset,
     OutputFormat,
     console,
     emit,
     ensure_database,
+    page_of,
     print_details,
     readable,
+    say_more,
 )
 from detente.core.errors import InputError, NotFound
 
@@ -348,6 +352,8 @@ def incident_review(
 @incident_app.command("list")
 def incident_list(
     open_only: Annotated[bool, typer.Option("--open", help="Only incidents not closed.")] = False,
+    limit: Limit = 500,
+    offset: Offset = 0,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
 ) -> None:
     """Incidents, newest first, with the state of their CIO briefing."""
@@ -357,7 +363,8 @@ def incident_list(
 
     doc, _ = active_policy()
     rows = []
-    for i in incidents_list(open_only=open_only)[:500]:
+    page, more = page_of(incidents_list(open_only=open_only), limit=limit, offset=offset)
+    for i in page:
         cadence = briefing_status(i, doc=doc)
         rows.append(
             {"id": i.pk, "title": i.title, "severity": i.severity, "status": i.status,
@@ -365,7 +372,8 @@ def incident_list(
              "briefing": cadence.state.value, "next_due": _when(cadence.due)}
         )  # fmt: skip
     cols = ["id", "title", "severity", "status", "lead", "declared", "briefing", "next_due"]
-    emit(rows, cols, fmt, "Incidents")
+    emit(rows, cols, fmt, "Incidents", optional=("lead", "briefing", "declared"))
+    say_more(more, limit=limit, offset=offset)
 
 
 @incident_app.command("regimes")

@@ -78,7 +78,13 @@ def initiative_list(
     ensure_database()
     from detente.initiatives.selectors import initiative_rows
 
-    emit(initiative_rows(running_only=running), LIST_COLUMNS, fmt, title="Initiatives")
+    emit(
+        initiative_rows(running_only=running),
+        LIST_COLUMNS,
+        fmt,
+        title="Initiatives",
+        optional=("ciso_sponsor", "cio_sponsor", "share"),
+    )
 
 
 @initiatives_app.command("show")

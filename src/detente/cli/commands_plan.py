@@ -8,7 +8,16 @@ from typing import Annotated, Any
 
 import typer
 
-from detente.cli.common import OutputFormat, console, emit, ensure_database
+from detente.cli.common import (
+    Limit,
+    Offset,
+    OutputFormat,
+    console,
+    emit,
+    ensure_database,
+    page_of,
+    say_more,
+)
 from detente.core.errors import InputError, NotFound
 
 plan_app = typer.Typer(help="Patch planning into change windows: plan, misses, what-if, ICS.")
@@ -100,7 +109,8 @@ def plan_make_command(
 def plan_show(
     plan_id: Annotated[int | None, typer.Option("--plan", help="Plan id (current).")] = None,
     misses: Annotated[bool, typer.Option(help="Only the deadlines at risk.")] = False,
-    limit: Annotated[int, typer.Option()] = 200,
+    limit: Limit = 200,
+    offset: Offset = 0,
     fmt: Fmt = OutputFormat.TABLE,
 ) -> None:
     """The plan's work items: where each goes, and for each miss the cheapest remedy."""
@@ -109,7 +119,9 @@ def plan_show(
 
     plan = _plan(plan_id)
     rows = []
-    for item in plan_items(plan, missed_only=misses).order_by("-weight", "id")[:limit]:
+    items = plan_items(plan, missed_only=misses).order_by("-weight", "id")
+    page, more = page_of(items, limit=limit, offset=offset)
+    for item in page:
         best = next((r for r in item.remedies if r["feasible"]), None)
         rows.append({
             "id": item.pk,
@@ -139,7 +151,8 @@ def plan_show(
         if fmt is OutputFormat.TABLE:
             row["deadline"] = f"{row['deadline']:%Y-%m-%d}"
             row["when"] = f"{row['when']:%Y-%m-%d %H:%M}" if row["when"] else "unplanned"
-    emit(rows, cols, fmt, "Work items")
+    emit(rows, cols, fmt, "Work items", optional=("acceptance", "late_days", "findings"))
+    say_more(more, limit=limit, offset=offset)
 
 
 @plan_app.command("what-if")
@@ -296,7 +309,7 @@ def window_list(
             "next": ", ".join(f"{o.starts_at:%Y-%m-%d %H:%M%z}" for o in nxt),
         })  # fmt: skip
     emit(rows, ["id", "service", "name", "rrule", "start", "minutes", "capacity", "next"], fmt,
-         "Change windows")  # fmt: skip
+         "Change windows", optional=("rrule", "minutes", "capacity", "start"))  # fmt: skip
 
 
 @blackout_app.command("add")

@@ -10,8 +10,9 @@ import io
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -20,6 +21,43 @@ from detente.core.text import spreadsheet_safe
 
 console = Console()
 err_console = Console(stderr=True)
+
+MAX_LIMIT = 100_000
+# --limit and --offset of every list command
+Limit = Annotated[int, typer.Option(min=1, max=MAX_LIMIT, help="At most this many rows.")]
+Offset = Annotated[int, typer.Option(min=0, help="Skip this many (the next page).")]
+
+
+def check_choice(value: str | None, choices: Sequence[str], *, field: str) -> None:
+    """An unknown filter value is bad input naming the valid ones (never an empty list)."""
+    from detente.core.errors import InputError
+
+    if value is not None and value not in choices:
+        raise InputError(
+            f"unknown {field.replace('_', ' ')} {value!r}; one of {', '.join(choices)}",
+            field=field,
+        )
+
+
+def page_of(rows: Any, *, limit: int, offset: int) -> tuple[list[Any], int]:
+    """One page of ``rows`` (a list, or a query: it reads the page and one row more), and how
+    many rows come after it."""
+    page = list(rows[offset : offset + limit + 1])
+    if len(page) <= limit:
+        return page, 0
+    total = len(rows) if isinstance(rows, list) else rows.count()
+    return page[:limit], total - offset - limit
+
+
+def say_more(more: int, *, limit: int, offset: int) -> None:
+    """Under a list cut at its limit: how many more, and how to page."""
+    if more > 0:
+        err_console.print(
+            f"{more} more; next page: --offset {offset + limit} (--limit up to {MAX_LIMIT})",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 class OutputFormat(enum.StrEnum):
@@ -66,9 +104,13 @@ def emit(
         {c: "" if row.get(c) is None else readable(row.get(c)) for c in columns} for row in rows
     ]
     natural = {c: max([len(c), *(len(cell[c]) for cell in cells)]) for c in columns}
+    whole = {c: _whole(c, [cell[c] for cell in cells]) for c in columns}
+    # the narrowest a column may become: ids, references and dates never wrap; other text
+    # wraps, but not narrower than its header or a dozen characters
+    narrowest = {c: natural[c] if whole[c] else min(natural[c], max(len(c), 12)) for c in columns}
 
-    def fits(names: Sequence[str]) -> bool:
-        return sum(natural[c] + 3 for c in names) + 1 <= console.width
+    def fits(names: Sequence[str], widths: Mapping[str, int] = natural) -> bool:
+        return sum(widths[c] + 3 for c in names) + 1 <= console.width
 
     shown = list(columns)
     dropped: list[str] = []
@@ -82,13 +124,16 @@ def emit(
         candidate = [c for c in columns if c in shown or c == column]
         if fits(candidate):
             shown = candidate
+    # Still too wide even with text wrapped: the rightmost columns go (never the first), rather
+    # than an id or a date being cut
+    while len(shown) > 1 and not fits(shown, narrowest):
+        shown.pop()
     table = Table(title=title or None, show_lines=False)
     for column in shown:
-        whole = _whole(column, [cell[column] for cell in cells])
         table.add_column(
             column,
-            no_wrap=whole,
-            min_width=natural[column] if whole else None,
+            no_wrap=whole[column],
+            min_width=narrowest[column],
             overflow="fold",
         )
     for cell in cells:
@@ -105,12 +150,18 @@ def emit(
         )
 
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# a date, or a moment, as the whole value (a list of dates wraps between them instead)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?( ?(UTC|Z|[+-]\d{2}:?\d{2}))?)?$")
+# a number, or a record's reference as people quote it: RA-35, DR-30, INC-3, CVE-2024-1234
+_REFERENCE = re.compile(r"^(\d+|[A-Z][A-Z0-9]*-[\w.-]+)$")
 
 
 def _whole(column: str, values: Sequence[str]) -> bool:
-    """Ids and dates are never cut or wrapped."""
+    """Ids, references and dates are never cut or wrapped."""
     if column == "id" or column.endswith("_id") or column.endswith("id"):
+        return True
+    shown = [value for value in values if value]
+    if shown and all(_REFERENCE.match(value) for value in shown):
         return True
     return any(_DATE.match(value) for value in values)
 

@@ -120,6 +120,31 @@ def test_eof_at_a_prompt_and_an_abort_exit_2_with_one_line() -> None:
         )
 
 
+@pytest.fixture(scope="module")
+def ciso(home: Path) -> str:
+    """A CISO in the module's data directory (the first organisation file needs no actor)."""
+    (home / "org-eof.yaml").write_text(
+        "version: 1\npeople:\n  - {name: Sam Ciso, email: ciso-eof@example.com, role: ciso}\n"
+    )
+    applied = detente(home, "org", "apply", "org-eof.yaml")
+    assert applied.returncode == 0, applied.stderr
+    return "ciso-eof@example.com"
+
+
+@pytest.mark.parametrize("stdin", ["", "\n"], ids=["closed", "empty-line"])
+def test_eof_at_a_real_prompt_exits_2_with_one_line(home: Path, ciso: str, stdin: str) -> None:
+    # the questionnaire asks item by item on standard input, which ends (closed, or one empty
+    # answer that click asks again for)
+    done = detente(home, "profile", "take", "--as", ciso, stdin=stdin)
+
+    assert done.returncode == 2
+    assert done.stderr == (
+        "error: no answer at a prompt (input ended); run the command in a terminal or pass "
+        "the value as an option\n"
+    )
+    assert "(1-5):" in done.stdout  # it did prompt
+
+
 def test_exit_3_is_kept_for_bugs_and_says_where_to_report_them() -> None:
     code, message = _classify(RuntimeError("boom"))
     assert code == 3

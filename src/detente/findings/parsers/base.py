@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import json
+import mmap
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
@@ -226,10 +227,13 @@ def emptied(value: object, *, record: str, field: str) -> bool:
     return False
 
 
+# A NUL can only be in JSON text as this escape; the pattern below tells it from an escaped
+# backslash followed by "u0000" (text).
+NUL_ESCAPE = b"\\u0000"
 _NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
 
 
-def strip_json_nuls(data: bytes) -> bytes:
+def strip_json_nuls(data: bytes | mmap.mmap) -> bytes:
     """JSON text without its ``\\u0000`` escapes (the only way a NUL is in JSON), counted in the
     parse's notes. Callers test ``b"\\\\u0000" in data`` first: a search, not a copy."""
     count = 0
@@ -265,7 +269,7 @@ def read_json(stream: IO[bytes]) -> Any:
     data = stream.read()
     if not data.strip():
         raise ParseError("the file is empty", record="document")
-    if b"\\u0000" in data:
+    if NUL_ESCAPE in data:
         data = strip_json_nuls(data)
     try:
         decoded = msgspec.json.decode(data)
@@ -278,10 +282,10 @@ def read_json(stream: IO[bytes]) -> Any:
     return decoded
 
 
-# JSON documents up to this size are searched for duplicate keys (msgspec keeps the last value
-# silently); the search decodes the document a second time with the standard library (67 ms per
-# MB measured under load, bench/intake_checks.py), so larger ones, and Trivy's (read by their own
-# typed decoder), are not searched.
+# JSON documents up to this size, of every format but Trivy, are searched for duplicate keys
+# (msgspec keeps the last value silently). The search decodes the document a second time with the
+# standard library, 1-2 times the cost of the parse itself (bench/intake_checks.py); where that
+# is not worth it is written in docs/formats.md ("Duplicate keys").
 DUPLICATE_CHECK_BYTES = 16 * 2**20
 DUPLICATE = "duplicate"
 

@@ -21,6 +21,7 @@ import msgspec
 
 from detente.findings.parsers.base import (
     COMMON_SEVERITIES,
+    NUL_ESCAPE,
     ParsedFinding,
     ParseError,
     Parser,
@@ -150,9 +151,10 @@ class _Result(msgspec.Struct, gc=False):
     # Split into raw records by the document's one decoding pass, each decoded in its turn: a
     # 2 GB list is neither scanned twice nor alive as a million decoded records at once.
     Vulnerabilities: list[msgspec.Raw] | None = None
-    Misconfigurations: msgspec.Raw = _EMPTY
-    Secrets: msgspec.Raw = _EMPTY
-    Licenses: msgspec.Raw = _EMPTY
+    # Likewise, so that one bad record is skipped (and named) instead of refusing its whole list.
+    Misconfigurations: list[msgspec.Raw] | None = None
+    Secrets: list[msgspec.Raw] | None = None
+    Licenses: list[msgspec.Raw] | None = None
 
 
 class _Report(msgspec.Struct, gc=False):
@@ -179,9 +181,9 @@ class _K8sReport(msgspec.Struct, gc=False):
 # Decoders are built once: msgspec.json.decode(..., type=X) rebuilds X's type info on every call.
 _TEXT = msgspec.json.Decoder(_Text)
 _VULN = msgspec.json.Decoder(_Vuln)
-_MISCONFS = msgspec.json.Decoder(list[_Misconf] | None)
-_SECRETS = msgspec.json.Decoder(list[_Secret] | None)
-_LICENSES = msgspec.json.Decoder(list[_License] | None)
+_MISCONF = msgspec.json.Decoder(_Misconf)
+_SECRET = msgspec.json.Decoder(_Secret)
+_LICENSE = msgspec.json.Decoder(_License)
 _REPORT = msgspec.json.Decoder(_Report)
 _K8S_REPORT = msgspec.json.Decoder(_K8sReport)
 _LEGACY = msgspec.json.Decoder(list[_Result])
@@ -228,12 +230,16 @@ def _decode(
         raise ParseError(f"not valid JSON ({exc})", record=prefix or "document") from None
 
 
-def _decode_list(
-    decoder: msgspec.json.Decoder[list[T] | None], raw: msgspec.Raw, prefix: str
-) -> list[T]:
-    if not raw:
-        return []
-    return _decode(decoder, raw, prefix) or []
+def _records(
+    decoder: msgspec.json.Decoder[T], raws: list[msgspec.Raw] | None, base: str
+) -> Iterator[tuple[int, T]]:
+    """The records of a list, one at a time with their index; a record that does not decode
+    (a string where a number belongs, not an object) is skipped and named, as a record."""
+    for index, raw in enumerate(raws or ()):
+        try:
+            yield index, _decode(decoder, raw, f"{base}[{index}]")
+        except ParseError as exc:
+            skip_record(exc)
 
 
 # ---------------------------------------------------------------- detection
@@ -416,7 +422,7 @@ def _vulnerabilities(result: _Result, ctx: _Context, prefix: str) -> Iterator[Pa
 def _misconfigurations(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
     base = prefix + ".Misconfigurations"
     target = result.Target or ""
-    for index, item in enumerate(_decode_list(_MISCONFS, result.Misconfigurations, base)):
+    for index, item in _records(_MISCONF, result.Misconfigurations, base):
         try:
             record = f"{base}[{index}]"
             if (item.Status or "FAIL").upper() in ("PASS", "EXCEPTION"):
@@ -462,7 +468,7 @@ def _misconfigurations(result: _Result, ctx: _Context, prefix: str) -> Iterator[
 def _secrets(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
     base = prefix + ".Secrets"
     target = result.Target or ""
-    for index, item in enumerate(_decode_list(_SECRETS, result.Secrets, base)):
+    for index, item in _records(_SECRET, result.Secrets, base):
         try:
             record = f"{base}[{index}]"
             rule = item.RuleID
@@ -492,7 +498,7 @@ def _secrets(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFind
 def _licenses(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFinding]:
     base = prefix + ".Licenses"
     target = result.Target or ""
-    for index, item in enumerate(_decode_list(_LICENSES, result.Licenses, base)):
+    for index, item in _records(_LICENSE, result.Licenses, base):
         try:
             record = f"{base}[{index}]"
             name = item.Name
@@ -526,16 +532,17 @@ _OS_SUFFIX_RE = re.compile(r"\s+\([^()]*\)$")
 _Section = tuple[list[_Result], str, str | None, str | None]
 
 
-def _sections(data: bytes | mmap.mmap, legacy: bool) -> list[_Section]:
-    """Decode the document's frame; finding lists stay raw until their turn."""
+def _sections(data: bytes | mmap.mmap, legacy: bool) -> tuple[list[_Section], bool]:
+    """Decode the document's frame; finding lists stay raw until their turn. With it, whether
+    the document names its one artifact (its first section's asset is then a scope: a clean
+    scan of it closes Trivy's findings there)."""
     if legacy:
         results = _decode(_LEGACY, data, "")
         if results and results[0].Target:
             # "alpine:3.10 (alpine 3.10.2)": the image, then the OS Trivy found in it
             image = _OS_SUFFIX_RE.sub("", results[0].Target) or results[0].Target
-            declare_scope(SCANNER, "image", image)
-            return [(results, "", "image", image)]
-        return [(results, "", None, None)]
+            return [(results, "", "image", image)], True
+        return [(results, "", None, None)], False
     head = data[:_HEAD]
     if b'"ClusterName"' in head and b'"SchemaVersion"' not in head:
         k8s = _decode(_K8S_REPORT, data, "")
@@ -552,13 +559,12 @@ def _sections(data: bytes | mmap.mmap, legacy: bool) -> list[_Section]:
                 sections.append(
                     (res.Results or [], f"{key}[{index}].Results", "workload", workload)
                 )
-        return sections
+        return sections, False
     report = _decode(_REPORT, data, "")
     kind = _ASSET_KIND.get(report.ArtifactType or "")
     if kind and report.ArtifactName:
-        declare_scope(SCANNER, kind, report.ArtifactName)
-        return [(report.Results or [], "Results", kind, report.ArtifactName)]
-    return [(report.Results or [], "Results", None, None)]
+        return [(report.Results or [], "Results", kind, report.ArtifactName)], True
+    return [(report.Results or [], "Results", None, None)], False
 
 
 def _contents(stream: IO[bytes]) -> bytes | mmap.mmap:
@@ -598,18 +604,66 @@ def _nothing() -> None:
     return None
 
 
+def _nul_search(data: mmap.mmap) -> Callable[[], bool]:
+    """Search a mapped file for a NUL escape beside the decoding of its frame; the call returned
+    says whether one was found (or may have been: an escaped backslash before ``u0000`` is text,
+    which ``strip_json_nuls`` then tells apart).
+
+    The search reads the whole file (1.4 s for 2.1 GB on a quiet machine, bench/intake_checks.py)
+    and holds the interpreter the while, so it runs in a forked process of its own, on the other
+    core, while this one decodes the frame (about as long): the first findings are delayed by
+    the difference at most, not by the search. A searcher that dies without answering counts as
+    "found": the slow, exact path is taken."""
+    if not hasattr(os, "fork"):
+        searched = data.find(NUL_ESCAPE) != -1
+        return lambda: searched
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the forked searcher (its answer is tested)
+        try:
+            os._exit(1 if data.find(NUL_ESCAPE) != -1 else 0)
+        finally:
+            os._exit(2)
+
+    def found() -> bool:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:  # reaped by someone else: no answer
+            return True
+        return os.waitstatus_to_exitcode(status) != 0
+
+    return found
+
+
 def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
     data = _contents(stream)
     first = _FIRST_BYTE_RE.search(data)  # never data.lstrip(): that copies a 2 GB buffer
     if first is None:
         raise ParseError("the file is empty", record="document")
-    if not isinstance(data, mmap.mmap) and b"\\u0000" in data:
-        # NULs are stripped in files read whole; a mapped file (>= MMAP_MIN_BYTES) is not
-        # searched: seconds of the parse child for 2 GB (bench/intake_checks.py)
-        data = strip_json_nuls(data)
+    legacy = first.group() == b"["
+    del first  # holds the buffer: a mapping could not be closed
+    if isinstance(data, mmap.mmap):
+        # NULs are stripped from files of every size. A mapped one is searched beside its
+        # frame's decoding (see _nul_search); if it has any, it is read whole, stripped and its
+        # frame decoded again: slower, and file-sized memory, for the rare file that needs it.
+        nuls = _nul_search(data)
+        try:
+            sections, scoped = _sections(data, legacy)
+        finally:
+            found = nuls()  # also after a refused frame: no searcher is left behind
+        if found:
+            sections = []  # its raw slices hold the mapping, unmapped with its last reference
+            data = strip_json_nuls(data)
+            sections, scoped = _sections(data, legacy)
+    else:
+        if NUL_ESCAPE in data:
+            data = strip_json_nuls(data)
+        sections, scoped = _sections(data, legacy)
+    if scoped:
+        _, _, kind, artifact = sections[0]
+        declare_scope(SCANNER, kind, artifact)
     release = _releaser(data)
     ctx = _Context(release)
-    for results, prefix, ctx.asset_kind, ctx.asset_name in _sections(data, first.group() == b"["):
+    for results, prefix, ctx.asset_kind, ctx.asset_name in sections:
         for index, result in enumerate(results):
             where = f"{prefix}[{index}]"
             if result.Vulnerabilities:

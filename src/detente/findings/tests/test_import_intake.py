@@ -438,3 +438,127 @@ def test_a_forced_format_nobody_knows_is_refused_before_anything_is_written(
     assert ", sarif, " in str(refused.value)
     assert ScanImport.objects.count() == 0
     assert Finding.objects.count() == 0
+
+
+# ------------------------------------------------------------------ every size, every format
+
+
+def _trivy_with_nuls() -> dict[str, Any]:
+    doc = trivy_report(
+        [trivy_vuln("CVE-2024-1", pkg="open\u0000ssl", title="bad\u0000 title")],
+        artifact="registry.example/sh\u0000op:1.0",
+    )
+    doc["Results"][0]["Target"] = "registry.example/shop:1.0 (debian\u0000 12.5)"
+    return doc
+
+
+@pytest.mark.parametrize("in_child", [False, True], ids=["in-process", "parse-child"])
+def test_nuls_are_stripped_from_a_mapped_trivy_file_as_from_one_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_child: bool
+) -> None:
+    from detente.findings import parse_worker
+    from detente.findings.parsers import trivy
+
+    whole_path = write_json(tmp_path / "whole.json", _trivy_with_nuls())
+    whole = _import(whole_path)
+    read_whole = list(Finding.objects.values_list("asset__identifier", "component", "title"))
+    Finding.objects.all().delete()
+
+    # a file from MMAP_MIN_BYTES up is memory-mapped (2 GB reports); here every file is
+    monkeypatch.setattr(trivy, "MMAP_MIN_BYTES", 1)
+    if in_child:
+        monkeypatch.setattr(parse_worker, "PARALLEL_MIN_BYTES", 1)
+    mapped = _import(write_json(tmp_path / "mapped.json", _trivy_with_nuls()))
+
+    assert list(Finding.objects.values_list("asset__identifier", "component", "title")) == [
+        ("registry.example/shop:1.0", "openssl", "bad title")
+    ]
+    assert read_whole == [("registry.example/shop:1.0", "openssl", "bad title")]
+    assert Finding.objects.get().file_path == "registry.example/shop:1.0 (debian 12.5)"
+    assert mapped.notes == whole.notes == [
+        {"kind": "stripped", "record": "document", "field": "", "message":
+         "5 NUL character(s) stripped"}
+    ]  # fmt: skip
+
+
+def test_a_mapped_trivy_file_without_nuls_is_read_from_its_mapping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from detente.findings.parsers import trivy
+
+    monkeypatch.setattr(trivy, "MMAP_MIN_BYTES", 1)
+    vuln = trivy_vuln("CVE-2024-2", title="path C:\\u0000dir")  # an escaped backslash: text
+    scan = _import(write_json(tmp_path / "t.json", trivy_report([vuln])))
+    assert Finding.objects.get().title == "path C:\\u0000dir"
+    assert scan.notes == []
+
+
+def test_duplicate_keys_in_a_trivy_report_keep_the_last_value_unsearched(tmp_path: Path) -> None:
+    # docs/formats.md, "Duplicate keys": Trivy's reports are not searched (the cost is the parse's)
+    path = tmp_path / "dup.json"
+    text = json.dumps(trivy_report([trivy_vuln("CVE-2024-3", severity="LOW")]))
+    path.write_text(text.replace('"Severity": "LOW"', '"Severity": "LOW", "Severity": "HIGH"'))
+    scan = _import(path)
+    assert Finding.objects.get().scanner_severity == "HIGH"
+    assert scan.notes == []
+
+
+def test_duplicate_keys_are_not_searched_from_the_documented_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from detente.findings.parsers import base
+
+    monkeypatch.setattr(base, "DUPLICATE_CHECK_BYTES", len(_DUPLICATED) - 1)
+    path = tmp_path / "dup.json"
+    path.write_text(_DUPLICATED)
+    scan = _import(path, asset_name="shop")
+    assert Finding.objects.count() == 2
+    assert scan.notes == []
+
+
+def _trivy_with_bad_records() -> dict[str, Any]:
+    doc = trivy_report([trivy_vuln("CVE-2024-4")])
+    doc["Results"].append(
+        {
+            "Target": "Dockerfile",
+            "Class": "config",
+            "Misconfigurations": [
+                {"ID": "DS002", "Title": "root user", "Severity": "HIGH", "Status": "FAIL"},
+                {"ID": "DS005", "Severity": ["HIGH"]},
+                "not a record",
+            ],
+            "Secrets": [
+                {"RuleID": "aws-key", "Severity": "CRITICAL", "StartLine": "twelve"},
+                {"RuleID": "github-pat", "Severity": "HIGH", "StartLine": 3, "Match": "****"},
+            ],
+            "Licenses": [
+                {"Name": "GPL-3.0", "Severity": "HIGH", "PkgName": "readline"},
+                {"Name": "AGPL-3.0", "Severity": {"x": 1}},
+            ],
+        }
+    )
+    return doc
+
+
+def test_a_bad_record_in_trivys_other_lists_is_skipped_and_named(tmp_path: Path) -> None:
+    scan = _import(write_json(tmp_path / "t.json", _trivy_with_bad_records()))
+
+    assert sorted(Finding.objects.values_list("vuln_id", flat=True)) == [
+        "CVE-2024-4", "DS002", "GPL-3.0", "github-pat"
+    ]  # fmt: skip
+    assert [(n["kind"], n["record"], n["field"]) for n in scan.notes] == [
+        ("skipped", "Results[1].Misconfigurations[1]", "Severity"),
+        ("skipped", "Results[1].Misconfigurations[2]", ""),
+        ("skipped", "Results[1].Secrets[0]", "StartLine"),
+        ("skipped", "Results[1].Licenses[1]", "Severity"),
+    ]
+    assert scan.skipped == 4
+
+
+def test_strict_refuses_a_bad_record_in_trivys_other_lists(tmp_path: Path) -> None:
+    with pytest.raises(ParseError) as refused:
+        _import(write_json(tmp_path / "t.json", _trivy_with_bad_records()), strict=True)
+    assert (refused.value.record, refused.value.field) == (
+        "Results[1].Misconfigurations[1]", "Severity"
+    )  # fmt: skip
+    assert Finding.objects.count() == 0
