@@ -231,4 +231,4 @@ def _sso_message(exc: DetenteError) -> str:
 
 
 def _sso_status(exc: DetenteError) -> int:
-    return exc.http_status if isinstance(exc, oidc.SsoError | oidc.NoRole) else 503
+    return exc.http_status if isinstance(exc, oidc.SsoError | oidc.SsoRefused) else 503
