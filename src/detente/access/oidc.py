@@ -480,6 +480,11 @@ def oidc_person_provision(*, cfg: OidcConfig, sign_in: SignIn) -> Person:
             refused = SsoRefused(
                 f"{sign_in.email} is deactivated in Détente; an operator reactivates people"
             )
+            audit_record(
+                actor=None, actor_label=label, verb="access.signin_failed",
+                subject_type="account", subject_id=person.pk,
+                after={"reason": "sso_inactive", "groups": list(sign_in.groups)},
+            )  # fmt: skip
         else:
             person = _upsert(person=person, sign_in=sign_in, role=role, label=label)
             now = clock.now()

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.models import AbstractBaseUser
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
@@ -186,6 +186,8 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def sso_start(request: HttpRequest) -> HttpResponse:
     """Off to the identity provider, with a fresh state, nonce and PKCE verifier in the session."""
+    if not oidc.sso_enabled():
+        raise Http404("single sign-on is off")
     try:
         config = oidc.oidc_config()
         redirect_uri = config.redirect_uri or request.build_absolute_uri(
@@ -204,6 +206,8 @@ def sso_start(request: HttpRequest) -> HttpResponse:
 def sso_callback(request: HttpRequest) -> HttpResponse:
     """Back from the provider: verify, provision (role from groups), sign in. Local TOTP is not
     asked: the provider does the second factor for its accounts (docs/sso.md)."""
+    if not oidc.sso_enabled():
+        raise Http404("single sign-on is off")
     try:
         config = oidc.oidc_config()
         sign_in = oidc.oidc_complete(cfg=config, session=request.session, params=request.GET)

@@ -196,6 +196,8 @@ def test_a_group_removed_at_the_provider_ends_access_at_the_next_sign_in(idp: Pr
     again = sso(Client(), "fay")
     assert again.status_code == 403
     assert "fay@example.org is deactivated in Détente" in again.content.decode()
+    refusals = AuditEvent.objects.filter(verb="access.signin_failed").order_by("seq")
+    assert [(event.after or {})["reason"] for event in refusals] == ["sso_no_role", "sso_inactive"]
 
 
 def _with_query(url: str, **changes: str) -> str:
@@ -393,6 +395,8 @@ def test_password_sign_in_stays_when_sso_is_off(settings: Any, db: None) -> None
     assert "Sign in with" not in page
     assert response.status_code == 302
     assert signed_in_as(client) == person
+    assert client.get("/login/sso").status_code == 404
+    assert client.get("/login/sso/callback", {"state": "x", "code": "y"}).status_code == 404
 
 
 def test_the_mapping_file_is_the_org_role_mapping_format(tmp_path: Path) -> None:
