@@ -1,10 +1,12 @@
 """Single sign-on in headless Chromium against a real OpenID provider on loopback: the sign-in page
 offers the provider, the provider's own login and consent pages are filled in, and the browser
 lands on the home of the role its group maps to; a group removed at the provider ends access at
-the next sign-in; a callback whose state was tampered with signs nobody in."""
+the next sign-in; an expired session signs in again through the provider (its groups read again);
+a state or nonce tampered with on the way signs nobody in."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -100,6 +102,31 @@ def test_a_group_removed_at_the_provider_refuses_the_next_sign_in(
     assert Person.objects.get(email="bo@example.org").active is False
     first.goto("/cio")  # the session opened before ends with the role
     first.wait_for_url(re.compile(r"/login\?next="))
+
+
+def test_an_expired_session_signs_in_again_through_the_provider_with_fresh_groups(
+    idp: Provider, new_page: Any
+) -> None:
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    idp.set_account("di", email="di@example.org", name="Di", groups=["detente-engineers"])
+    page = new_page()
+    page.goto("/login")
+    page.get_by_role("link", name="Sign in with Test IdP").click()
+    at_the_provider(page, "di")
+    page.wait_for_url(re.compile(r"/me$"))  # an engineer's home
+    idp.set_account("di", email="di@example.org", name="Di", groups=["detente-cio"])
+
+    Session.objects.update(expire_date=timezone.now() - dt.timedelta(seconds=1))
+    page.goto("/cio")
+    page.wait_for_url(re.compile(r"/login\?next="))
+    page.get_by_role("link", name="Sign in with Test IdP").click()
+
+    # The provider still knows the browser and the consent: no page of its own this time.
+    page.wait_for_url(re.compile(r"/cio$"))
+    assert "Di · CIO" in page.locator("header").inner_text()
+    assert Person.objects.get(email="di@example.org").role == Role.CIO
 
 
 @pytest.mark.parametrize(
