@@ -10,6 +10,8 @@
 //                                 look-up so a test can move someone between groups
 // The login page is the package's development interaction (any password; the login names the
 // account); consent is asked once per grant. It prints "listening <issuer>" when ready.
+// On Node 20 (Debian's) the package prints "Unsupported runtime. Use Node.js v22.x LTS": a
+// warning only (it has no engines limit); the suite passes on 20, and 22 works the same.
 import { readFileSync } from 'node:fs';
 import Provider from 'oidc-provider';
 
