@@ -137,6 +137,13 @@ def test_two_mapped_groups_give_one_role_the_first_in_the_mapping(idp: Provider)
     assert Person.objects.get(email="cy@example.org").role == Role.CISO
 
 
+def test_the_way_back_never_leaves_the_site(idp: Provider) -> None:
+    idp.set_account("nia", email="nia@example.org", name="Nia", groups=["detente-cio"])
+    response = sso(Client(), "nia", next_url="https://evil.example/phish")
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
 def test_an_existing_person_is_linked_not_duplicated(idp: Provider) -> None:
     person = person_upsert(name="Dee", email="dee@example.org", role=Role.CIO)
     account_set_password(person=person, password=PASSWORD)
