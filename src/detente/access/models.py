@@ -42,3 +42,23 @@ class TotpDevice(models.Model):
 
     def __str__(self) -> str:
         return f"TOTP for {self.user_id}"
+
+
+class OidcIdentity(models.Model):
+    """Who a person is at an OpenID provider: the ID token's ``iss`` and ``sub``, the pair OpenID
+    Connect guarantees stable (an e-mail may be reassigned; ``sub`` is never). Written by
+    ``access.oidc.oidc_person_provision`` at the first single sign-on."""
+
+    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="oidc")
+    issuer = models.CharField(max_length=300)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+    last_signed_in_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="oidc_identity_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

@@ -219,6 +219,22 @@ DETENTE_SIGNIN_FAILURES_PER_ADDRESS = env_int("DETENTE_SIGNIN_FAILURES_PER_ADDRE
 DETENTE_TOTP_ATTEMPTS = env_int("DETENTE_TOTP_ATTEMPTS", 5)  # per pending sign-in
 DETENTE_API_RATE_PER_MINUTE = env_int("DETENTE_API_RATE_PER_MINUTE", 1200)  # per token, process
 
+# Single sign-on through an OpenID provider (detente.access.oidc; docs/sso.md). Off while the
+# issuer is empty. Roles come from the groups claim through DETENTE_OIDC_GROUP_ROLES (a JSON object
+# {"group": "role"}) or DETENTE_OIDC_GROUP_ROLES_FILE (the org role-mapping YAML); the first mapped
+# group in the mapping's order wins. Password sign-in can be switched off once SSO is on.
+DETENTE_OIDC_ISSUER = env_str("DETENTE_OIDC_ISSUER", "")
+DETENTE_OIDC_CLIENT_ID = env_str("DETENTE_OIDC_CLIENT_ID", "")
+DETENTE_OIDC_CLIENT_SECRET = env_str("DETENTE_OIDC_CLIENT_SECRET", "")
+DETENTE_OIDC_SCOPES = env_str("DETENTE_OIDC_SCOPES", "openid email profile")
+DETENTE_OIDC_GROUPS_CLAIM = env_str("DETENTE_OIDC_GROUPS_CLAIM", "groups")
+DETENTE_OIDC_GROUP_ROLES = env_str("DETENTE_OIDC_GROUP_ROLES", "")
+DETENTE_OIDC_GROUP_ROLES_FILE = env_str("DETENTE_OIDC_GROUP_ROLES_FILE", "")
+DETENTE_OIDC_PROVIDER_NAME = env_str("DETENTE_OIDC_PROVIDER_NAME", "single sign-on")
+DETENTE_OIDC_REDIRECT_URI = env_str("DETENTE_OIDC_REDIRECT_URI", "")  # default: from the request
+DETENTE_OIDC_TIMEOUT_SECONDS = env_int("DETENTE_OIDC_TIMEOUT_SECONDS", 10)
+DETENTE_PASSWORD_SIGNIN = env_bool("DETENTE_PASSWORD_SIGNIN", True)
+
 # The audit chain's key and witness live outside the database (detente.audit.keys / .witness).
 DETENTE_AUDIT_KEY_FILE = env_str("DETENTE_AUDIT_KEY_FILE", str(DATA_DIR / "audit_key"))
 DETENTE_AUDIT_WITNESS = env_str("DETENTE_AUDIT_WITNESS", str(DATA_DIR / "audit_witness.jsonl"))

@@ -1,4 +1,5 @@
-"""Sign-in (password, then the second factor when enrolled) and the guard every page uses."""
+"""Sign-in (password, then the second factor when enrolled; or single sign-on through the
+organisation's OpenID provider, ``access.oidc``) and the guard every page uses."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.models import AbstractBaseUser
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from detente.access import oidc
 from detente.access.services import signin_failure_record, totp_required, totp_verify
 from detente.access.throttle import (
     Lockout,
@@ -24,6 +26,7 @@ from detente.access.throttle import (
     signin_locked,
     signin_succeeded,
 )
+from detente.core.errors import DetenteError
 from detente.people.models import Person
 
 View = Callable[..., HttpResponseBase]
@@ -71,10 +74,23 @@ def _wait_message(seconds: int) -> str:
     return f"Too many failed sign-ins. Try again in {seconds} seconds."
 
 
+def _login_page(
+    request: HttpRequest, *, error: str = "", email: str = "", status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "web/login.html",
+        {
+            "error": error, "next": _next(request), "email": email,
+            "sso": oidc.sso_enabled(), "provider": oidc.provider_name(),
+            "password": oidc.password_signin_enabled(),
+        },
+        status=status,
+    )  # fmt: skip
+
+
 def _refused(request: HttpRequest, error: str, seconds: int) -> HttpResponse:
-    response = render(
-        request, "web/login.html", {"error": error, "next": _next(request)}, status=429
-    )
+    response = _login_page(request, error=error, status=429)
     if seconds > 0:
         response["Retry-After"] = str(seconds)
     return response
@@ -89,6 +105,11 @@ def _failed(request: HttpRequest, email: str, reason: str) -> Lockout | None:
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
     error = ""
+    if request.method == "POST" and not oidc.password_signin_enabled():
+        return _login_page(
+            request, status=403,
+            error=f"Password sign-in is switched off: sign in with {oidc.provider_name()}.",
+        )  # fmt: skip
     if request.method == "POST":
         email = request.POST.get("email", "").strip().lower()
         locked = signin_locked(email=email, address=_address(request))
@@ -111,12 +132,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     status = 401 if error else 200
     # A failed sign-in keeps the e-mail typed (never the password).
     email = request.POST.get("email", "").strip() if request.method == "POST" else ""
-    return render(
-        request,
-        "web/login.html",
-        {"error": error, "next": _next(request), "email": email},
-        status=status,
-    )
+    return _login_page(request, error=error, email=email, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -124,7 +140,7 @@ def login_code_view(request: HttpRequest) -> HttpResponse:
     from django.contrib.auth import get_user_model
 
     pending = request.session.get("pending_user")
-    if pending is None:
+    if pending is None or not oidc.password_signin_enabled():
         return HttpResponseRedirect(reverse("web:login"))
     user = get_user_model().objects.get(pk=pending)
     email = user.get_username()
@@ -162,3 +178,61 @@ def login_code_view(request: HttpRequest) -> HttpResponse:
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
     return HttpResponseRedirect(reverse("web:login"))
+
+
+# ------------------------------------------------------------------------------ single sign-on
+
+
+@require_GET
+def sso_start(request: HttpRequest) -> HttpResponse:
+    """Off to the identity provider, with a fresh state, nonce and PKCE verifier in the session."""
+    if not oidc.sso_enabled():
+        raise Http404("single sign-on is off")
+    try:
+        config = oidc.oidc_config()
+        redirect_uri = config.redirect_uri or request.build_absolute_uri(
+            reverse("web:sso_callback")
+        )
+        url = oidc.oidc_begin(
+            cfg=config, session=request.session, redirect_uri=redirect_uri,
+            next_url=_next(request),
+        )  # fmt: skip
+    except DetenteError as exc:
+        return _login_page(request, error=_sso_message(exc), status=_sso_status(exc))
+    return HttpResponseRedirect(url)
+
+
+@require_GET
+def sso_callback(request: HttpRequest) -> HttpResponse:
+    """Back from the provider: verify, provision (role from groups), sign in. Local TOTP is not
+    asked: the provider does the second factor for its accounts (docs/sso.md)."""
+    if not oidc.sso_enabled():
+        raise Http404("single sign-on is off")
+    try:
+        config = oidc.oidc_config()
+        sign_in = oidc.oidc_complete(cfg=config, session=request.session, params=request.GET)
+        person = oidc.oidc_person_provision(cfg=config, sign_in=sign_in)
+    except DetenteError as exc:
+        return _login_page(request, error=_sso_message(exc), status=_sso_status(exc))
+    user = person.user
+    assert user is not None  # provisioning gives every person it lets in an account
+    user.backend = "django.contrib.auth.backends.ModelBackend"  # type: ignore[attr-defined]
+    login(request, user)  # rotates the session key
+    request.session["second_factor_ok"] = True
+    request.session["signed_in_with"] = "sso"
+    target = sign_in.next_url or reverse("web:home")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("web:home")
+    return HttpResponseRedirect(target)
+
+
+def _sso_message(exc: DetenteError) -> str:
+    if isinstance(exc, oidc.SsoUnavailable):
+        return f"{oidc.provider_name()} cannot be reached right now: {exc}. Try again later."
+    if isinstance(exc, oidc.SsoRefused | oidc.SsoError):
+        return f"Sign-in refused: {exc}."
+    return f"Single sign-on is not set up correctly ({exc}); tell your administrator."
+
+
+def _sso_status(exc: DetenteError) -> int:
+    return exc.http_status if isinstance(exc, oidc.SsoError | oidc.SsoRefused) else 503
