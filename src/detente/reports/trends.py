@@ -184,7 +184,7 @@ def deferral_exposure(person: Person | None, edges: list[Month]) -> list[SeriesP
         "finding__closed_at",
         "finding__status",
     ):
-        if deadline is None or status == Status.FALSE_POSITIVE:
+        if approved is None or deadline is None or status == Status.FALSE_POSITIVE:
             continue
         start = max(approved, deadline)
         stop = min(t for t in (expires, ended, fixed) if t is not None)
