@@ -88,15 +88,42 @@ def _missing(request: HttpRequest, incident_id: int) -> HttpResponse:
 # ---------------------------------------------------------------- list and declare
 
 
+@dataclass(frozen=True)
+class IncidentRow:
+    incident: Incident
+    cadence: selectors.BriefingStatus
+    late: list[str]  # "GDPR notify the authority late by 2 h", most late first
+    running: list[str]  # "… due in 5 h", nearest first
+
+
 @signed_in
 @require_GET
 def incidents(request: HttpRequest) -> HttpResponse:
+    """Every incident, those with a late regulatory clock first (most late first), then the
+    list's order; each row names its late and running clocks."""
     doc, _ = active_policy()
     open_only = request.GET.get("open") == "1"
+    listed = list(selectors.incidents_list(open_only=open_only)[:200])
+    late: dict[int, list[str]] = {}
+    running: dict[int, list[str]] = {}
+    worst: dict[int, float] = {}
+    for r in selectors.running_clocks([i for i in listed if i.status != "closed"]):
+        name = f"{r.clock.regime} {r.clock.label}"
+        if r.late_by is not None:
+            late.setdefault(r.incident.pk, []).append(f"{name} late by {duration(r.late_by)}")
+            worst.setdefault(r.incident.pk, r.late_by.total_seconds())
+        elif r.left is not None:
+            running.setdefault(r.incident.pk, []).append(f"{name} due in {duration(r.left)}")
     rows = [
-        (i, selectors.briefing_status(i, doc=doc))
-        for i in selectors.incidents_list(open_only=open_only)[:200]
+        IncidentRow(
+            i,
+            selectors.briefing_status(i, doc=doc),
+            late.get(i.pk, []),
+            running.get(i.pk, []),
+        )
+        for i in listed
     ]
+    rows.sort(key=lambda row: -worst.get(row.incident.pk, -1.0))  # stable: the list's order else
     return _render(
         request,
         "incidents.html",
@@ -104,6 +131,7 @@ def incidents(request: HttpRequest) -> HttpResponse:
             "overdue": selectors.overdue_briefings(viewer=_person(request)),
             "rows": rows,
             "open_only": open_only,
+            "late_count": len(late),
         },
     )
 
