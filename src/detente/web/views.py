@@ -304,7 +304,10 @@ def findings(request: HttpRequest) -> HttpResponse:
             "filters": request.GET,
             "services": BusinessService.objects.all(),
             "severities": list(SEVERITIES),
-            "statuses": ["open", "accepted", "fixed", "false_positive", "mitigated", "any"],
+            "statuses": [
+                (key, Status(key).label if key != "any" else "Any")
+                for key in ("open", "accepted", "fixed", "false_positive", "mitigated", "any")
+            ],
             "csv_query": request.GET.urlencode(),
         },
     )
