@@ -5,8 +5,9 @@ at the server, median of 20; API ≥ 300 finding-list requests/s with 20 concurr
 
 1. ``--import FILE``: a fresh SQLite database in DATA with KEV/EPSS and FILE imported (skip it to
    reuse DATA's database).
-2. Server-side render time of /findings, /ciso, /cio and GET /api/findings in process (Django's
-   test client, signed in), median and p95 of 20 after 2 warm-up requests.
+2. Server-side render time of /findings, /ciso, /cio, /me, /radar, /trends, /incidents and
+   GET /api/findings in process (Django's test client, signed in), median and p95 of 20 after
+   2 warm-up requests.
 3. A real server (``detente serve``, gunicorn) on 127.0.0.1 and 20 client threads sending
    ``GET /api/findings?limit=50`` with a bearer token for 15 s: requests/s and errors.
 """
@@ -82,6 +83,8 @@ def in_process(env: dict[str, str]) -> tuple[str, str]:
         "/cio",
         "/me",
         "/radar",
+        "/trends",
+        "/incidents",
         "/api/findings?limit=50",
     ):
         timings = []

@@ -169,3 +169,23 @@ def run_by_id(pk: int) -> GateRun:
     if found is None:
         raise NotFound(f"gate run {pk} does not exist")
     return found
+
+
+def overrides_awaiting(person: Person) -> list[GateOverride]:
+    """Overrides waiting for ``person``'s second signature (a leader's "needs you now"): pending
+    or escalated, the person's role among the policy's second signers, not their own override,
+    and of another role than the overrider's when policy asks for it. Oldest due first."""
+    waiting = list(
+        GateOverride.objects.filter(status__in=(OverrideStatus.PENDING, OverrideStatus.ESCALATED))
+        .exclude(actor=person)
+        .select_related("run__service", "actor")
+        .order_by("second_due", "id")
+    )
+    if not waiting:
+        return []  # no policy read (a first read would store the default policy)
+    from detente.policy.services import active_policy
+
+    rule = active_policy()[0].gate.override
+    if person.role not in rule.second_signers:
+        return []
+    return [o for o in waiting if not (rule.other_role and o.role == person.role)]

@@ -168,6 +168,8 @@ class Briefing(models.Model):
     unknowns = models.JSONField(default=list, blank=True)  # [{"text": …, "confidence": …}]
     actions = models.JSONField(default=list, blank=True)
     asks = models.JSONField(default=list, blank=True)
+    # The CIO's answers to the asks: [{"ask": 1-based index, "text", "by", "at"}]
+    answers = models.JSONField(default=list, blank=True)
     next_steps = models.JSONField(default=list, blank=True)
     next_update_due = models.DateTimeField(null=True, blank=True)
     author = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")

@@ -90,11 +90,24 @@ class BriefingState(enum.StrEnum):
     OVERDUE = "overdue"
 
 
+STATE_LABELS = {
+    BriefingState.NONE: "no cadence",
+    BriefingState.SCHEDULED: "scheduled",
+    BriefingState.REMINDER: "due soon",
+    BriefingState.OVERDUE: "overdue",
+}
+
+
 @dataclass(frozen=True)
 class BriefingStatus:
     due: dt.datetime | None
     state: BriefingState
     overdue_by: dt.timedelta | None = None
+
+    @property
+    def label(self) -> str:
+        """The state as people read it ("due soon", not "reminder")."""
+        return STATE_LABELS[self.state]
 
 
 def cadence_interval(doc: PolicyDocument, severity: str) -> dt.timedelta | None:
@@ -206,13 +219,21 @@ def clocks_running(
 ) -> list[RunningClock]:
     """Regulatory clocks of the person's open incidents (``incidents_of``, unless given) that are
     running or late (not filed): late ones first, most late first; then the nearest due."""
-    moment = now or clock.now()
     mine = incidents_of(person) if incidents is None else incidents
-    if not mine:
+    return running_clocks(mine, now=now)
+
+
+def running_clocks(
+    incidents: list[Incident], *, now: dt.datetime | None = None
+) -> list[RunningClock]:
+    """The running or late (not filed) clocks of ``incidents``, late ones first (most late
+    first), then the nearest due. No query for an empty list."""
+    moment = now or clock.now()
+    if not incidents:
         return []
     regimes = regimes_of(regime_profile())
     out = []
-    for incident in mine:
+    for incident in incidents:
         for c in clocks.compute_clocks(clock_facts(incident), regimes, moment):
             if c.due is None or c.filed_at is not None:
                 continue

@@ -546,6 +546,57 @@ def briefing_acknowledge(*, actor: Person, briefing: Briefing | int) -> Briefing
         return locked
 
 
+def briefing_answer(*, actor: Person, briefing: Briefing | int, ask: int, answer: str) -> Briefing:
+    """The CIO answers one of a briefing's asks (``ask`` is 1-based): once per ask, while the
+    incident is open; the answer goes on the timeline as a decision."""
+    pk = briefing if isinstance(briefing, int) else briefing.pk
+    text = answer.strip()
+    with transaction.atomic():
+        found = Briefing.objects.filter(pk=pk).values_list("incident_id", flat=True).first()
+        if found is None:
+            raise NotFound(f"briefing {pk} does not exist")
+        incident = _locked(found)
+        locked = Briefing.objects.select_for_update().get(pk=pk)
+        if incident.cio_id is not None:
+            if actor.pk != incident.cio_id:
+                raise PermissionDenied(f"only INC-{incident.pk}'s CIO answers its briefings' asks")
+        elif actor.role != Role.CIO:
+            raise PermissionDenied("only a CIO answers a briefing's asks")
+        if incident.status == IncidentStatus.CLOSED:
+            raise RuleViolation(f"INC-{incident.pk} is closed")
+        if not 1 <= ask <= len(locked.asks):
+            raise InputError(
+                f"briefing #{locked.number} has {len(locked.asks)} ask(s), not {ask}", field="ask"
+            )
+        if not text:
+            raise InputError("write the answer", field="answer")
+        if len(text) > 2000:
+            raise InputError("an answer is at most 2000 characters", field="answer")
+        if any(a.get("ask") == ask for a in locked.answers):
+            raise RuleViolation(f"ask {ask} of briefing #{locked.number} is already answered")
+        now = clock.now()
+        locked.answers = [
+            *locked.answers,
+            {"ask": ask, "text": text, "by": actor.name, "at": now.isoformat()},
+        ]
+        locked.save(update_fields=["answers"])
+        question = locked.asks[ask - 1]
+        _entry(
+            incident,
+            actor,
+            EntryKind.DECISION,
+            f"{actor.name} answered briefing #{locked.number}'s ask “{question}”: {text}",
+        )
+        audit_record(
+            actor=actor,
+            verb="incident.briefing_answered",
+            subject_type="incident",
+            subject_id=incident.pk,
+            after={"briefing": pk, "ask": ask, "question": question, "answer": text},
+        )
+        return locked
+
+
 # ----------------------------------------------------------------------------- clocks
 
 

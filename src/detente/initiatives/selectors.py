@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from detente.acceptances.models import RiskAcceptance
 from detente.core.errors import NotFound
-from detente.decisions.models import DecisionRecord
+from detente.decisions.models import DecisionRecord, DecisionStatus
 from detente.initiatives.models import (
     LIVE,
     Guardrail,
@@ -18,7 +19,9 @@ from detente.initiatives.models import (
     MetricPoint,
     Phase,
     PhaseTransition,
+    Side,
 )
+from detente.people.models import Person, Role
 
 
 def initiative_get(pk: int) -> Initiative:
@@ -266,3 +269,77 @@ def metric_series(
     if until is not None:
         query = query.filter(at__lte=until)
     return list(query.order_by("at").values_list("at", "value"))
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Something an initiative waits for from one person: ``kind`` is ``guardrails`` (sign a
+    planned phase's guardrails for your side), ``go_no_go`` (decide a paused phase) or ``comms``
+    (a communication item you own)."""
+
+    kind: str
+    initiative: Initiative
+    phase: Phase
+    text: str
+    decision_id: int | None = None
+
+
+def waiting_for(person: Person) -> list[Waiting]:
+    """What initiatives wait for from ``person`` now: a sponsor's unsigned guardrails on the next
+    planned phase, an open go/no-go decision on a paused phase (its sponsors and the CIO and
+    CISO), communication items they own on a planned phase. One query per initiative."""
+    out: list[Waiting] = []
+    leader = person.role in (Role.CIO, Role.CISO)
+    for initiative in Initiative.objects.select_related("cio_sponsor", "ciso_sponsor"):
+        sponsor = (
+            Side.CIO
+            if person.pk == initiative.cio_sponsor_id
+            else Side.CISO
+            if person.pk == initiative.ciso_sponsor_id
+            else None
+        )
+        phase = current_phase(initiative)
+        if phase is None:
+            continue
+        name = f"IN-{initiative.pk} “{initiative.title}” phase {phase.number}"
+        if phase.status == "paused" and (sponsor or leader) and phase.go_no_go_id is not None:
+            open_ = DecisionRecord.objects.filter(
+                pk=phase.go_no_go_id, status=DecisionStatus.OPEN
+            ).exists()
+            if open_:
+                out.append(
+                    Waiting(
+                        "go_no_go",
+                        initiative,
+                        phase,
+                        f"Decide go/no-go DR-{phase.go_no_go_id}: {name} is paused",
+                        phase.go_no_go_id,
+                    )
+                )
+        if phase.status != "planned":
+            continue
+        if (
+            sponsor is not None
+            and not GuardrailSignature.objects.filter(phase=phase, side=sponsor).exists()
+        ):
+            out.append(
+                Waiting(
+                    "guardrails",
+                    initiative,
+                    phase,
+                    f"Sign the guardrails of {name} ({Side(sponsor).label})",
+                )
+            )
+        for number, item in enumerate(phase.comms, start=1):
+            if item.get("owner") == person.email and not item.get("done_at"):
+                out.append(
+                    Waiting(
+                        "comms",
+                        initiative,
+                        phase,
+                        f"Send communication {number} of {name}: "
+                        f"{item.get('audience', '')} by {item.get('channel', '')}"
+                        f"{', ' + str(item['date']) if item.get('date') else ''}",
+                    )
+                )
+    return out

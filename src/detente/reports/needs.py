@@ -16,6 +16,7 @@ from detente.core.errors import NotFound
 from detente.core.text import duration
 from detente.findings.models import Status
 from detente.findings.selectors import visible_findings
+from detente.gates.selectors import overrides_awaiting
 from detente.incidents.models import Incident
 from detente.incidents.selectors import (
     briefings_due_by,
@@ -23,6 +24,7 @@ from detente.incidents.selectors import (
     clocks_running,
     incidents_of,
 )
+from detente.initiatives.selectors import waiting_for
 from detente.people.models import Person, Role
 from detente.reports.dashboards import CisoFigures, cached_ciso_figures
 from detente.tension.models import TensionSnapshot
@@ -34,7 +36,8 @@ LEADERS = (Role.CIO, Role.CISO)
 @dataclass(frozen=True)
 class Need:
     """One thing to do: ``kind`` (sign, acknowledge, clock, brief, fix, expiring, request, plan,
-    radar), a sentence, the page that does it, and whether it is urgent (shown red, first)."""
+    radar, override, initiative), a sentence, the page that does it, and whether it is urgent
+    (shown red, first)."""
 
     kind: str
     label: str
@@ -68,6 +71,39 @@ def _signatures(person: Person) -> list[Need]:
             f"{a.requester.name}, until {a.requested_until:%Y-%m-%d}"
         )
         out.append(Need("sign", label, "web:acceptance", a.pk))
+    return out
+
+
+def _overrides(person: Person, now: dt.datetime) -> list[Need]:
+    """Gate overrides waiting for this person's second signature; an escalated one (its time
+    ran out) is urgent."""
+    out = []
+    for o in overrides_awaiting(person):
+        run = o.run
+        late = o.status == "escalated" or o.second_due <= now
+        when = (
+            f"late by {duration(now - o.second_due)}"
+            if o.second_due <= now
+            else f"due in {duration(o.second_due - now)}"
+        )
+        label = (
+            f"Co-sign or reject gate override GO-{o.pk}: {run.service.name} {run.version} "
+            f"shipped by {o.actor.name} ({Role(o.role).label if o.role in Role.values else o.role}"
+            f"), {when}"
+        )
+        out.append(Need("override", label, "web:gate", query=f"override={o.pk}", urgent=late))
+    return out
+
+
+def _initiatives(person: Person) -> list[Need]:
+    """Initiatives waiting for this person: guardrails to sign, a go/no-go to decide (urgent: a
+    phase is paused), communications they own."""
+    out = []
+    for w in waiting_for(person):
+        if w.kind == "go_no_go":
+            out.append(Need("initiative", w.text, "web:decision", w.decision_id, urgent=True))
+        else:
+            out.append(Need("initiative", w.text, "web:initiative", w.initiative.pk))
     return out
 
 
@@ -240,7 +276,7 @@ def needs_for(person: Person) -> Needs:
         if role in LEADERS:
             items += _open_sev1(incidents)
         items += _clocks(person, now, incidents) + _briefings_due(person, now)
-        items += _signatures(person)
+        items += _signatures(person) + _overrides(person, now) + _initiatives(person)
     if role == Role.CIO:
         items += _expiring(person, now)
     elif role == Role.CISO:
@@ -274,4 +310,5 @@ def needs_count(person: Person) -> int:
     if role != Role.AUDITOR:
         count += len(briefings_due_by(person, now=now))
         count += sum(1 for r in clocks_running(person, now=now) if r.late_by is not None)
+        count += len(overrides_awaiting(person)) + len(waiting_for(person))
     return count

@@ -27,6 +27,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("ciso", views.ciso, name="ciso"),
     path("cio", views.cio, name="cio"),
     path("me", views.mywork, name="mywork"),
+    path("trends", views.trends, name="trends"),
     path("findings", views.findings, name="findings"),
     path("findings.csv", views.findings_csv, name="findings_csv"),
     path("findings/<int:finding_id>", views.finding_detail, name="finding"),

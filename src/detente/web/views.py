@@ -55,10 +55,17 @@ from detente.inventory.models import BusinessService
 from detente.inventory.selectors import service_by_slug
 from detente.people.models import Person, Role
 from detente.reports.audit_vouchers import VOUCHERS
-from detente.reports.charts import bar_chart
-from detente.reports.dashboards import cio_view, ciso_view, home_for, plan_summary_for_cio
+from detente.reports.charts import bar_chart, stacked_bar_chart
+from detente.reports.dashboards import (
+    SeriesPoint,
+    cio_view,
+    ciso_view,
+    home_for,
+    plan_summary_for_cio,
+)
 from detente.reports.needs import Needs, needs_count, needs_for
 from detente.reports.scoping import visible_audit_events, visible_imports
+from detente.reports.trends import cached_trends
 from detente.tension.selectors import radar_readable_by
 from detente.web.auth import signed_in
 
@@ -157,6 +164,77 @@ def cio(request: HttpRequest) -> HttpResponse:
     )
 
 
+SEVERITY_COLOURS = {
+    "critical": "#a51d2d", "high": "#d9480f", "medium": "#b08800", "low": "#3b5bdb",
+    "info": "#868e96",
+}  # fmt: skip
+
+
+@signed_in
+@require_GET
+def trends(request: HttpRequest) -> HttpResponse:
+    """Twelve months of trends (``reports.trends``), each chart with its table."""
+    t = cached_trends(_person(request))
+    labels = [m.label for m in t.months]
+    severity = stacked_bar_chart(
+        labels,
+        [
+            (SeverityLevel(s).label, SEVERITY_COLOURS[s], [r.counts[s] for r in t.open_by_severity])
+            for s in t.severities
+        ],
+        title="Open findings by severity at each month's end",
+        tick_chars=7,
+    )
+    points = [SeriesPoint(r.label, r.mean_days) for r in t.remediation_by_severity]
+    services = [SeriesPoint(r.label, r.mean_days) for r in t.remediation_by_service]
+    charts = {
+        "severity": severity,
+        "ttr_severity": bar_chart(
+            [SeriesPoint(SeverityLevel(p.label).label, p.value) for p in points],
+            title="Mean days to remediate by severity",
+            unit=" d",
+            tick_chars=8,
+        ),
+        "ttr_service": bar_chart(
+            services, title="Mean days to remediate by service", unit=" d", tick_chars=10
+        ),
+        "compliance": bar_chart(
+            t.compliance,
+            title="Deadline compliance at each month's end",
+            unit="%",
+            maximum=100,
+            tick_chars=7,
+        ),
+        "deferrals": bar_chart(
+            t.deferral_exposure,
+            title="Exposure-days of signed deferrals by month",
+            unit=" d",
+            tick_chars=7,
+        ),
+    }
+    rows = [
+        {
+            "month": m,
+            "severity": r,
+            "compliance": c.value,
+            "deferral": d.value,
+        }
+        for m, r, c, d in zip(
+            t.months, t.open_by_severity, t.compliance, t.deferral_exposure, strict=True
+        )
+    ]
+    return _render(
+        request,
+        "trends.html",
+        {
+            "t": t,
+            "rows": rows,
+            "charts": {k: mark_safe(v) for k, v in charts.items()},  # noqa: S308 - escaped SVG
+            "severity_labels": [SeverityLevel(s).label for s in t.severities],
+        },
+    )
+
+
 @signed_in
 @require_GET
 def mywork(request: HttpRequest) -> HttpResponse:
@@ -226,7 +304,10 @@ def findings(request: HttpRequest) -> HttpResponse:
             "filters": request.GET,
             "services": BusinessService.objects.all(),
             "severities": list(SEVERITIES),
-            "statuses": ["open", "accepted", "fixed", "false_positive", "mitigated", "any"],
+            "statuses": [
+                (key, Status(key).label if key != "any" else "Any")
+                for key in ("open", "accepted", "fixed", "false_positive", "mitigated", "any")
+            ],
             "csv_query": request.GET.urlencode(),
         },
     )

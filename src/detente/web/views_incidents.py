@@ -88,15 +88,42 @@ def _missing(request: HttpRequest, incident_id: int) -> HttpResponse:
 # ---------------------------------------------------------------- list and declare
 
 
+@dataclass(frozen=True)
+class IncidentRow:
+    incident: Incident
+    cadence: selectors.BriefingStatus
+    late: list[str]  # "GDPR notify the authority late by 2 h", most late first
+    running: list[str]  # "… due in 5 h", nearest first
+
+
 @signed_in
 @require_GET
 def incidents(request: HttpRequest) -> HttpResponse:
+    """Every incident, those with a late regulatory clock first (most late first), then the
+    list's order; each row names its late and running clocks."""
     doc, _ = active_policy()
     open_only = request.GET.get("open") == "1"
+    listed = list(selectors.incidents_list(open_only=open_only)[:200])
+    late: dict[int, list[str]] = {}
+    running: dict[int, list[str]] = {}
+    worst: dict[int, float] = {}
+    for r in selectors.running_clocks([i for i in listed if i.status != "closed"]):
+        name = f"{r.clock.regime} {r.clock.label}"
+        if r.late_by is not None:
+            late.setdefault(r.incident.pk, []).append(f"{name} late by {duration(r.late_by)}")
+            worst.setdefault(r.incident.pk, r.late_by.total_seconds())
+        elif r.left is not None:
+            running.setdefault(r.incident.pk, []).append(f"{name} due in {duration(r.left)}")
     rows = [
-        (i, selectors.briefing_status(i, doc=doc))
-        for i in selectors.incidents_list(open_only=open_only)[:200]
+        IncidentRow(
+            i,
+            selectors.briefing_status(i, doc=doc),
+            late.get(i.pk, []),
+            running.get(i.pk, []),
+        )
+        for i in listed
     ]
+    rows.sort(key=lambda row: -worst.get(row.incident.pk, -1.0))  # stable: the list's order else
     return _render(
         request,
         "incidents.html",
@@ -104,6 +131,7 @@ def incidents(request: HttpRequest) -> HttpResponse:
             "overdue": selectors.overdue_briefings(viewer=_person(request)),
             "rows": rows,
             "open_only": open_only,
+            "late_count": len(late),
         },
     )
 
@@ -167,18 +195,57 @@ class ClockRow:
 
 
 @dataclass(frozen=True)
+class Ask:
+    number: int  # 1-based, as the answer form posts it
+    text: str
+    answer: str = ""  # empty until the CIO answers
+    by: str = ""
+    at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
 class BriefingView:
     briefing: Briefing
     sections: list[Any]
     can_acknowledge: bool
+    asks: list[Ask]
+    can_answer: bool
+
+    @property
+    def open_asks(self) -> list[Ask]:
+        return [a for a in self.asks if not a.answer]
 
 
-def _can_acknowledge(incident: Incident, briefing: Briefing, person: Person) -> bool:
-    if briefing.acknowledged_at is not None:
-        return False
+def _is_the_cio(incident: Incident, person: Person) -> bool:
+    """The incident's CIO, or any CIO when it names none (who acknowledges and answers)."""
     if incident.cio_id is not None:
         return person.pk == incident.cio_id
     return person.role == Role.CIO
+
+
+def _can_acknowledge(incident: Incident, briefing: Briefing, person: Person) -> bool:
+    return briefing.acknowledged_at is None and _is_the_cio(incident, person)
+
+
+def _briefing_view(
+    incident: Incident, b: Briefing, person: Person, clocks: list[Clock], open_: bool
+) -> BriefingView:
+    answers = {a.get("ask"): a for a in b.answers}
+    asks = []
+    for n, text in enumerate(b.asks, start=1):
+        got = answers.get(n)
+        if got is None:
+            asks.append(Ask(n, text))
+        else:
+            at = dt.datetime.fromisoformat(got["at"]) if got.get("at") else None
+            asks.append(Ask(n, text, got.get("text", ""), got.get("by", ""), at))
+    return BriefingView(
+        b,
+        sections(b, clocks),
+        open_ and _can_acknowledge(incident, b, person),
+        asks,
+        open_ and _is_the_cio(incident, person),
+    )
 
 
 @signed_in
@@ -200,10 +267,12 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
             late = f"late by {duration(clock.now() - c.due)}"
         rows.append(ClockRow(c, local, zone, late))
     rows.sort(key=lambda r: not r.late_by)  # late clocks first
+    closed = incident.status == IncidentStatus.CLOSED
     briefings = [
-        BriefingView(b, sections(b, clocks), _can_acknowledge(incident, b, person))
+        _briefing_view(incident, b, person, clocks, not closed)
         for b in incident.briefings.select_related("author", "acknowledged_by").order_by("-number")
     ]
+    writable = person.role != Role.AUDITOR and not closed
     review = Review.objects.select_related("author").filter(incident=incident).first()
     informed = selectors.time_to_inform_cio(incident)
     return _render(
@@ -227,6 +296,17 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
             "people": Person.objects.filter(active=True).order_by("name"),
             "decisions": DecisionRecord.objects.all()[:100],
             "handling": incident.status not in ("recovered", "closed"),
+            # a closed incident is read-only: no form at all
+            "writable": writable,
+            "closed": closed,
+            "confirm_close": writable
+            and request.GET.get("confirm") == "close"
+            and IncidentStatus.CLOSED in ALLOWED[incident.status],
+            "to_acknowledge": [v for v in briefings if v.can_acknowledge],
+            "to_answer": [v for v in briefings if v.can_answer and v.open_asks],
+            # the brief form opens at the top for the incident's lead and when a briefing is due
+            "brief_open": person.pk == incident.lead_id
+            or selectors.briefing_status(incident).state in ("reminder", "overdue"),
         },
     )
 
@@ -297,8 +377,27 @@ def _review(person: Person, incident: Incident, post: Any) -> str:
     return "Review saved."
 
 
+def _answer(person: Person, incident: Incident, post: Any) -> str:
+    pk = _id(post.get("briefing"))
+    found = None if pk is None else Briefing.objects.filter(pk=pk, incident=incident).first()
+    if found is None:
+        raise NotFound(f"INC-{incident.pk} has no such briefing")
+    ask = _id(post.get("ask"))
+    if ask is None:
+        raise InputError("choose the ask to answer", field="ask")
+    done = services.briefing_answer(
+        actor=person, briefing=found, ask=ask, answer=post.get("answer", "")
+    )
+    return f"Your answer to briefing #{done.number}'s ask {ask} is recorded on the timeline."
+
+
 def _act(action: str, person: Person, incident: Incident, post: Any) -> str | None:
     if action == "status":
+        if post.get("to") == IncidentStatus.CLOSED and post.get("confirmed") != "yes":
+            raise InputError(
+                f"closing INC-{incident.pk} is final: confirm it on the incident page",
+                field="confirmed",
+            )
         done = services.incident_transition(
             actor=person, incident=incident, to=post.get("to", ""), note=post.get("note", "")
         )
@@ -307,6 +406,8 @@ def _act(action: str, person: Person, incident: Incident, post: Any) -> str | No
         return _brief(person, incident, post)
     if action == "acknowledge":
         return _acknowledge(person, incident, post)
+    if action == "answer":
+        return _answer(person, incident, post)
     if action == "file":
         filing = services.clock_met(
             actor=person,
@@ -348,6 +449,9 @@ def incident_act(request: HttpRequest, incident_id: int, action: str) -> HttpRes
     incident = Incident.objects.filter(pk=incident_id).first()
     if incident is None:
         return _missing(request, incident_id)
+    if incident.status == IncidentStatus.CLOSED:
+        messages.error(request, f"INC-{incident.pk} is closed: its page is read-only.")
+        return HttpResponseRedirect(reverse("web:incident", args=[incident_id]))
     try:
         done = _act(action, _person(request), incident, request.POST)
     except DetenteError as exc:

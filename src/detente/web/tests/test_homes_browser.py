@@ -139,7 +139,24 @@ def test_security_lead_declares_and_briefs_the_cio_acknowledges_from_the_home(
     briefing.refresh_from_db()
     assert briefing.acknowledged_at is not None
 
+    # the CIO answers the briefing's ask at the top of the incident page
+    cio.get_by_label(re.compile(r"Your answer to briefing #1's ask")).fill("Yes, 22:00 to 24:00")
+    cio.get_by_role("button", name="Answer ask 1 of briefing #1").click()
+    expect(cio.locator(".msg.success")).to_contain_text("is recorded on the timeline")
+    expect(cio.locator("#briefing-1 .answers")).to_contain_text("Yes, 22:00 to 24:00")
+    expect(cio.locator("#timeline")).to_contain_text("answered briefing #1's ask")
+
     # acknowledged: it leaves the CIO's list; the SEV1 stays visible while it is open
     cio.goto("/cio")
     expect(_needs(cio)).not_to_contain_text("Acknowledge briefing")
     expect(_needs(cio)).to_contain_text(f"SEV1 open: INC-{incident.pk}")
+
+    # the lead closes the incident: asked to confirm, then the page is read-only
+    lead.goto(f"/incidents/{incident.pk}")
+    lead.get_by_role("button", name="Close the incident…").click()
+    expect(lead.locator("#close-confirm")).to_contain_text("Closing is final")
+    lead.get_by_role("button", name=f"Yes, close INC-{incident.pk}").click()
+    expect(lead.locator("#read-only")).to_contain_text(f"INC-{incident.pk} is closed")
+    expect(lead.locator("main form[method=post]")).to_have_count(0)
+    incident.refresh_from_db()
+    assert incident.status == "closed"

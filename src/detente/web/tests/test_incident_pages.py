@@ -81,7 +81,7 @@ def test_both_leaders_see_overdue_briefings_at_the_top(org: Org, role: str) -> N
     page = signed_in(getattr(org, role)).get("/incidents").content.decode()
     overdue = page.index("CIO briefings overdue")
     assert page.index(f"INC-{incident.pk} {incident.title}") > overdue
-    assert "overdue by 1:00:00" in page
+    assert "overdue by 1 h;" in page  # a span as people read it, not 1:00:00
     assert page.index("overdue by") < page.index("<table")
 
 
@@ -119,7 +119,8 @@ def test_the_incident_page_for_the_ciso(briefed: Briefing, org: Org) -> None:
     page = signed_in(org.ciso).get(f"/incidents/{briefed.incident_id}").content.decode()
     assert "Allowed next: contained, closed." in page
     assert 'name="to" value="contained"' in page
-    assert 'name="to" value="closed"' in page
+    assert 'name="to" value="closed"' not in page  # closing goes through a confirmation
+    assert 'name="confirm" value="close"' in page
     # GDPR Art. 33: 72 h after awareness (09:00 UTC), shown in the authority's zone (Paris).
     assert "2026-11-05 10:00 CET (Europe/Paris)" in page
     assert "What we know" in page
@@ -149,7 +150,7 @@ def test_the_cio_acknowledges_from_the_page(briefed: Briefing, org: Org) -> None
     )  # fmt: skip
     incident = Incident.objects.get()
     assert incident.cio_informed_at == NOW + H + dt.timedelta(minutes=20)
-    assert "1:20:00" in text  # time to inform the CIO
+    assert "1 h 20 min (acknowledged" in text  # time to inform the CIO, read as people read it
 
 
 @pytest.mark.parametrize("who", ["ciso", "lead", "auditor"])
@@ -268,3 +269,126 @@ def test_a_late_clock_is_red_first_and_says_by_how_much(org: Org) -> None:
     first = next(r for r in rows if 'id="clock-' in r)
     assert 'class="late"' in first
     assert "late by 3 h" in first
+
+
+def test_the_list_shows_late_clocks_red_and_first(org: Org) -> None:
+    # given: an incident with personal data (GDPR's 72 h clock), then a newer one without
+    late = declare(org)
+    clock.set_now(NOW + H)
+    quiet = declare(org, title="Phishing wave", type="malware", personal_data=False,
+                    data_categories=[])  # fmt: skip
+    # when: 75 hours after the first one's awareness
+    clock.set_now(NOW + 75 * H)
+    html = signed_in(org.cio).get("/incidents").content.decode()
+    table = html.split('id="incident-list"', 1)[1].split("</table>", 1)[0]
+    rows = [r for r in table.split("<tr")[1:] if 'id="incident-' in r]
+    # then: the late one comes first although it is older, red, saying by how much
+    assert [r.split('"', 2)[1] for r in rows] == [f"incident-{late.pk}", f"incident-{quiet.pk}"]
+    assert 'class="late"' in rows[0]
+    said = "GDPR Art. 33 notification to the supervisory authority late by 3 h"
+    assert f'<strong class="late">{said}</strong>' in rows[0]
+    assert 'class="late"' not in rows[1]
+    assert "1 incident(s) with a late regulatory filing" in html
+    # before it is late the row says when it is due, and the newest incident is first again
+    clock.set_now(NOW + 70 * H)
+    html = signed_in(org.cio).get("/incidents").content.decode()
+    table = html.split('id="incident-list"', 1)[1].split("</table>", 1)[0]
+    assert table.index(f"incident-{quiet.pk}") < table.index(f"incident-{late.pk}")
+    assert "due in 2 h" in table
+    assert "late by" not in table
+
+
+def _post_forms(html: str, incident_id: int) -> list[str]:
+    return [a for a in ("brief", "timeline", "file", "status", "facts", "review", "acknowledge",
+                        "answer") if f'action="/incidents/{incident_id}/{a}"' in html]  # fmt: skip
+
+
+def test_closing_asks_for_confirmation_and_a_closed_incident_is_read_only(
+    briefed: Briefing, org: Org
+) -> None:
+    client = signed_in(org.lead)
+    url = f"/incidents/{briefed.incident_id}"
+    # a close without its confirmation is refused and changes nothing
+    events = AuditEvent.objects.count()
+    page = client.post(f"{url}/status", {"to": "closed"}, follow=True).content.decode()
+    assert f"closing INC-{briefed.incident_id} is final: confirm it" in page
+    assert Incident.objects.get().status == "investigating"
+    assert AuditEvent.objects.count() == events
+    # the "Close the incident…" button asks first, saying what closing means
+    asked = client.get(f"{url}?confirm=close").content.decode()
+    confirm = asked.split('id="close-confirm"', 1)[1].split("</form>", 1)[0]
+    assert "Closing is final: the incident's page becomes read-only" in confirm
+    assert 'name="confirmed" value="yes"' in confirm
+    assert 'name="to" value="closed"' in confirm
+    done = client.post(f"{url}/status", {"to": "closed", "confirmed": "yes"}, follow=True)
+    assert f"INC-{briefed.incident_id} is now closed." in done.content.decode()
+    # closed: the page has no form left, for anyone, and every POST is refused
+    cio = signed_in(org.cio)
+    for reader in (client, cio, signed_in(org.ciso)):
+        html = reader.get(url).content.decode()
+        assert _post_forms(html, briefed.incident_id) == []
+        assert 'id="brief-box"' not in html
+        assert "this page is read-only" in html
+    events, entries = AuditEvent.objects.count(), TimelineEntry.objects.count()
+    for action, data in (("timeline", {"text": "Late note"}), ("acknowledge",
+                         {"briefing": briefed.pk}), ("answer", {"briefing": briefed.pk,
+                         "ask": "1", "answer": "Yes"})):  # fmt: skip
+        who = cio if action != "timeline" else client
+        page = who.post(f"{url}/{action}", data, follow=True).content.decode()
+        assert f"INC-{briefed.incident_id} is closed: its page is read-only." in page
+    assert (AuditEvent.objects.count(), TimelineEntry.objects.count()) == (events, entries)
+    briefed.refresh_from_db()
+    assert (briefed.acknowledged_at, briefed.answers) == (None, [])
+
+
+def test_the_cio_acknowledges_and_answers_the_asks_at_the_top(briefed: Briefing, org: Org) -> None:
+    client = signed_in(org.cio)
+    url = f"/incidents/{briefed.incident_id}"
+    html = client.get(url).content.decode()
+    # what waits for the CIO comes before the incident's facts and clocks
+    top = html.index('id="for-the-cio"')
+    assert top < html.index('id="clocks-heading"')
+    assert top < html.index("Severity and type")
+    assert "Acknowledge briefing #1" in html[top:]
+    assert "Your answer to briefing #1's ask: “Approve taking checkout offline”" in html
+    # someone else's answer is refused and changes nothing
+    ciso = signed_in(org.ciso)
+    refused = ciso.post(f"{url}/answer", {"briefing": briefed.pk, "ask": "1", "answer": "No"},
+                        follow=True).content.decode()  # fmt: skip
+    assert f"only INC-{briefed.incident_id}&#x27;s CIO answers its briefings&#x27; asks" in refused
+    assert "Your answer to" not in signed_in(org.ciso).get(url).content.decode()
+    # the CIO answers: recorded on the briefing and the timeline; the form for it is gone
+    clock.set_now(NOW + 2 * H)
+    page = client.post(
+        f"{url}/answer",
+        {"briefing": briefed.pk, "ask": "1", "answer": "Yes, for two hours tonight"},
+        follow=True,
+    ).content.decode()
+    assert "Your answer to briefing #1&#x27;s ask 1 is recorded on the timeline." in page
+    briefed.refresh_from_db()
+    assert briefed.answers == [{"ask": 1, "text": "Yes, for two hours tonight", "by": "CIO",
+                                "at": (NOW + 2 * H).isoformat()}]  # fmt: skip
+    entry = TimelineEntry.objects.filter(kind="decision").get()
+    assert entry.text == (
+        "CIO answered briefing #1's ask “Approve taking checkout offline”: "
+        "Yes, for two hours tonight"
+    )
+    assert "<strong>Yes, for two hours tonight</strong> (CIO, 2026-11-02 11:00 UTC)" in page
+    assert "Your answer to briefing #1's ask:" not in page  # its form is gone
+    again = client.post(f"{url}/answer", {"briefing": briefed.pk, "ask": "1", "answer": "No"},
+                        follow=True).content.decode()  # fmt: skip
+    assert "ask 1 of briefing #1 is already answered" in again
+    bad = client.post(f"{url}/answer", {"briefing": briefed.pk, "ask": "7", "answer": "No"},
+                      follow=True).content.decode()  # fmt: skip
+    assert "briefing #1 has 1 ask(s), not 7" in bad
+
+
+def test_the_brief_form_is_at_the_top_open_for_the_lead(briefed: Briefing, org: Org) -> None:
+    url = f"/incidents/{briefed.incident_id}"
+    html = signed_in(org.lead).get(url).content.decode()
+    assert '<details class="card" id="brief-box" open>' in html
+    assert html.index('id="brief-box"') < html.index('id="clocks-heading"')
+    other = signed_in(org.engineer).get(url).content.decode()
+    assert '<details class="card" id="brief-box">' in other  # folded for others, still there
+    auditor = signed_in(org.auditor).get(url).content.decode()
+    assert _post_forms(auditor, briefed.incident_id) == []

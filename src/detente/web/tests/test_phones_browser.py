@@ -30,8 +30,9 @@ PAGES = {
     "cio": ["/cio", "/ciso", "/me", "/findings", "/findings?status=any", "/acceptances",
             "/acceptances/{acceptance}", "/decisions", "/incidents", "/incidents/{incident}",
             "/plan", "/plan/windows", "/radar", "/radar/{period}", "/audit", "/account",
-            "/pulse", "/profile", "/imports/new", "/findings/{finding}"],
-    "service_owner": ["/me", "/findings", "/acceptances"],
+            "/pulse", "/profile", "/imports/new", "/findings/{finding}", "/trends",
+            "/incidents/{incident}?confirm=close"],
+    "service_owner": ["/me", "/findings", "/acceptances", "/trends"],
     "it_lead": ["/me"],
 }  # fmt: skip
 

@@ -1,0 +1,107 @@
+"""Filters that turn stored keys and Python values into what people read: spans ("4 s",
+"2 h 5 min"), role names, and one date format."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import template
+
+from detente.audit import labels
+from detente.core.text import duration
+from detente.people.models import Role
+
+register = template.Library()
+
+
+@register.filter
+def span(value: dt.timedelta | float | int | None) -> str:
+    """A span as people read it ("4 s", "3 d 4 h"); a number is seconds; empty for None."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.timedelta):
+        return duration(value)
+    return duration(dt.timedelta(seconds=float(value)))
+
+
+@register.filter
+def role_label(value: str | None) -> str:
+    """A role's name ("IT lead") for its key ("it_lead"); other text as it is."""
+    if not value:
+        return ""
+    return str(Role(value).label) if value in Role.values else str(value)
+
+
+@register.filter
+def event_label(verb: str) -> str:
+    """An audit event's verb as people read it ("Deferral approved")."""
+    return labels.event_label(str(verb))
+
+
+@register.simple_tag
+def subject_label(subject_type: str, subject_id: object) -> str:
+    """An audit event's subject ("RA-12", "gate override 3")."""
+    return labels.subject_label(str(subject_type), subject_id)
+
+
+@register.filter
+def role_labels(values: list[str] | None) -> str:
+    """Role keys joined as names ("CISO, CIO")."""
+    return ", ".join(role_label(v) for v in values or [])
+
+
+@register.filter
+def ms_span(value: int | float | None) -> str:
+    """Milliseconds as people read them: "850 ms" under a second, else a span ("4 s")."""
+    if value is None:
+        return ""
+    if float(value) < 1000:
+        return f"{int(value)} ms"
+    return duration(dt.timedelta(milliseconds=float(value)))
+
+
+REMEDIES = {
+    "emergency_change": "Emergency change",
+    "extra_window": "Extra change window",
+    "deferral": "Deferral (risk acceptance)",
+    "none": "None feasible",
+}
+
+
+@register.filter
+def remedy_label(kind: str | None) -> str:
+    """A patch plan's remedy by name ("Emergency change", not "emergency_change")."""
+    if not kind:
+        return ""
+    return REMEDIES.get(str(kind), str(kind).replace("_", " ").capitalize())
+
+
+@register.filter
+def plan_item_label(item: Any) -> str:
+    """A work item by what it does ("Upgrade openssl on web-1"), not by its key."""
+    asset = getattr(getattr(item, "asset", None), "name", "") or "an asset"
+    kind = getattr(item, "kind", "")
+    if kind == "image":
+        return f"Rebuild image {asset}"
+    if kind == "host":
+        return f"Patch host {asset}"
+    if kind == "package":
+        return f"Upgrade {item.component} on {asset}"
+    ids = getattr(item, "finding_ids", None) or []
+    return f"Fix finding {ids[0]} on {asset}" if ids else f"Fix {asset}"
+
+
+CLOCK_STATES = {"pending": "running", "met": "filed", "late": "late", "not_applicable": "n/a"}
+
+
+@register.filter
+def clock_state(state: str | None) -> str:
+    """A regulatory clock's state as people read it ("running", "filed", "late")."""
+    return CLOCK_STATES.get(str(state or ""), str(state or "").replace("_", " "))
+
+
+@register.filter
+def humanize_key(value: str | None) -> str:
+    """A stored key as words ("single_blend" -> "single blend")."""
+    return str(value or "").replace("_", " ")
