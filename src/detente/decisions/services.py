@@ -100,6 +100,7 @@ def decision_decide(
     decision: str,
     chosen_option: int | None = None,
     ciso_recommendation_followed: bool | None = None,
+    why_blank: str = "",
 ) -> DecisionRecord:
     if actor.role not in (Role.CIO, Role.CISO):
         raise RuleViolation("only the CIO or the CISO records the decision")
