@@ -40,6 +40,13 @@ def meetings(status: str | None = None) -> QuerySet[Meeting]:
     return rows
 
 
+def action_get(pk: int) -> Action:
+    found = Action.objects.filter(pk=pk).first()
+    if found is None:
+        raise NotFound(f"no action {pk}")
+    return found
+
+
 def reset_get(pk: int | None = None) -> ResetEngagement:
     """A reset by id, or the current one (not ended; else the latest)."""
     if pk is not None:
