@@ -196,6 +196,7 @@ def schedule_cmd(
     )
     if ics is not None:
         ics.write_bytes(meeting_ics(meeting))
+    assert meeting.starts_at is not None  # just scheduled
     console.print(
         f"M-{meeting.pk} {'moved to' if meeting.sequence else 'scheduled for'} "
         f"{meeting.starts_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC (sequence {meeting.sequence}), "

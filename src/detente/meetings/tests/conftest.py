@@ -39,6 +39,10 @@ def _person(name: str, role: Role) -> Person:
 
 @pytest.fixture
 def org(db: None) -> Org:
+    return make_org()
+
+
+def make_org() -> Org:
     clock.set_now(NOW - dt.timedelta(days=2))
     policy_ensure_default()
     people = {
@@ -77,6 +81,10 @@ def org(db: None) -> Org:
 
 @pytest.fixture
 def amber(org: Org) -> TensionSnapshot:
+    return make_amber(org)
+
+
+def make_amber(org: Org) -> TensionSnapshot:
     snapshot = radar_compute(period=NOVEMBER, actor=org.ciso)
     assert snapshot.zone == "amber", snapshot.triggers
     return snapshot
