@@ -212,6 +212,7 @@ def _decide(world: _World, level: str, followed: bool, number: int) -> None:
     decision_decide(
         actor=world.cio, record=record, decision="Patch now." if followed else "Defer.",
         chosen_option=0 if followed else 1, ciso_recommendation_followed=followed,
+        why_blank="scenario record: only the options are written down",
     )  # fmt: skip
 
 
