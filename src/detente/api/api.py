@@ -15,6 +15,7 @@ from detente.api.routes import (
     gates,
     incidents,
     initiatives,
+    meetings,
     org,
     other,
     planning,
@@ -47,6 +48,7 @@ api.add_router("", gates.router)
 api.add_router("", api_register.router)
 api.add_router("", initiatives.router)
 api.add_router("", org.router)
+api.add_router("", meetings.router)
 
 
 def _error(

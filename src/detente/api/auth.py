@@ -11,9 +11,19 @@ from ninja.security import HttpBearer, SessionAuth
 from detente.access.services import token_authenticate
 from detente.access.throttle import TOKEN_RATE
 from detente.core.errors import PermissionDenied
-from detente.people.models import Person
+from detente.people.models import Person, Role
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# The one door an external facilitator has (least privilege); the reset's window is checked there.
+FACILITATOR_PATHS = ("/api/resets/facilitator",)
+
+
+def _least_privilege(request: HttpRequest, person: Person) -> None:
+    """A facilitator reads their reset's evidence pack and nothing else."""
+    if person.role == Role.FACILITATOR and (
+        request.method not in SAFE_METHODS or request.path not in FACILITATOR_PATHS
+    ):
+        raise PermissionDenied("a facilitator reads only the reset's evidence pack")
 
 
 class RateLimited(Exception):
@@ -32,6 +42,7 @@ class TokenAuth(HttpBearer):
         if (wait := TOKEN_RATE.allow(token.strip().split("_", 2)[1])) is not None:
             raise RateLimited(wait)
         person, scope = found
+        _least_privilege(request, person)
         request.detente_person = person  # type: ignore[attr-defined]
         request.detente_scope = scope  # type: ignore[attr-defined]
         return person
@@ -47,6 +58,7 @@ class PersonSessionAuth(SessionAuth):
         person: Person | None = getattr(user, "person", None)
         if person is None or not person.active or not request.session.get("second_factor_ok"):
             return None
+        _least_privilege(request, person)
         request.detente_person = person  # type: ignore[attr-defined]
         request.detente_scope = "write"  # type: ignore[attr-defined]
         return person

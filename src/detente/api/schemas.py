@@ -202,6 +202,8 @@ class DecideIn(In):
     decision: str
     chosen_option: Annotated[int, Field(ge=0, le=1000)] | None = None
     ciso_recommendation_followed: bool | None = None
+    # Required in effect when a principle is blank: why it stays blank (kept on the record).
+    why_blank: Annotated[str, Field(max_length=2000)] = ""
 
 
 class DecisionOut(Schema):
@@ -221,6 +223,8 @@ class DecisionOut(Schema):
     escalation_level: str
     review_date: dt.date | None
     acceptances: list[int]
+    principles_missing: list[str]  # keys of the five principles still blank
+    principles_waived: str  # why they were left blank when it was decided
 
 
 class PersonOut(Schema):

@@ -309,9 +309,12 @@ def decision_decide_command(
     ciso_followed: Annotated[
         bool | None, typer.Option(help="Did the outcome follow the CISO's recommendation?")
     ] = None,
+    why_blank: Annotated[
+        str, typer.Option(help="Why a principle stays blank (needed when one is).")
+    ] = "",
     actor: As = None,
 ) -> None:
-    """Record the outcome (CIO or CISO)."""
+    """Record the outcome (CIO or CISO); a blank principle needs --why-blank."""
     ensure_database()
     from detente.decisions.models import DecisionRecord
     from detente.decisions.services import decision_decide
@@ -321,7 +324,7 @@ def decision_decide_command(
         raise NotFound(f"decision record {decision_id} does not exist")
     done = decision_decide(
         actor=_actor(actor), record=record, decision=decision, chosen_option=option,
-        ciso_recommendation_followed=ciso_followed,
+        ciso_recommendation_followed=ciso_followed, why_blank=why_blank,
     )  # fmt: skip
     console.print(f"DR-{done.pk} {done.status}")
 

@@ -234,6 +234,7 @@ def radar(
     if ctx.invoked_subcommand is not None:
         return
     ensure_database()
+    from detente.meetings.selectors import action_state
     from detente.tension.selectors import snapshot_get, snapshot_latest, top_signals
     from detente.tension.signals import Period
 
@@ -253,6 +254,7 @@ def radar(
                     "triggers": snap.triggers,
                     "top_signals": top,
                     "action": snap.actions,
+                    "action_state": action_state(snap),
                     "signals": snap.signals,
                 }
             )
@@ -285,6 +287,16 @@ def radar(
     console.print(f"[bold]Action:[/bold] {snap.actions.get('action', '')}")
     for line in snap.actions.get("agenda", []):
         console.print(f"  - {line}")
+    state = action_state(snap)
+    if (meeting := state["meeting"]) is not None:
+        console.print(
+            f"Meeting M-{meeting['id']} {'held' if meeting['held'] else meeting['status']}; "
+            f"decisions taken {meeting['decisions_taken']}/{meeting['items']}; "
+            f"actions done {meeting['actions_done']}/{meeting['actions']}"
+        )
+    if (reset := state["reset"]) is not None:
+        done = sum(c["done"] for c in reset["checkins"])
+        console.print(f"Reset RS-{reset['id']} {reset['status']}; check-ins {done}/3")
 
 
 @radar_app.command("compute")

@@ -32,9 +32,11 @@ def build_app() -> typer.Typer:
         commands_incident,
         commands_initiatives,
         commands_intel,
+        commands_meetings,
         commands_org,
         commands_plan,
         commands_report,
+        commands_reset,
         commands_serve,
         commands_tension,
         commands_vex,
@@ -66,6 +68,8 @@ def build_app() -> typer.Typer:
     commands_initiatives.register(app)
     commands_org.register(app)
     commands_backup.register(app)
+    commands_meetings.register(app)
+    commands_reset.register(app)
     return app
 
 

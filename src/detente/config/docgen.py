@@ -361,7 +361,8 @@ def decision_page(root: Path) -> str:
         "`detente decision new FILE --as EMAIL` records a decision from a YAML mapping of these "
         "fields; any other key is refused (exit 2, naming the file and the field). The outcome "
         "is recorded later by the CIO or the CISO with `detente decision decide ID --decision "
-        "TEXT [--option N] [--ciso-followed|--no-ciso-followed]`. Why these fields (the five "
+        "TEXT [--option N] [--ciso-followed|--no-ciso-followed] [--why-blank TEXT]` (a "
+        "principle left blank needs the reason why). Why these fields (the five "
         "principles): [docs/acceptances.md](../acceptances.md).",
         "",
         "| field | type | default | values / meaning |",

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "detente.api_register",
     "detente.initiatives",
     "detente.org",
+    "detente.meetings",
     "django_tasks",
     "django_tasks_db",
 ]

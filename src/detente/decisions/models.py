@@ -48,6 +48,8 @@ class DecisionRecord(models.Model):
         max_length=16, choices=EscalationLevel.choices, default=EscalationLevel.TEAM
     )
     review_date = models.DateField(null=True, blank=True)
+    # Why principles were blank when decided (the decider must say; decisions.principles)
+    principles_waived = models.TextField(blank=True)
     created_by = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
     decided_at = models.DateTimeField(null=True, blank=True)

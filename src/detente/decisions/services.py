@@ -11,6 +11,7 @@ from detente.audit.services import audit_record
 from detente.core import clock
 from detente.core.errors import InputError, RuleViolation
 from detente.decisions.models import DecisionRecord, DecisionStatus, EscalationLevel, PressurePoint
+from detente.decisions.principles import missing_of
 from detente.people.models import Person, Role
 
 _OPTION_KEYS = {"title", "business_benefit", "facts", "findings"}
@@ -100,7 +101,10 @@ def decision_decide(
     decision: str,
     chosen_option: int | None = None,
     ciso_recommendation_followed: bool | None = None,
+    why_blank: str = "",
 ) -> DecisionRecord:
+    """Record the outcome. A principle left blank (``decisions.principles``) needs the decider to
+    say why (``why_blank``); the reason is kept on the record and in the audit trail."""
     if actor.role not in (Role.CIO, Role.CISO):
         raise RuleViolation("only the CIO or the CISO records the decision")
     if not decision.strip():
@@ -111,6 +115,13 @@ def decision_decide(
             raise RuleViolation(f"DR-{locked.pk} is already decided")
         if chosen_option is not None and not 0 <= chosen_option < len(locked.options):
             raise InputError(f"no option {chosen_option}", field="chosen_option")
+        blank = missing_of(locked)
+        if blank and not why_blank.strip():
+            raise RuleViolation(
+                f"DR-{locked.pk} still lacks {', '.join(p.name for p in blank)}: fill "
+                "it in, or say why it stays blank (why_blank)"
+            )
+        locked.principles_waived = why_blank.strip() if blank else ""
         locked.decision = decision.strip()
         locked.chosen_option = chosen_option
         locked.ciso_recommendation_followed = ciso_recommendation_followed
@@ -123,6 +134,11 @@ def decision_decide(
             subject_type="decision",
             subject_id=locked.pk,
             before={"status": DecisionStatus.OPEN},
-            after={"status": DecisionStatus.DECIDED, "chosen_option": chosen_option},
+            after={
+                "status": DecisionStatus.DECIDED,
+                "chosen_option": chosen_option,
+                "principles_blank": [p.key for p in blank],
+                "why_blank": locked.principles_waived,
+            },
         )
         return locked

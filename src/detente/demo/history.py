@@ -73,6 +73,7 @@ def build_history() -> dict[str, int]:
     decision_decide(
         actor=cio, record=decision, decision="Defer five days behind the verified WAF rule.",
         chosen_option=1, ciso_recommendation_followed=True,
+        why_blank="decided in the weekly call; the minutes hold the rest",
     )  # fmt: skip
     made["decision"] = decision.pk
 

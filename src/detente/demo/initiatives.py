@@ -114,6 +114,7 @@ def build_initiatives_demo(
             actor=cio, record=decision, chosen_option=0, ciso_recommendation_followed=True,
             decision="Go: the spike was the SMS code text in German; reworded, resume phase 2 "
             "with drop-off watched at 7 %",
+            why_blank="go/no-go in the rollout call; the guardrail data are the facts",
         )  # fmt: skip
         phase_resume(actor=ciso, phase=phases[1])
     with clock.frozen_at(now):

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import math
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -58,6 +59,8 @@ class Month:
     cio: Pulse = (4, 4, 4, 4, 4, 4, 2, 1, 5, 1)
     ciso: Pulse = (4, 4, 4, 4, 4, 4, 2, 1, 5, 1)
     guess_off: int = 0  # how far each leader's guess of the other's P3/P9 is off
+    pulse: bool = True  # False: a holiday month, nobody answers the pulse
+    incidents: int = 1  # how many incidents of ``incident``'s kind (a bad month has several)
 
 
 CALM = Month(accept=0, decisions=(("team", True),))
@@ -212,6 +215,7 @@ def _decide(world: _World, level: str, followed: bool, number: int) -> None:
     decision_decide(
         actor=world.cio, record=record, decision="Patch now." if followed else "Defer.",
         chosen_option=0 if followed else 1, ciso_recommendation_followed=followed,
+        why_blank="scenario record: only the options are written down",
     )  # fmt: skip
 
 
@@ -290,10 +294,12 @@ def _month(world: _World, period: Period, plan: Month, number: int) -> None:
     _report(world)
     acceptances_expire()
     if plan.incident:
-        _incident(world, period, plan.incident)
+        for _ in range(plan.incidents):
+            _incident(world, period, plan.incident)
     clock.set_now(_at(period, 20))
     acceptances_expire()
-    _pulse(world, period, plan)
+    if plan.pulse:
+        _pulse(world, period, plan)
     # Day 26: the oldest chain is renewed again (silently: nobody disagrees).
     clock.set_now(_at(period, 26))
     acceptances_expire()
@@ -316,10 +322,22 @@ def build_scenario(
     """Twelve months of history from ``start`` (default: the twelve months before this one);
     returns the radar's snapshot for each month. ``cast`` (CIO, CISO, IT lead) and ``service``
     put the year on an existing organisation (the demo's) instead of the scenario's own people."""
-    plan = _plan(name)
+    return build_year(_plan(name), start=start, cast=cast, service=service)
+
+
+def build_year(
+    plan: list[Month],
+    *,
+    start: Period | None = None,
+    cast: dict[Role, Person] | None = None,
+    service: BusinessService | None = None,
+    between: Callable[[int, TensionSnapshot], None] | None = None,
+) -> list[TensionSnapshot]:
+    """The months of ``plan`` from ``start``; ``between(number, snapshot)`` runs after each
+    month's radar (a generated year uses it to start a reset when the radar turns red)."""
     first = start or Period.of(clock.now())
     if start is None:
-        for _ in range(12):
+        for _ in range(len(plan)):
             first = first.previous()
     policy_ensure_default()
     names = ((Role.CIO, "Claire Scenario"), (Role.CISO, "Sam Scenario"), (Role.IT_LEAD, "Tom Lead"))
@@ -342,5 +360,7 @@ def build_scenario(
             _month(world, period, month, number)
             clock.set_now(period.end + dt.timedelta(minutes=10))
             snapshots.append(radar_compute(period=period, actor=None))
+            if between is not None:
+                between(number, snapshots[-1])
             period = period.next()
     return snapshots

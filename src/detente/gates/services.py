@@ -212,6 +212,8 @@ def gate_override_sign(
                       else f"Override rejected by {actor}: {comment.strip()}"),
             chosen_option=0 if approve else 1,
             ciso_recommendation_followed=None,
+            why_blank="a release-gate override: its reason and the second signature are the "
+            "record",
         )  # fmt: skip
         audit_record(
             actor=actor,

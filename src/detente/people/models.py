@@ -15,6 +15,9 @@ class Role(models.TextChoices):
     ENGINEER = "engineer", "Engineer"
     CHANGE_MANAGER = "change_manager", "Change manager"
     AUDITOR = "auditor", "Auditor"
+    # An independent third party for a reset: reads only what both leaders shared, only while the
+    # reset's access window is open (detente.meetings); never writes.
+    FACILITATOR = "facilitator", "Facilitator (external)"
 
 
 class Person(models.Model):

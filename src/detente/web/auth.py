@@ -27,7 +27,7 @@ from detente.access.throttle import (
     signin_succeeded,
 )
 from detente.core.errors import DetenteError
-from detente.people.models import Person
+from detente.people.models import Person, Role
 
 View = Callable[..., HttpResponseBase]
 
@@ -47,6 +47,26 @@ def signed_in(view: View) -> View:
         if person is None:
             query = urlencode({"next": request.get_full_path()})
             return HttpResponseRedirect(f"{reverse('web:login')}?{query}")
+        if person.role == Role.FACILITATOR:
+            # Least privilege: an external facilitator has one door (``facilitator_door``).
+            return HttpResponseRedirect(reverse("web:facilitator"))
+        request.person = person  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def facilitator_door(view: View) -> View:
+    """The one page a facilitator reaches (the view checks the reset's window on every request)."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        person = person_of(request)
+        if person is None:
+            query = urlencode({"next": request.get_full_path()})
+            return HttpResponseRedirect(f"{reverse('web:login')}?{query}")
+        if person.role != Role.FACILITATOR:
+            return HttpResponseRedirect(reverse("web:reset"))
         request.person = person  # type: ignore[attr-defined]
         return view(request, *args, **kwargs)
 

@@ -5,6 +5,7 @@ from detente.web import (
     urls_api_register,
     urls_gates,
     urls_initiatives,
+    urls_meetings,
     urls_org,
     views,
     views_account,
@@ -87,4 +88,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include(urls_api_register)),
     path("", include(urls_initiatives)),
     path("", include(urls_org)),
+    path("", include(urls_meetings)),
 ]

@@ -46,6 +46,7 @@ from detente.core import clock
 from detente.core.errors import DetenteError, InputError, NotFound
 from detente.core.text import spreadsheet_safe
 from detente.decisions.models import DecisionRecord, EscalationLevel, PressurePoint
+from detente.decisions.principles import missing_of
 from detente.decisions.services import decision_create, decision_decide
 from detente.findings.importer import ImportOptions
 from detente.findings.models import SeverityLevel, Status, Vulnerability
@@ -701,6 +702,7 @@ def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
                 # people number options from 1; the record stores the index from 0
                 chosen_option=_option_index(option),
                 ciso_recommendation_followed=None if followed in (None, "") else followed == "yes",
+                why_blank=request.POST.get("why_blank", ""),
             )
         except DetenteError as exc:
             messages.error(request, str(exc))
@@ -709,7 +711,12 @@ def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
     return _render(
         request,
         "decision.html",
-        {"d": d, "acceptances": d.acceptances.all(), "can_decide": can_decide},
+        {
+            "d": d,
+            "acceptances": d.acceptances.all(),
+            "can_decide": can_decide,
+            "missing": missing_of(d),
+        },
     )
 
 

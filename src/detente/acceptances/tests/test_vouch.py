@@ -47,7 +47,9 @@ def test_signed_and_decided_records_verify(org: Org) -> None:
         options=[{"title": "ship", "business_benefit": "revenue"},
                  {"title": "hold", "business_benefit": "safety"}],
     )  # fmt: skip
-    decision_decide(actor=org.ciso, record=record, decision="Hold", chosen_option=1)
+    decision_decide(
+        actor=org.ciso, record=record, decision="Hold", chosen_option=1, why_blank="test record"
+    )
     result = audit_verify(vouchers=VOUCHERS)
     assert (acceptance.status, result.ok) == ("approved", True)
 
@@ -85,7 +87,9 @@ def test_an_edited_decision_is_named(org: Org) -> None:
         options=[{"title": "ship", "business_benefit": "revenue"},
                  {"title": "hold", "business_benefit": "safety"}],
     )  # fmt: skip
-    decision_decide(actor=org.ciso, record=record, decision="Hold", chosen_option=1)
+    decision_decide(
+        actor=org.ciso, record=record, decision="Hold", chosen_option=1, why_blank="test record"
+    )
     DecisionRecord.objects.filter(pk=record.pk).update(chosen_option=0)
     result = audit_verify(vouchers=VOUCHERS)
     assert result.reason == (

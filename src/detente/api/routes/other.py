@@ -24,6 +24,7 @@ from detente.api.schemas import (
 from detente.audit.services import audit_verify
 from detente.core.errors import InputError, NotFound
 from detente.decisions.models import DecisionRecord
+from detente.decisions.principles import missing_of
 from detente.decisions.services import decision_create, decision_decide
 from detente.people.models import Person
 from detente.reports.audit_vouchers import VOUCHERS
@@ -43,6 +44,8 @@ def decision_out(d: DecisionRecord) -> dict[str, Any]:
         "chosen_option": d.chosen_option, "status": d.status,
         "escalation_level": d.escalation_level, "review_date": d.review_date,
         "acceptances": list(d.acceptances.values_list("id", flat=True)),
+        "principles_missing": [p.key for p in missing_of(d)],
+        "principles_waived": d.principles_waived,
     }  # fmt: skip
 
 
@@ -83,6 +86,7 @@ def decide(request: HttpRequest, decision_id: PathId, body: DecideIn) -> dict[st
         actor=require_write(request), record=found, decision=body.decision,
         chosen_option=body.chosen_option,
         ciso_recommendation_followed=body.ciso_recommendation_followed,
+        why_blank=body.why_blank,
     )  # fmt: skip
     return decision_out(done)
 

@@ -101,7 +101,13 @@ def test_create_push_pause_resume_through_the_api(org: Org, client: Client) -> N
     assert (status, body["error"]["code"]) == (409, "refused")
     ready_phase.refresh_from_db()
     assert ready_phase.go_no_go is not None
-    decision_decide(actor=org.ciso, record=ready_phase.go_no_go, decision="Go", chosen_option=0)
+    decision_decide(
+        actor=org.ciso,
+        record=ready_phase.go_no_go,
+        decision="Go",
+        chosen_option=0,
+        why_blank="test record",
+    )
     status, body = _call(client, "post", f"{base}/resume", tokens["cio"])
     assert (status, body["phases"][0]["status"]) == (200, "resumed")
     status, body = _call(client, "post", f"{base}/rollback", tokens["ciso"],

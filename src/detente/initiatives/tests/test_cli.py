@@ -116,7 +116,7 @@ def test_a_rollout_from_file_to_pause_and_resume(env: dict[str, str], tmp_path: 
     assert (code, err) == (1, "error: resuming needs the go/no-go decision DR-1 decided\n")
     decided = subprocess.run(
         [str(DETENTE), "decision", "decide", "1", "--decision", "Go on; SMS text reworded",
-         "--option", "0", "--as", "cio@example.org"],
+         "--option", "0", "--why-blank", "decided in the rollout call", "--as", "cio@example.org"],
         check=False, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert decided.returncode == 0, decided.stderr

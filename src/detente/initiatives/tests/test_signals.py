@@ -35,7 +35,13 @@ def test_pauses_rollbacks_changes_and_postponements_are_counted(org: Org) -> Non
     guardrails_evaluate()
     first.refresh_from_db()
     assert first.go_no_go is not None
-    decision_decide(actor=org.ciso, record=first.go_no_go, decision="Go", chosen_option=0)
+    decision_decide(
+        actor=org.ciso,
+        record=first.go_no_go,
+        decision="Go",
+        chosen_option=0,
+        why_blank="test record",
+    )
     # The CIO side rolls back although the decision said go: one side's objection.
     phase_rollback(actor=org.cio, phase=first, reason="support desk overwhelmed")
     clock.set_now(dt.datetime(2026, 10, 25, tzinfo=dt.UTC))  # phase 2 was due on 19 October
@@ -62,6 +68,12 @@ def test_a_no_go_rollback_is_agreed_not_an_objection(org: Org) -> None:
     phase = started(org, create(org))
     paused = phase_pause(actor=org.ciso, phase=phase, reason="fraud wave")
     assert paused.go_no_go is not None
-    decision_decide(actor=org.cio, record=paused.go_no_go, decision="Stop", chosen_option=1)
+    decision_decide(
+        actor=org.cio,
+        record=paused.go_no_go,
+        decision="Stop",
+        chosen_option=1,
+        why_blank="test record",
+    )
     phase_rollback(actor=org.cio, phase=phase, reason="agreed")
     assert signals.rollouts_cancelled_after_objection(START, END).value == 0

@@ -283,7 +283,8 @@ def test_resume_needs_the_go_no_go_decision_decided_for_go(org: Org) -> None:
         svc.phase_resume(actor=org.cio, phase=phase)
     assert _snapshot(phase) == before
     decision_decide(actor=org.cio, record=decision, decision="Go on with a clearer SMS text",
-                    chosen_option=0, ciso_recommendation_followed=True)  # fmt: skip
+                    chosen_option=0, ciso_recommendation_followed=True,
+                    why_blank="test record")  # fmt: skip
     with pytest.raises(PermissionDenied):
         svc.phase_resume(actor=org.lead, phase=phase)
     resumed = svc.phase_resume(actor=org.ciso, phase=phase)
@@ -299,7 +300,13 @@ def test_a_no_go_decision_refuses_resume_and_rollback_is_recorded(org: Org) -> N
     phase = _paused(org)
     decision = phase.go_no_go
     assert decision is not None
-    decision_decide(actor=org.ciso, record=decision, decision="Roll back", chosen_option=1)
+    decision_decide(
+        actor=org.ciso,
+        record=decision,
+        decision="Roll back",
+        chosen_option=1,
+        why_blank="test record",
+    )
     with pytest.raises(RuleViolation, match="decided against going on"):
         svc.phase_resume(actor=org.cio, phase=phase)
     rolled = svc.phase_rollback(actor=org.cio, phase=phase, reason="drop-off too high")
@@ -390,7 +397,13 @@ def _decided(org: Org, pressure_point: str = "customer_change") -> DecisionRecor
         question="Accept 8 % drop-off during the pilot?",
         options=[{"title": "Relax", "business_benefit": "pilot continues"}],
     )  # fmt: skip
-    return decision_decide(actor=org.cio, record=record, decision="Relax to 8 %", chosen_option=0)
+    return decision_decide(
+        actor=org.cio,
+        record=record,
+        decision="Relax to 8 %",
+        chosen_option=0,
+        why_blank="test record",
+    )
 
 
 def test_a_signed_threshold_changes_only_through_a_decided_decision(org: Org) -> None:

@@ -76,7 +76,13 @@ def test_a_paused_rollout_on_the_pages_and_resumed_through_the_form(org: Org) ->
     response = cio.post(f"/initiatives/{initiative.pk}/resume", {"phase": "1"}, follow=True)
     assert "resuming needs the go/no-go decision" in response.content.decode()
     assert PhaseTransition.objects.count() == moves
-    decision_decide(actor=org.ciso, record=phase.go_no_go, decision="Go", chosen_option=0)
+    decision_decide(
+        actor=org.ciso,
+        record=phase.go_no_go,
+        decision="Go",
+        chosen_option=0,
+        why_blank="test record",
+    )
     response = cio.post(f"/initiatives/{initiative.pk}/resume", {"phase": "1"}, follow=True)
     assert "Phase 1 resumed." in response.content.decode()
     phase.refresh_from_db()

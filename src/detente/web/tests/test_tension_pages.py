@@ -58,7 +58,7 @@ def build_months(cio: Person, ciso: Person) -> None:
             )  # fmt: skip
             decision_decide(
                 actor=cio, record=record, decision="Defer.", chosen_option=1,
-                ciso_recommendation_followed=False,
+                ciso_recommendation_followed=False, why_blank="test record",
             )  # fmt: skip
         clock.set_now(period.start + dt.timedelta(days=24, hours=9))
         pulse_answer(actor=cio, answers=pulse(3 - number % 2), meta={"P3": 3, "P9": 3},

@@ -1,0 +1,1 @@
+"""The radar's actions as work: decision meetings (amber) and facilitated resets (red)."""

@@ -1,0 +1,176 @@
+"""Decision meetings and the facilitated reset: list, show (agenda framed on the five principles,
+with its evidence), propose, schedule (with the ICS invitation), the reset's signatures, and the
+facilitator's read-only door (its window checked on every request)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from detente.core.errors import DetenteError, NotFound, PermissionDenied
+from detente.meetings import selectors, services
+from detente.meetings.ics import meeting_ics
+from detente.people.models import Role
+from detente.people.selectors import person_by_email
+from detente.tension.signals import Period
+from detente.web.auth import facilitator_door, signed_in
+from detente.web.views import _person, _render
+
+LEADERS = (Role.CIO, Role.CISO)
+
+
+@signed_in
+@require_GET
+def meetings(request: HttpRequest) -> HttpResponse:
+    rows = [(m, selectors.follow_through(m)) for m in selectors.meetings()[:100]]
+    return _render(
+        request,
+        "meetings/list.html",
+        {
+            "rows": rows,
+            "is_leader": _person(request).role in LEADERS,
+        },
+    )
+
+
+@signed_in
+@require_POST
+def meeting_propose(request: HttpRequest) -> HttpResponse:
+    period = request.POST.get("period", "").strip()
+    try:
+        meeting = services.meeting_propose(
+            actor=_person(request),
+            period=Period.parse(period) if period else None,
+            title=request.POST.get("title", ""),
+        )
+    except DetenteError as exc:
+        messages.error(request, str(exc))
+        return HttpResponseRedirect(reverse("web:meetings"))
+    messages.success(request, f"M-{meeting.pk} proposed.")
+    return HttpResponseRedirect(reverse("web:meeting", args=[meeting.pk]))
+
+
+@signed_in
+@require_GET
+def meeting(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    try:
+        found = selectors.meeting_get(meeting_id)
+    except NotFound as exc:
+        return _render(request, "error.html", {"message": str(exc)}, 404)
+    return _render(
+        request,
+        "meetings/meeting.html",
+        {
+            "m": found,
+            "state": selectors.follow_through(found),
+            "items": found.items.all(),
+            "attendees": found.attendees.select_related("person"),
+            "actions": found.actions.select_related("owner"),
+            "is_leader": _person(request).role in LEADERS,
+        },
+    )
+
+
+@signed_in
+@require_POST
+def meeting_schedule(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    try:
+        found = selectors.meeting_get(meeting_id)
+        raw = request.POST.get("starts_at", "")
+        offset = request.POST.get("offset", "+00:00") or "+00:00"
+        try:
+            starts_at = dt.datetime.fromisoformat(f"{raw}{offset}" if "T" in raw else "")
+        except ValueError:
+            raise DetenteError(f"give the start as date and time, not {raw!r}") from None
+        delegates = [
+            person_by_email(e) for e in request.POST.get("delegates", "").replace(",", " ").split()
+        ]
+        services.meeting_schedule(
+            actor=_person(request),
+            meeting=found,
+            starts_at=starts_at,
+            minutes=int(request.POST.get("minutes") or 60),
+            location=request.POST.get("location", ""),
+            delegates=delegates,
+            reason=request.POST.get("reason", ""),
+        )
+        messages.success(request, f"M-{meeting_id} scheduled; the invitation is ready.")
+    except (DetenteError, ValueError) as exc:
+        messages.error(request, str(exc))
+    return HttpResponseRedirect(reverse("web:meeting", args=[meeting_id]))
+
+
+@signed_in
+@require_GET
+def meeting_invitation(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    try:
+        body = meeting_ics(selectors.meeting_get(meeting_id))
+    except DetenteError as exc:
+        return _render(request, "error.html", {"message": str(exc)}, 404)
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="meeting-{meeting_id}.ics"'
+    return response
+
+
+@signed_in
+@require_GET
+def reset(request: HttpRequest) -> HttpResponse:
+    try:
+        current = selectors.reset_get()
+    except NotFound:
+        current = None
+    from detente.people.models import Person
+
+    return _render(
+        request,
+        "meetings/reset.html",
+        {
+            "r": current,
+            "state": selectors.reset_state(current) if current else None,
+            "is_leader": _person(request).role in LEADERS,
+            "facilitators": Person.objects.filter(role=Role.FACILITATOR, active=True),
+            "scopes": services.SCOPES,
+        },
+    )
+
+
+@signed_in
+@require_POST
+def reset_action(request: HttpRequest) -> HttpResponse:
+    me = _person(request)
+    step = request.POST.get("step", "")
+    if step not in ("start", "grant", "end"):
+        messages.error(request, f"unknown step {step!r}")
+        return HttpResponseRedirect(reverse("web:reset"))
+    try:
+        if step == "start":
+            services.reset_start(
+                actor=me,
+                facilitator=person_by_email(request.POST.get("facilitator")),
+                scope=request.POST.getlist("scope"),
+                goals=request.POST.get("goals", ""),
+                access_days=int(request.POST.get("days") or 90),
+            )
+        else:
+            sign = services.reset_grant if step == "grant" else services.reset_end
+            sign(actor=me, reset=selectors.reset_get(int(request.POST.get("reset", "0") or 0)))
+        messages.success(request, "Signed." if step != "start" else "Reset proposed.")
+    except (DetenteError, ValueError) as exc:
+        messages.error(request, str(exc))
+    return HttpResponseRedirect(reverse("web:reset"))
+
+
+@facilitator_door
+@require_GET
+def facilitator(request: HttpRequest) -> HttpResponse:
+    """The facilitator's evidence pack; the window is checked (and the read audited) each time."""
+    try:
+        pack = services.reset_read(actor=_person(request))
+    except PermissionDenied as exc:
+        return render(request, "web/meetings/facilitator.html", {"error": str(exc)}, status=403)
+    return render(request, "web/meetings/facilitator.html", {"pack": pack})
