@@ -18,10 +18,9 @@ Each function takes a half-open period ``[start, end)``:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Any, Literal
 
 from detente.core import clock
+from detente.core.radar import Reading, SignalMeta
 from detente.decisions.models import DecisionStatus
 from detente.initiatives.models import GuardrailChange, Phase, PhaseStatus, PhaseTransition
 
@@ -29,18 +28,11 @@ GRACE = dt.timedelta(days=1)
 NO_GO = 1
 
 
-@dataclass(frozen=True, slots=True)
-class Signal:
-    name: str
-    value: float
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-
 def _day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(dt.UTC).date()
 
 
-def initiatives_postponed(start: dt.datetime, end: dt.datetime) -> Signal:
+def initiatives_postponed(start: dt.datetime, end: dt.datetime) -> Reading:
     now = clock.now()
     late = []
     for phase in Phase.objects.filter(
@@ -50,20 +42,20 @@ def initiatives_postponed(start: dt.datetime, end: dt.datetime) -> Signal:
         started = phase.started_at
         if (started is None and due <= now) or (started is not None and started > due):
             late.append(phase)
-    return Signal(
+    return Reading(
         "initiatives_postponed",
         len(late),
         {"phases": [p.pk for p in late], "initiatives": sorted({p.initiative_id for p in late})},
     )
 
 
-def phases_paused(start: dt.datetime, end: dt.datetime) -> Signal:
+def phases_paused(start: dt.datetime, end: dt.datetime) -> Reading:
     rows = list(
         PhaseTransition.objects.filter(to_status=PhaseStatus.PAUSED, at__gte=start, at__lt=end)
         .order_by("at", "id")
         .values_list("phase_id", "decision_id", "actor_id")
     )
-    return Signal(
+    return Reading(
         "phases_paused",
         len(rows),
         {
@@ -74,7 +66,7 @@ def phases_paused(start: dt.datetime, end: dt.datetime) -> Signal:
     )
 
 
-def guardrails_changed_without_decision(start: dt.datetime, end: dt.datetime) -> Signal:
+def guardrails_changed_without_decision(start: dt.datetime, end: dt.datetime) -> Reading:
     rows = list(
         GuardrailChange.objects.filter(
             decision__isnull=True, changed_at__gte=start, changed_at__lt=end
@@ -82,10 +74,10 @@ def guardrails_changed_without_decision(start: dt.datetime, end: dt.datetime) ->
         .order_by("changed_at", "id")
         .values_list("guardrail_id", flat=True)
     )
-    return Signal("guardrails_changed_without_decision", len(rows), {"guardrails": rows})
+    return Reading("guardrails_changed_without_decision", len(rows), {"guardrails": rows})
 
 
-def rollouts_cancelled_after_objection(start: dt.datetime, end: dt.datetime) -> Signal:
+def rollouts_cancelled_after_objection(start: dt.datetime, end: dt.datetime) -> Reading:
     rows = []
     for move in PhaseTransition.objects.filter(
         to_status=PhaseStatus.ROLLED_BACK, at__gte=start, at__lt=end
@@ -97,7 +89,7 @@ def rollouts_cancelled_after_objection(start: dt.datetime, end: dt.datetime) -> 
         )
         if not agreed:
             rows.append(move.phase_id)
-    return Signal("rollouts_cancelled_after_objection", len(rows), {"phases": rows})
+    return Reading("rollouts_cancelled_after_objection", len(rows), {"phases": rows})
 
 
 SIGNALS = (
@@ -107,24 +99,25 @@ SIGNALS = (
     rollouts_cancelled_after_objection,
 )
 
-Tag = Literal["overt", "covert", "perception"]
-SubIndex = Literal["decision_friction", "risk_debt", "communication", "relationship"]
-# name, tag, sub-index, formula: what the radar shows for each (the same shapes as tension's).
-META: dict[str, tuple[str, Tag, SubIndex | None, str]] = {
-    "initiatives_postponed": (
+META: dict[str, SignalMeta] = {
+    "initiatives_postponed": SignalMeta(
         "Initiatives postponed", "covert", "decision_friction",
         "phases planned to start in the period not started within a day of the plan (count)",
+        ("phases", "initiatives"),
     ),
-    "phases_paused": (
+    "phases_paused": SignalMeta(
         "Rollout phases paused", "overt", "decision_friction",
         "initiative phases paused in the period, by a guardrail breach or by hand (count)",
+        ("phases", "decisions"),
     ),
-    "guardrails_changed_without_decision": (
+    "guardrails_changed_without_decision": SignalMeta(
         "Guardrails changed without a decision", "covert", "communication",
         "guardrail thresholds changed in the period without a decision record (count)",
+        ("guardrails",),
     ),
-    "rollouts_cancelled_after_objection": (
+    "rollouts_cancelled_after_objection": SignalMeta(
         "Rollouts cancelled after one side's objection", "overt", "relationship",
         "phases rolled back in the period without a decided no-go decision (count)",
+        ("phases",),
     ),
 }  # fmt: skip
