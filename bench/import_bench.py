@@ -150,6 +150,10 @@ class Database:
             self._psql(f"CREATE DATABASE {BENCH_DB} TEMPLATE {BENCH_DB}_template")
         else:
             shutil.copy(self.work / "template-sqlite/detente.sqlite3", data_dir / "detente.sqlite3")
+        # the template's audit trail is signed with its key: the copy needs the same key file
+        key = self.work / f"template-{self.kind}" / "audit_key"
+        if key.exists():
+            shutil.copy2(key, data_dir / "audit_key")
         return self.env(data_dir)
 
     def drop(self) -> None:

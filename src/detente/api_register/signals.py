@@ -1,4 +1,4 @@
-"""Signals for the tension radar (read through ``tension.signals.CONTRIBUTORS``): period → value +
+"""Signals for the tension radar (listed in ``tension/contributed.py``): period → value +
 evidence, as ``planning/signals.py`` contributes them.
 
 - ``apis_exposed_without_valid_test``: APIs at an exposed stage at the period's end whose spec
@@ -17,21 +17,14 @@ evidence, as ``planning/signals.py`` contributes them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 
 from detente.api_register.models import Api, Outcome, Promotion
 from detente.api_register.selectors import api_policy, versions_diff
+from detente.core.radar import Reading, SignalMeta
 from detente.policy.api_register import StageGate
 
 MOVES = (Outcome.PROMOTED, Outcome.FORCED, Outcome.DEMOTED)
-
-
-@dataclass(frozen=True, slots=True)
-class Signal:
-    name: str
-    value: float
-    evidence: dict[str, Any] = field(default_factory=dict)
 
 
 def _state_at(api: Api, end: dt.datetime, first_stage: str) -> tuple[str, Any, bool]:
@@ -80,14 +73,14 @@ def _untested(end: dt.datetime) -> list[tuple[Api, Any, str, bool]]:
     return found
 
 
-def apis_exposed_without_valid_test(start: dt.datetime, end: dt.datetime) -> Signal:
+def apis_exposed_without_valid_test(start: dt.datetime, end: dt.datetime) -> Reading:
     """APIs at an exposed stage at the period's end without a valid pen test (count)."""
     exposed = set(api_policy().exposed_stages)
     ids = [api.pk for api, _, stage, _ in _untested(end) if stage in exposed]
-    return Signal("apis_exposed_without_valid_test", len(ids), {"apis": ids})
+    return Reading("apis_exposed_without_valid_test", len(ids), {"apis": ids})
 
 
-def pentest_backlog_age(start: dt.datetime, end: dt.datetime) -> Signal:
+def pentest_backlog_age(start: dt.datetime, end: dt.datetime) -> Reading:
     """Days the oldest exposed or refused API has waited for a pen test of its spec version."""
     exposed = set(api_policy().exposed_stages)
     waiting = [
@@ -95,14 +88,14 @@ def pentest_backlog_age(start: dt.datetime, end: dt.datetime) -> Signal:
         for api, version, stage, refused in _untested(end)
         if stage in exposed or refused
     ]
-    return Signal(
+    return Reading(
         "pentest_backlog_age",
         max((days for _, days in waiting), default=0),
         {"apis": [pk for pk, _ in waiting], "waiting": len(waiting)},
     )
 
 
-def promotions_refused_then_forced(start: dt.datetime, end: dt.datetime) -> Signal:
+def promotions_refused_then_forced(start: dt.datetime, end: dt.datetime) -> Reading:
     """Promotions forced past the gate in the period after a refusal to the same stage (count)."""
     forced = Promotion.objects.filter(outcome=Outcome.FORCED, at__gte=start, at__lt=end)
     ids = [
@@ -112,7 +105,25 @@ def promotions_refused_then_forced(start: dt.datetime, end: dt.datetime) -> Sign
             api_id=p.api_id, to_stage=p.to_stage, outcome=Outcome.REFUSED, at__lte=p.at
         ).exists()
     ]
-    return Signal("promotions_refused_then_forced", len(ids), {"promotions": ids})
+    return Reading("promotions_refused_then_forced", len(ids), {"promotions": ids})
 
 
 SIGNALS = (apis_exposed_without_valid_test, pentest_backlog_age, promotions_refused_then_forced)
+
+META: dict[str, SignalMeta] = {
+    "apis_exposed_without_valid_test": SignalMeta(
+        "Apis exposed without valid test", "covert", None,
+        "APIs at an exposed stage at the period's end without a valid pen test (count).",
+        ("apis",),
+    ),
+    "pentest_backlog_age": SignalMeta(
+        "Pentest backlog age", "covert", None,
+        "Days the oldest exposed or refused API has waited for a pen test of its spec version.",
+        ("apis",),
+    ),
+    "promotions_refused_then_forced": SignalMeta(
+        "Promotions refused then forced", "covert", None,
+        "Promotions forced past the gate in the period after a refusal to the same stage (count).",
+        ("promotions",),
+    ),
+}  # fmt: skip

@@ -417,22 +417,25 @@ def signals_page() -> str:
     lines = [
         "# Tension signals",
         "",
-        _header("the signal registry (`detente.tension.signals.registered()`)").rstrip(),
+        _header("the signal registry (`detente.tension.registry.SIGNALS`)").rstrip(),
         "",
         "Every signal the radar computes. *Tag*: overt, covert or perception. *Sub-index*: where "
         "its points go (none: shown and used by triggers only). *Healthy* and *red line* are the "
-        "values normalised to 0 and 1; a policy can tune them (`tension.signals`). The evidence of "
-        "each value (ids of acceptances, findings, decisions, incidents, pulses) is stored with "
+        "values normalised to 0 and 1; a policy can tune them (`tension.signals`). *Evidence*: the "
+        "kinds of ids each value carries (the registry declares them). The evidence of "
+        "each value is stored with "
         "every monthly snapshot and shown by `detente radar --format json` and the radar page. "
         "How the index and zones follow: [docs/tension.md](../tension.md).",
         "",
-        "| key | name | tag | sub-index | formula | healthy | red line | weight | source |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| key | name | tag | sub-index | formula | evidence | healthy | red line | weight "
+        "| source |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in registered():
+        evidence = ", ".join(s.evidence) or "—"
         lines.append(
             f"| `{s.key}` | {_cell(s.name)} | {s.tag} | {s.sub_index or '—'} | {_cell(s.formula)}"
-            f" | {s.healthy:g} | {s.red_line:g} | {s.weight:g} | `{s.source}` |"
+            f" | {evidence} | {s.healthy:g} | {s.red_line:g} | {s.weight:g} | `{s.source}` |"
         )
     return "\n".join(lines).rstrip() + "\n"
 

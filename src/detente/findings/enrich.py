@@ -157,7 +157,6 @@ def enrichment_signature(e: Enriched, exposed: bool | None) -> str:
 
 def state_hash(
     signature: str,
-    *,
     title: str,
     severity: str,
     scanner_severity: str,
@@ -171,6 +170,7 @@ def state_hash(
     """A short digest of a finding's mutable facts: equal digests mean nothing to write.
 
     The import pipeline and re-evaluation both call this, so they agree on what "changed" means.
+    The importer's chunk loop calls it positionally (a keyword call costs a second per million).
     """
     text = "\x1f".join(
         (

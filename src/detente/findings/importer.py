@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import msgspec
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
 from detente.audit.services import audit_record
 from detente.core import clock
@@ -81,6 +81,34 @@ _REOPENABLE = frozenset({Status.FIXED.value, Status.MITIGATED.value})
 _KEPT = frozenset({Status.ACCEPTED.value, Status.FALSE_POSITIVE.value})
 _CLOSABLE = frozenset({Status.OPEN.value, Status.ACCEPTED.value})
 
+
+def _max_length(model: type[Finding | Vulnerability | Asset | ScanImport], name: str) -> int:
+    column = model._meta.get_field(name)
+    length = column.max_length if isinstance(column, models.Field) else None
+    if length is None:
+        raise TypeError(f"{model.__name__}.{name} has no max_length")
+    return length
+
+
+# Field length limits, from the models: a value is cut to its column, never refused for length.
+SCANNER_LEN = _max_length(Finding, "scanner")
+VULN_ID_LEN = _max_length(Finding, "vuln_id")
+TITLE_LEN = _max_length(Finding, "title")
+SCANNER_SEVERITY_LEN = _max_length(Finding, "scanner_severity")
+COMPONENT_LEN = _max_length(Finding, "component")
+COMPONENT_VERSION_LEN = _max_length(Finding, "component_version")
+FIXED_IN_LEN = _max_length(Finding, "fixed_in")
+FILE_PATH_LEN = _max_length(Finding, "file_path")
+ENDPOINT_LEN = _max_length(Finding, "endpoint")
+CVSS_VECTOR_LEN = _max_length(Finding, "cvss_vector")
+VULN_TITLE_LEN = _max_length(Vulnerability, "title")
+ASSET_IDENTIFIER_LEN = _max_length(Asset, "identifier")
+FILE_NAME_LEN = _max_length(ScanImport, "file_name")
+IMPORT_SCANNER_LEN = _max_length(ScanImport, "scanner")
+# Not column limits (text columns): how much of a vulnerability's texts is kept.
+DESCRIPTION_LIMIT = 20_000
+REFERENCES_LIMIT = 20
+
 FINDING_COLUMNS = (
     "fingerprint", "asset_id", "scanner", "vuln_id", "cve", "aliases", "title", "severity",
     "scanner_severity", "component", "component_version", "fixed_in", "file_path", "line",
@@ -131,11 +159,12 @@ class Note:
                 "message": self.message}  # fmt: skip
 
 
-# A finding already stored in a scope, as the scope's query returns it: (fingerprint, id, status,
-# state hash, deadline basis as stored text). The row itself, not a tuple built from it: a
-# re-import of a large report loads a million of them; the basis is parsed once per distinct
-# value (``_Run.basis``), when a finding needs it.
+# A finding already stored in a scope, as the scope's query returns it (``EXISTING_COLUMNS``:
+# fingerprint, id, status, state hash, deadline basis as stored text). The row itself, not a tuple
+# built from it: a re-import of a large report loads a million of them; the basis is parsed once
+# per distinct value (``_Run.basis``), when a finding needs it. Read by unpacking into names.
 _Existing = tuple[str, int, str, str, Any]
+EXISTING_COLUMNS = ("fingerprint", "id", "status", "state_hash", "deadline_basis")
 
 
 @dataclass
@@ -278,9 +307,10 @@ class _Run:
                 # as text, like SQLite stores it: a million rows share a few instants, parsed
                 # once each below, where the driver would parse every row's timestamp (~4 s)
                 basis = f"to_char({basis} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+            columns = ", ".join(EXISTING_COLUMNS[:-1])
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"SELECT fingerprint, id, status, state_hash, {basis} "  # noqa: S608
+                    f"SELECT {columns}, {basis} "  # noqa: S608
                     f"FROM {Finding._meta.db_table} WHERE asset_id = %s AND scanner = %s",
                     [asset.pk, scanner],
                 )
@@ -302,7 +332,7 @@ class _Run:
         if target is None:
             self.copier.wait()
             asset = self.asset_for(pf.asset_kind, pf.asset_name)
-            scanner = pf.scanner[:64]
+            scanner = pf.scanner[:SCANNER_LEN]
             self.scanners.add(scanner)
             target = self.targets[key] = _Target(
                 asset=asset,
@@ -430,6 +460,11 @@ class _Run:
         now_iso = self.now_iso
         severity_text = _SEVERITY_TEXT
         basis_isos = self.isos
+        hash_state = state_hash
+        title_len, scanner_len, vuln_id_len = TITLE_LEN, SCANNER_LEN, VULN_ID_LEN
+        scanner_severity_len, component_len = SCANNER_SEVERITY_LEN, COMPONENT_LEN
+        component_version_len, fixed_in_len = COMPONENT_VERSION_LEN, FIXED_IN_LEN
+        file_path_len, endpoint_len, cvss_vector_len = FILE_PATH_LEN, ENDPOINT_LEN, CVSS_VECTOR_LEN
         duplicates = new = unchanged = 0
         for pf, cve, given in zip(chunk, cves, fps or _nones(len(chunk)), strict=True):
             target = targets.get((pf.asset_kind, pf.asset_name, pf.scanner))
@@ -453,70 +488,79 @@ class _Run:
             vuln_id = pf.vuln_id
             if pf.description and vuln_id not in vulns and vuln_id not in stored:
                 vulns[vuln_id] = (
-                    pf.title[:500],
-                    pf.description[:20_000],
-                    _json_text(list(pf.references[:20])),
+                    pf.title[:VULN_TITLE_LEN],
+                    pf.description[:DESCRIPTION_LIMIT],
+                    _json_text(list(pf.references[:REFERENCES_LIMIT])),
                 )
             suppressed = pf.suppressed
             status = _FALSE_POSITIVE if suppressed else _OPEN
             severity = severity_text[pf.severity]
-            title = pf.title[:500]
+            title = pf.title[:title_len]
             score = facts.score if facts.score is not None else pf.cvss_score
             component_version = pf.component_version
             fixed_in = pf.fixed_in
             existing = target.existing.get(fp)
             if existing is not None:
-                # most of a re-import: still reported, nothing changed. enrich.state_hash,
-                # inlined; a change or a reopening goes through handle_existing
-                old_status = existing[2]
+                # most of a re-import: still reported, nothing changed; a change or a reopening
+                # goes through handle_existing
+                _, _, old_status, old_hash, raw_basis = existing
                 if old_status not in _REOPENABLE:
-                    raw = existing[4]
-                    first_iso = basis_isos.get(raw) or self.iso(self.basis(raw), raw)
-                    sh = blake2b(
-                        "\x1f".join(
-                            (
-                                facts.signature, title, severity, pf.scanner_severity,
-                                component_version or "", fixed_in or "",
-                                "" if score is None else str(score),
-                                old_status if old_status in _KEPT else status,
-                                "1" if suppressed else "0", first_iso,
-                            )
-                        ).encode(),
-                        digest_size=8,
-                    ).hexdigest()  # fmt: skip
-                    if sh == existing[3]:
+                    first_iso = basis_isos.get(raw_basis) or self.iso(
+                        self.basis(raw_basis), raw_basis
+                    )
+                    sh = hash_state(
+                        facts.signature, title, severity, pf.scanner_severity, component_version,
+                        fixed_in, score, old_status if old_status in _KEPT else status,
+                        suppressed, first_iso,
+                    )  # fmt: skip
+                    if sh == old_hash:
                         unchanged += 1
                         continue
                 self.handle_existing(pf, facts, existing)
                 continue
-            # enrich.state_hash, inlined: this runs a million times per large import
-            sh = blake2b(
-                "\x1f".join(
-                    (
-                        facts.signature, title, severity, pf.scanner_severity,
-                        component_version or "", fixed_in or "",
-                        "" if score is None else str(score), status, "1" if suppressed else "0",
-                        now_iso,
-                    )
-                ).encode(),
-                digest_size=8,
-            ).hexdigest()  # fmt: skip
+            sh = hash_state(
+                facts.signature, title, severity, pf.scanner_severity, component_version,
+                fixed_in, score, status, suppressed, now_iso,
+            )  # fmt: skip
             new += 1
             cvss_vector = facts.vector
             component = pf.component
             file_path = pf.file_path
             endpoint = pf.endpoint
+            # one value per FINDING_COLUMNS entry, in its order (a tuple literal: a NamedTuple
+            # built per row costs seconds per million)
             append(
                 (
-                    fp, target.asset_id, pf.scanner[:64], vuln_id[:200], cve,
-                    _json_text(list(pf.aliases)) if pf.aliases else "[]", title, severity,
-                    pf.scanner_severity[:40], component and component[:300],
-                    component_version and component_version[:200], fixed_in and fixed_in[:500],
-                    file_path and file_path[:1000], pf.line, endpoint and endpoint[:1000], pf.cwe,
-                    cvss_vector and cvss_vector[:200], score, facts.version, facts.kev,
-                    facts.epss, facts.percentile, facts.exposed, status, 1 if suppressed else 0,
-                    new_deadline, facts.deadline_class, facts.reason_id,
-                    facts.needs_analyst, sh,
+                    fp,                                                   # fingerprint
+                    target.asset_id,                                      # asset_id
+                    pf.scanner[:scanner_len],                             # scanner
+                    vuln_id[:vuln_id_len],                                # vuln_id
+                    cve,                                                  # cve
+                    _json_text(list(pf.aliases)) if pf.aliases else "[]",  # aliases
+                    title,                                                # title
+                    severity,                                             # severity
+                    pf.scanner_severity[:scanner_severity_len],           # scanner_severity
+                    component and component[:component_len],              # component
+                    component_version and component_version[:component_version_len],
+                    fixed_in and fixed_in[:fixed_in_len],                 # fixed_in
+                    file_path and file_path[:file_path_len],              # file_path
+                    pf.line,                                              # line
+                    endpoint and endpoint[:endpoint_len],                 # endpoint
+                    pf.cwe,                                               # cwe
+                    cvss_vector and cvss_vector[:cvss_vector_len],        # cvss_vector
+                    score,                                                # cvss_score
+                    facts.version,                                        # cvss_version
+                    facts.kev,                                            # kev
+                    facts.epss,                                           # epss
+                    facts.percentile,                                     # epss_percentile
+                    facts.exposed,                                        # exposed
+                    status,                                               # status
+                    1 if suppressed else 0,                               # suppressed_by_tool
+                    new_deadline,                                         # deadline
+                    facts.deadline_class,                                 # deadline_class
+                    facts.reason_id,                                      # deadline_reason_id
+                    facts.needs_analyst,                                  # needs_analyst
+                    sh,                                                   # state_hash
                 )
             )  # fmt: skip
         self.parsed += len(chunk)
@@ -553,12 +597,12 @@ class _Run:
         suppressed = pf.suppressed
         status: str = _FALSE_POSITIVE if suppressed else _OPEN
         severity = _SEVERITY_TEXT[pf.severity]
-        title = pf.title[:500]
+        title = pf.title[:TITLE_LEN]
         score = facts.score if facts.score is not None else pf.cvss_score
         component_version = pf.component_version
         fixed_in = pf.fixed_in
-        _, existing_id, old_status, old_hash, raw = existing
-        first_seen = self.basis(raw)
+        _, existing_id, old_status, old_hash, raw_basis = existing
+        first_seen = self.basis(raw_basis)
         reopening = old_status in _REOPENABLE
         if reopening:
             if self.s.restart_on_reopen:
@@ -566,10 +610,8 @@ class _Run:
         elif old_status in _KEPT:
             status = old_status
         sh = state_hash(
-            facts.signature, title=title, severity=severity,
-            scanner_severity=pf.scanner_severity, component_version=component_version,
-            fixed_in=fixed_in, score=score, status=status, suppressed=suppressed,
-            first_seen=self.iso(first_seen),
+            facts.signature, title, severity, pf.scanner_severity, component_version, fixed_in,
+            score, status, suppressed, self.iso(first_seen),
         )  # fmt: skip
         if reopening:
             self.reopened += 1
@@ -579,14 +621,34 @@ class _Run:
                 return
             self.refreshed += 1
         deadline = due_for(facts.e.decision, first_seen, facts.e.kev, self.s.evaluator)
+        # one value per REFRESH_COLUMNS entry, in its order, then the row's id
         self.updates.append(
             (
-                title, severity, pf.scanner_severity[:40], _cut(component_version, 200),
-                _cut(fixed_in, 500), _cut(facts.vector, 200), score, facts.version,
-                facts.kev, facts.epss, facts.percentile, facts.exposed, status,
-                1 if suppressed else 0, self.db_time(first_seen), self.now_db, None,
-                self.db_time(deadline), facts.deadline_class, facts.reason_id, facts.needs_analyst,
-                self.s.policy_version, sh, self.scan_id, existing_id,
+                title,                                              # title
+                severity,                                           # severity
+                pf.scanner_severity[:SCANNER_SEVERITY_LEN],         # scanner_severity
+                _cut(component_version, COMPONENT_VERSION_LEN),     # component_version
+                _cut(fixed_in, FIXED_IN_LEN),                       # fixed_in
+                _cut(facts.vector, CVSS_VECTOR_LEN),                # cvss_vector
+                score,                                              # cvss_score
+                facts.version,                                      # cvss_version
+                facts.kev,                                          # kev
+                facts.epss,                                         # epss
+                facts.percentile,                                   # epss_percentile
+                facts.exposed,                                      # exposed
+                status,                                             # status
+                1 if suppressed else 0,                             # suppressed_by_tool
+                self.db_time(first_seen),                           # deadline_basis
+                self.now_db,                                        # last_seen
+                None,                                               # closed_at
+                self.db_time(deadline),                             # deadline
+                facts.deadline_class,                               # deadline_class
+                facts.reason_id,                                    # deadline_reason_id
+                facts.needs_analyst,                                # needs_analyst
+                self.s.policy_version,                              # policy_version
+                sh,                                                 # state_hash
+                self.scan_id,                                       # last_import_id
+                existing_id,                                        # id (the row to update)
             )
         )  # fmt: skip
 
@@ -748,8 +810,8 @@ def asset_key(
     """(kind, identifier) of the asset a finding is on: the one the scanner named, else the
     one the options name, else one named after the file."""
     if name:
-        return (kind or options.asset_kind), name[:500]
-    return options.asset_kind, (options.asset_name or Path(source).stem)[:500]
+        return (kind or options.asset_kind), name[:ASSET_IDENTIFIER_LEN]
+    return options.asset_kind, (options.asset_name or Path(source).stem)[:ASSET_IDENTIFIER_LEN]
 
 
 def _fingerprint(prefix: str, pf: ParsedFinding) -> str:
@@ -779,7 +841,9 @@ class Identifier:
             prefix = prefixes.get(key)
             if prefix is None:
                 kind, identifier = asset_key(pf.asset_kind, pf.asset_name, self.options, source)
-                prefix = prefixes[key] = "\x1f".join((pf.scanner[:64], kind, identifier, ""))
+                prefix = prefixes[key] = "\x1f".join(
+                    (pf.scanner[:SCANNER_LEN], kind, identifier, "")
+                )
             append(_fingerprint(prefix, pf))
         return fingerprints
 
@@ -933,7 +997,7 @@ def _import(
     cache = min(size // 3, WRITE_CACHE_LIMIT) // 2**20
     with write_cache(cache), transaction.atomic():
         scan = ScanImport.objects.create(
-            file_name=Path(name).name[:500],
+            file_name=Path(name).name[:FILE_NAME_LEN],
             sha256=sha256 or "",
             size_bytes=size,
             format=fmt,
@@ -967,7 +1031,7 @@ def _import(
         scan.skipped = sum(1 for n in run.notes if n.kind == SKIPPED)
         scan.notes = [n.as_dict() for n in run.notes[:MAX_NOTES]]
         scan.metadata = run.metadata
-        scan.scanner = ",".join(sorted(run.scanners))[:64]
+        scan.scanner = ",".join(sorted(run.scanners))[:IMPORT_SCANNER_LEN]
         scan.duration_ms = int((time.perf_counter() - started) * 1000)
         scan.save()
         audit_record(

@@ -10,22 +10,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Any
 
 from django.db.models import Q
 
+from detente.core.radar import Reading, SignalMeta
 from detente.gates.models import GateDecision, GateOverride, GateRun, OverrideStatus
 
 
-@dataclass(frozen=True, slots=True)
-class Signal:
-    name: str
-    value: float | None
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-
-def gate_override_rate(start: dt.datetime, end: dt.datetime) -> Signal:
+def gate_override_rate(start: dt.datetime, end: dt.datetime) -> Reading:
     blocked = list(
         GateRun.objects.filter(
             started_at__gte=start,
@@ -39,7 +31,7 @@ def gate_override_rate(start: dt.datetime, end: dt.datetime) -> Signal:
         .values_list("id", flat=True)
     )
     value = len(overrides) / len(blocked) if blocked else None
-    return Signal(
+    return Reading(
         "gate_override_rate",
         value,
         {"overrides": overrides, "blocked_runs": blocked[:100], "blocked": len(blocked),
@@ -47,7 +39,7 @@ def gate_override_rate(start: dt.datetime, end: dt.datetime) -> Signal:
     )  # fmt: skip
 
 
-def gate_overrides_undecided(start: dt.datetime, end: dt.datetime) -> Signal:
+def gate_overrides_undecided(start: dt.datetime, end: dt.datetime) -> Reading:
     confirmed_in_time = Q(status=OverrideStatus.CONFIRMED, second_signed_at__lt=end)
     rows = list(
         GateOverride.objects.filter(created_at__gte=start, created_at__lt=end)
@@ -55,7 +47,7 @@ def gate_overrides_undecided(start: dt.datetime, end: dt.datetime) -> Signal:
         .order_by("id")
         .values_list("id", "run_id", "decision_id", "uncovered_critical")
     )
-    return Signal(
+    return Reading(
         "gate_overrides_undecided",
         len(rows),
         {
@@ -68,3 +60,16 @@ def gate_overrides_undecided(start: dt.datetime, end: dt.datetime) -> Signal:
 
 
 SIGNALS = (gate_override_rate, gate_overrides_undecided)
+
+META: dict[str, SignalMeta] = {
+    "gate_override_rate": SignalMeta(
+        "Release-gate override rate", "overt", "decision_friction",
+        "gate overrides made in the period ÷ gate runs blocked in the period",
+        ("overrides", "blocked_runs"),
+    ),
+    "gate_overrides_undecided": SignalMeta(
+        "Gate overrides without a decision", "covert", "decision_friction",
+        "overrides in the period without a confirming second signature by its end (red line 4)",
+        ("overrides", "runs", "decisions"),
+    ),
+}  # fmt: skip

@@ -1,4 +1,5 @@
-"""Rendering a briefing: Markdown (the message body), HTML (escaped string builder) and PDF.
+"""Rendering a briefing: Markdown (the message body), HTML (escaped string builder) and PDF
+(that HTML through ``core.pdf``).
 
 Executive form: status, overview, asks, next steps — plus knowns, unknowns with confidence, the
 regulatory clocks panel and the list of previous executive briefings. Tactical form (CAN):
@@ -13,8 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fpdf import FPDF
-
+from detente.core.pdf import html_to_pdf
 from detente.incidents.clocks import Clock, ClockState
 
 if TYPE_CHECKING:
@@ -130,53 +130,21 @@ def render_html(
     return "\n".join(parts)
 
 
-_PDF_REPLACEMENTS = str.maketrans(
-    {
-        "—": "-",
-        "–": "-",
-        "→": "->",
-        "≤": "<=",
-        "≥": ">=",
-        "‘": "'",
-        "’": "'",
-        "“": '"',
-        "”": '"',
-        "…": "...",
-        "•": "-",
-    }
-)
-
-
-def _latin1(text: str) -> str:
-    """The PDF core fonts speak Latin-1; map common typography and replace the rest."""
-    return text.translate(_PDF_REPLACEMENTS).encode("latin-1", "replace").decode("latin-1")
+# Print layout of the HTML rendering (a stylesheet given to the PDF engine, not inlined in the
+# HTML download: the pages' CSP allows no inline style).
+_PRINT_CSS = """
+@page { size: A4; margin: 18mm 16mm; }
+body { font-family: "DejaVu Sans", "Liberation Sans", sans-serif; font-size: 10pt; }
+h1 { font-size: 15pt; margin: 0 0 4pt; }
+h2 { font-size: 12pt; margin: 10pt 0 3pt; }
+ul { margin: 0; padding-left: 14pt; }
+"""
 
 
 def render_pdf(
     briefing: Briefing, *, clocks: Sequence[Clock] = (), previous: Sequence[Briefing] = ()
 ) -> bytes:
-    pdf = FPDF(format="A4")
-    pdf.set_title(_latin1(_title(briefing)))
-    pdf.set_creator("Détente")
-    pdf.add_page()
-    width = pdf.epw
-    pdf.set_font("Helvetica", "B", 15)
-    pdf.multi_cell(width, 8, _latin1(_title(briefing)), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 9)
-    pdf.multi_cell(width, 5, _latin1(_meta(briefing)), new_x="LMARGIN", new_y="NEXT")
-    blocks = [(s.heading, s.items) for s in sections(briefing, clocks)]
-    if previous:
-        blocks.append(
-            (
-                "Previous briefings",
-                [f"#{b.number} {_when(b.issued_at)}: {b.status_summary}" for b in previous],
-            )
-        )
-    for heading, items in blocks:
-        pdf.ln(3)
-        pdf.set_font("Helvetica", "B", 12)
-        pdf.multi_cell(width, 7, _latin1(heading), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 10)
-        for item in items:
-            pdf.multi_cell(width, 5, _latin1(f"- {item}"), new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    """The HTML rendering printed by the one PDF engine (``core.pdf``, WeasyPrint): any script
+    the system fonts cover is printed as written."""
+    document = render_html(briefing, clocks=clocks, previous=previous)
+    return html_to_pdf(document, css=_PRINT_CSS)

@@ -57,6 +57,11 @@ def regimes_of(profile: RegimeProfile) -> clocks.Regimes:
     )
 
 
+def clock_zone(c: clocks.Clock, profile: RegimeProfile) -> str:
+    """The time zone a clock's due time is shown in: its regime's authority (``clocks.REGIMES``)."""
+    return clocks.display_zone(c, regimes_of(profile))
+
+
 def clock_facts(incident: Incident) -> clocks.ClockFacts:
     filings: dict[str, list[dt.datetime]] = defaultdict(list)
     for key, filed_at in incident.filings.values_list("clock", "filed_at"):

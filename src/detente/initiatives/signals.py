@@ -29,24 +29,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
 
 from django.db.models import Q
 
 from detente.core import clock
+from detente.core.radar import Reading, SignalMeta
 from detente.decisions.models import DecisionStatus
 from detente.initiatives.models import GuardrailChange, Phase, PhaseStatus, PhaseTransition
 
 GRACE = dt.timedelta(days=1)
 NO_GO = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Signal:
-    name: str
-    value: float | None  # None: no rollout in play in the period (no input)
-    evidence: dict[str, Any] = field(default_factory=dict)
 
 
 def _in_play(start: dt.datetime, end: dt.datetime) -> bool:
@@ -57,13 +49,13 @@ def _in_play(start: dt.datetime, end: dt.datetime) -> bool:
     )
 
 
-def _quiet(function: Callable[[dt.datetime, dt.datetime], Signal]) -> Callable[..., Signal]:
+def _quiet(function: Callable[[dt.datetime, dt.datetime], Reading]) -> Callable[..., Reading]:
     """No rollout in play: no input (value None), whatever the count would say."""
 
     @functools.wraps(function)
-    def signal(start: dt.datetime, end: dt.datetime) -> Signal:
+    def signal(start: dt.datetime, end: dt.datetime) -> Reading:
         if not _in_play(start, end):
-            return Signal(function.__name__, None, {})
+            return Reading(function.__name__, None, {})
         return function(start, end)
 
     return signal
@@ -74,7 +66,7 @@ def _day(moment: dt.datetime) -> dt.date:
 
 
 @_quiet
-def initiatives_postponed(start: dt.datetime, end: dt.datetime) -> Signal:
+def initiatives_postponed(start: dt.datetime, end: dt.datetime) -> Reading:
     now = clock.now()
     late = []
     for phase in Phase.objects.filter(
@@ -86,7 +78,7 @@ def initiatives_postponed(start: dt.datetime, end: dt.datetime) -> Signal:
             continue  # cancelled before it was due to start: not postponed
         if (started is None and due <= now) or (started is not None and started > due):
             late.append(phase)
-    return Signal(
+    return Reading(
         "initiatives_postponed",
         len(late),
         {"phases": [p.pk for p in late], "initiatives": sorted({p.initiative_id for p in late})},
@@ -94,13 +86,13 @@ def initiatives_postponed(start: dt.datetime, end: dt.datetime) -> Signal:
 
 
 @_quiet
-def phases_paused(start: dt.datetime, end: dt.datetime) -> Signal:
+def phases_paused(start: dt.datetime, end: dt.datetime) -> Reading:
     rows = list(
         PhaseTransition.objects.filter(to_status=PhaseStatus.PAUSED, at__gte=start, at__lt=end)
         .order_by("at", "id")
         .values_list("phase_id", "decision_id", "actor_id")
     )
-    return Signal(
+    return Reading(
         "phases_paused",
         len(rows),
         {
@@ -112,7 +104,7 @@ def phases_paused(start: dt.datetime, end: dt.datetime) -> Signal:
 
 
 @_quiet
-def guardrails_changed_without_decision(start: dt.datetime, end: dt.datetime) -> Signal:
+def guardrails_changed_without_decision(start: dt.datetime, end: dt.datetime) -> Reading:
     rows = list(
         GuardrailChange.objects.filter(
             decision__isnull=True, changed_at__gte=start, changed_at__lt=end
@@ -120,11 +112,11 @@ def guardrails_changed_without_decision(start: dt.datetime, end: dt.datetime) ->
         .order_by("changed_at", "id")
         .values_list("guardrail_id", flat=True)
     )
-    return Signal("guardrails_changed_without_decision", len(rows), {"guardrails": rows})
+    return Reading("guardrails_changed_without_decision", len(rows), {"guardrails": rows})
 
 
 @_quiet
-def rollouts_cancelled_after_objection(start: dt.datetime, end: dt.datetime) -> Signal:
+def rollouts_cancelled_after_objection(start: dt.datetime, end: dt.datetime) -> Reading:
     cancelled: list[PhaseTransition] = []
     unagreed: list[PhaseTransition] = []
     for move in (
@@ -147,7 +139,7 @@ def rollouts_cancelled_after_objection(start: dt.datetime, end: dt.datetime) -> 
         if not agreed:
             unagreed.append(move)
     rows = cancelled + unagreed
-    return Signal(
+    return Reading(
         "rollouts_cancelled_after_objection",
         len(rows),
         {
@@ -166,25 +158,26 @@ SIGNALS = (
     rollouts_cancelled_after_objection,
 )
 
-Tag = Literal["overt", "covert", "perception"]
-SubIndex = Literal["decision_friction", "risk_debt", "communication", "relationship"]
-# name, tag, sub-index, formula: what the radar shows for each (the same shapes as tension's).
-META: dict[str, tuple[str, Tag, SubIndex | None, str]] = {
-    "initiatives_postponed": (
+META: dict[str, SignalMeta] = {
+    "initiatives_postponed": SignalMeta(
         "Initiatives postponed", "covert", "decision_friction",
         "phases planned to start in the period not started within a day of the plan (count)",
+        ("phases", "initiatives"),
     ),
-    "phases_paused": (
+    "phases_paused": SignalMeta(
         "Rollout phases paused", "overt", "decision_friction",
         "initiative phases paused in the period, by a guardrail breach or by hand (count)",
+        ("phases", "decisions"),
     ),
-    "guardrails_changed_without_decision": (
+    "guardrails_changed_without_decision": SignalMeta(
         "Guardrails changed without a decision", "covert", "communication",
         "guardrail thresholds changed in the period without a decision record (count)",
+        ("guardrails",),
     ),
-    "rollouts_cancelled_after_objection": (
+    "rollouts_cancelled_after_objection": SignalMeta(
         "Rollouts cancelled after one side's objection", "overt", "relationship",
         "rollouts cancelled in the period after a leader's objection, plus phases rolled back "
         "without a decided no-go decision (count)",
+        ("phases", "initiatives"),
     ),
 }  # fmt: skip

@@ -1,4 +1,5 @@
-"""The two ways out: SMTP and webhook POSTs, and the three webhook payload shapes.
+"""The two ways out: e-mail (Django's SMTP backend) and webhook POSTs, and the three webhook
+payload shapes.
 
 Pure of the ORM: the service hands over plain values, so each sender can be tested on its own.
 Secrets (the SMTP password, webhook URLs, whose path or query is often the credential) never
@@ -7,6 +8,7 @@ reach a log line or a stored error: use ``redact_url`` and ``scrub``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import smtplib
@@ -16,10 +18,12 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.utils import make_msgid
 from typing import Any
 
 from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 
 from detente.core.errors import InputError
 from detente.notifications.models import WebhookKind
@@ -236,40 +240,51 @@ class SmtpConfig:
         )
 
 
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+
+
 class Mailer:
-    """One SMTP connection, opened on first use and reused for a delivery round."""
+    """One connection of Django's SMTP e-mail backend, opened on first use and reused for a
+    delivery round. The outbox (``services``) keeps the retries; a failed attempt is one
+    ``DeliveryError`` whose text names the error, never the password."""
 
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
-        self._smtp: smtplib.SMTP | None = None
+        self._connection: BaseEmailBackend | None = None
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> BaseEmailBackend:
         cfg = self.config
         if not cfg.host:
             raise DeliveryError("no SMTP server configured (DETENTE_SMTP_HOST)")
-        smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=SMTP_TIMEOUT_SECONDS)
-        try:
-            smtp.ehlo()
-            if cfg.starttls:
-                smtp.starttls(context=ssl.create_default_context())
-                smtp.ehlo()
-            if cfg.user:
-                smtp.login(cfg.user, cfg.password)
-        except BaseException:
-            smtp.close()
-            raise
-        return smtp
+        connection: BaseEmailBackend = get_connection(
+            SMTP_BACKEND,
+            fail_silently=False,
+            host=cfg.host,
+            port=cfg.port,
+            username=cfg.user or None,
+            password=cfg.password or None,
+            use_tls=cfg.starttls,
+            timeout=SMTP_TIMEOUT_SECONDS,
+        )
+        connection.open()
+        return connection
 
     def send(self, *, to: str, subject: str, body: str) -> None:
-        message = EmailMessage()
-        message["From"] = self.config.sender
-        message["To"] = to
-        message["Subject"] = one_line(subject)
-        message.set_content(body)
+        sender = self.config.sender
+        domain = sender.rpartition("@")[2] or "localhost"
+        message = EmailMessage(
+            subject=one_line(subject),
+            body=body,
+            from_email=sender,
+            to=[to],
+            # our own Message-ID: Django's default asks the resolver for this host's name
+            headers={"Message-ID": make_msgid(domain=domain)},
+        )
         try:
-            if self._smtp is None:
-                self._smtp = self._connect()
-            self._smtp.send_message(message)
+            if self._connection is None:
+                self._connection = self._connect()
+            message.connection = self._connection
+            message.send(fail_silently=False)
         except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
             self.close()
             raise DeliveryError(
@@ -277,12 +292,10 @@ class Mailer:
             ) from None
 
     def close(self) -> None:
-        smtp, self._smtp = self._smtp, None
-        if smtp is not None:
-            try:
-                smtp.quit()
-            except (smtplib.SMTPException, OSError):
-                smtp.close()
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                connection.close()
 
 
 def iso(moment: dt.datetime) -> str:

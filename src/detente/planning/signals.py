@@ -1,6 +1,6 @@
 """Signals for the tension radar (ready for its registry): period → value + evidence.
 
-Each function takes a half-open period ``[start, end)`` and returns a ``Signal``:
+Each function takes a half-open period ``[start, end)`` and returns a ``Reading`` (``core.radar``):
 
 - ``deadlines_missed_for_capacity``: work items of the current plan whose deadline falls in the
   period and which the plan cannot meet although a window existed (miss reason ``capacity``).
@@ -14,30 +14,22 @@ Each function takes a half-open period ``[start, end)`` and returns a ``Signal``
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Any
 
+from detente.core.radar import Reading, SignalMeta
 from detente.planning.models import EmergencyChange, MissReason, PlanItem
 from detente.planning.selectors import plan_current
 
 
-@dataclass(frozen=True, slots=True)
-class Signal:
-    name: str
-    value: float
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-
-def deadlines_missed_for_capacity(start: dt.datetime, end: dt.datetime) -> Signal:
+def deadlines_missed_for_capacity(start: dt.datetime, end: dt.datetime) -> Reading:
     plan = plan_current()
     if plan is None:
-        return Signal("deadlines_missed_for_capacity", 0, {"plan": None})
+        return Reading("deadlines_missed_for_capacity", 0, {"plan": None})
     rows = list(
         plan.work.filter(miss=MissReason.CAPACITY, deadline__gte=start, deadline__lt=end)
         .order_by("deadline", "id")
         .values_list("key", "finding_ids")
     )
-    return Signal(
+    return Reading(
         "deadlines_missed_for_capacity",
         len(rows),
         {
@@ -48,13 +40,13 @@ def deadlines_missed_for_capacity(start: dt.datetime, end: dt.datetime) -> Signa
     )
 
 
-def emergency_changes_forced(start: dt.datetime, end: dt.datetime) -> Signal:
+def emergency_changes_forced(start: dt.datetime, end: dt.datetime) -> Reading:
     rows = list(
         EmergencyChange.objects.filter(scheduled_for__gte=start, scheduled_for__lt=end)
         .order_by("scheduled_for", "id")
         .values_list("id", "service__slug", "plan_item_id")
     )
-    return Signal(
+    return Reading(
         "emergency_changes_forced",
         len(rows),
         {
@@ -65,7 +57,7 @@ def emergency_changes_forced(start: dt.datetime, end: dt.datetime) -> Signal:
     )
 
 
-def deferrals_made_necessary(start: dt.datetime, end: dt.datetime) -> Signal:
+def deferrals_made_necessary(start: dt.datetime, end: dt.datetime) -> Reading:
     rows = list(
         PlanItem.objects.filter(
             acceptance__isnull=False,
@@ -75,7 +67,7 @@ def deferrals_made_necessary(start: dt.datetime, end: dt.datetime) -> Signal:
         .order_by("acceptance_id")
         .values_list("acceptance_id", "acceptance__status", "key")
     )
-    return Signal(
+    return Reading(
         "deferrals_made_necessary",
         len(rows),
         {"acceptances": [{"id": a, "status": s, "item": k} for a, s, k in rows]},
@@ -83,3 +75,21 @@ def deferrals_made_necessary(start: dt.datetime, end: dt.datetime) -> Signal:
 
 
 SIGNALS = (deadlines_missed_for_capacity, emergency_changes_forced, deferrals_made_necessary)
+
+META: dict[str, SignalMeta] = {
+    "deadlines_missed_for_capacity": SignalMeta(
+        "Deadlines missed for capacity", "covert", "risk_debt",
+        "work items of the current plan due in the period that no window can meet (count)",
+        ("items",),
+    ),
+    "emergency_changes_forced": SignalMeta(
+        "Emergency changes forced", "overt", "risk_debt",
+        "emergency changes scheduled in the period (count)",
+        ("changes", "services"),
+    ),
+    "deferrals_made_necessary": SignalMeta(
+        "Deferrals made necessary by the plan", "covert", "risk_debt",
+        "acceptance requests created in the period from plan misses (count)",
+        ("acceptances",),
+    ),
+}  # fmt: skip

@@ -28,6 +28,7 @@ Two methods:
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -390,6 +391,12 @@ def _improve(
 # ------------------------------------------------------------------------------ exact
 
 
+def exact_available() -> bool:
+    """Whether OR-Tools is installed (the optional extra ``detente[exact]``); without it every
+    plan is the greedy's (its gap to the optimum: docs/planning.md, "Measured")."""
+    return importlib.util.find_spec("ortools") is not None
+
+
 def exact(
     problem: Problem,
     *,
@@ -455,7 +462,8 @@ def exact(
 def solve(
     problem: Problem, *, method: str = "auto", max_pairs: int = 40_000, seconds: float = 10.0
 ) -> Solution:
-    """``auto``: CP-SAT (warm-started by the greedy plan) up to ``max_pairs`` eligible pairs."""
+    """``auto``: CP-SAT (warm-started by the greedy plan) up to ``max_pairs`` eligible pairs when
+    OR-Tools is installed, else the greedy plan."""
     if method == "greedy":
         return greedy(problem)
     # An upper bound on the eligible pairs, cheap enough for 20,000 items.
@@ -463,7 +471,7 @@ def solve(
     for slot in problem.slots:
         per_group[slot.group] += 1
     pairs = sum(per_group.get(job.group, 0) for job in problem.jobs)
-    if method == "exact" or pairs <= max_pairs:
+    if (method == "exact" or pairs <= max_pairs) and exact_available():
         start = greedy(problem, improve_seconds=min(1.0, seconds / 4))
         found = exact(problem, seconds=seconds, hint=start.assignment)
         return found if found.objective <= start.objective + 1e-6 else start

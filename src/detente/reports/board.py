@@ -23,6 +23,7 @@ from detente.acceptances.models import AcceptanceStatus, RiskAcceptance
 from detente.api_register.selectors import exposed_api_lines
 from detente.core import clock
 from detente.core.errors import InputError
+from detente.core.pdf import html_to_pdf
 from detente.decisions.models import DecisionRecord, DecisionStatus
 from detente.findings.models import Finding
 from detente.gates.selectors import coverage as gate_coverage
@@ -322,11 +323,7 @@ def render_html(figures: BoardFigures) -> str:
 
 
 def render_pdf(html: str) -> bytes:
-    from weasyprint import HTML  # type: ignore[import-untyped]  # late: it loads Pango
-
-    pdf = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
-    assert pdf is not None
-    return bytes(pdf)
+    return html_to_pdf(html, base_url=TEMPLATES)
 
 
 def write_board_report(figures: BoardFigures, folder: Path) -> tuple[Path, Path]:

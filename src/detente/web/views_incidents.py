@@ -260,7 +260,7 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     clocks = selectors.incident_clocks(incident)
     rows = []
     for c in clocks:
-        zone = profile.us_timezone if c.regime == "SEC" else profile.eu_timezone
+        zone = selectors.clock_zone(c, profile)
         local = c.due.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z") if c.due else ""
         late = ""
         if c.state == ClockState.LATE and c.due is not None and c.filed_at is None:

@@ -242,7 +242,7 @@ def _email(person: Person | None) -> str | None:
 
 
 def clock_out(c: Clock, profile: RegimeProfile) -> dict[str, Any]:
-    zone = profile.us_timezone if c.regime == "SEC" else profile.eu_timezone
+    zone = selectors.clock_zone(c, profile)
     return {
         "key": c.key, "regime": c.regime, "label": c.label, "state": c.state.value,
         "due": c.due, "due_local": c.due.astimezone(ZoneInfo(zone)) if c.due else None,

@@ -57,6 +57,22 @@ def test_right_after_the_demo_the_radar_has_a_year_and_a_zone(
     assert all(s["evidence"] for s in radar["top_signals"][:3])
 
 
+def test_in_the_demo_every_signal_carries_only_the_evidence_its_registry_entry_declares(
+    demo: tuple[Path, Path, str],
+) -> None:
+    from detente.tension.registry import SIGNALS
+
+    data, samples, _ = demo
+    shown = _detente(data, samples, "radar", "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    declared = {s.key: set(s.evidence) for s in SIGNALS}
+    rows = json.loads(shown.stdout)["signals"]
+    assert {row["key"] for row in rows} == set(declared)
+    assert any(row["evidence"] for row in rows)
+    for row in rows:
+        assert set(row["evidence"]) <= declared[row["key"]], row["key"]
+
+
 def test_right_after_the_demo_the_pairing_and_the_plan_have_content(
     demo: tuple[Path, Path, str],
 ) -> None:
