@@ -417,7 +417,7 @@ def signals_page() -> str:
     lines = [
         "# Tension signals",
         "",
-        _header("the signal registry (`detente.tension.registry.SIGNALS`)").rstrip(),
+        _header("the signal registry (`detente.tension.registry.registered()`)").rstrip(),
         "",
         "Every signal the radar computes. *Tag*: overt, covert or perception. *Sub-index*: where "
         "its points go (none: shown and used by triggers only). *Healthy* and *red line* are the "

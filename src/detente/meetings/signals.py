@@ -51,6 +51,7 @@ SIGNAL = register(
         3.0,
         0.3,
         meeting_items_undecided,
+        ("agenda_items", "meetings"),
         source="detente.meetings",
     )
 )

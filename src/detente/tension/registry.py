@@ -172,9 +172,24 @@ SIGNALS: tuple[Signal, ...] = _checked(
 )
 
 
+# Apps above tension (e.g. ``detente.meetings``) cannot be listed in ``CONTRIBUTORS``: tension may
+# not import them. Each registers its signals once, from its ``AppConfig.ready``.
+_ABOVE: dict[str, Signal] = {}
+
+
+def register(signal: Signal) -> Signal:
+    """Register a signal of an app above tension (called from its ``AppConfig.ready``)."""
+    known = next((s for s in SIGNALS if s.key == signal.key), None) or _ABOVE.get(signal.key)
+    if known is not None and known is not signal:
+        raise ValueError(f"signal {signal.key!r} is registered twice")
+    _ABOVE[signal.key] = signal
+    return signal
+
+
 def registered() -> list[Signal]:
-    """Every signal, built-in first, then the contributors' in ``CONTRIBUTORS`` order."""
-    return list(SIGNALS)
+    """Every signal: built-in first, then the contributors' in ``CONTRIBUTORS`` order, then those
+    of apps above tension in the order they registered."""
+    return [*SIGNALS, *_ABOVE.values()]
 
 
 def tuned(signal: Signal, doc: PolicyDocument) -> tuple[float, float, float]:
@@ -192,4 +207,4 @@ def tuned(signal: Signal, doc: PolicyDocument) -> tuple[float, float, float]:
 def compute_all(
     ctx: PeriodContext, signals: Iterable[Signal] | None = None
 ) -> dict[str, SignalValue]:
-    return {s.key: s.compute(ctx) for s in (signals if signals is not None else SIGNALS)}
+    return {s.key: s.compute(ctx) for s in (signals if signals is not None else registered())}

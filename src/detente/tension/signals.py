@@ -18,6 +18,7 @@ from detente.tension.registry import (
     SUB_INDICES,
     Signal,
     compute_all,
+    register,
     registered,
     tuned,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "compute_all",
     "escalations",
     "override_rate",
+    "register",
     "registered",
     "tuned",
 ]

@@ -60,12 +60,12 @@ def test_right_after_the_demo_the_radar_has_a_year_and_a_zone(
 def test_in_the_demo_every_signal_carries_only_the_evidence_its_registry_entry_declares(
     demo: tuple[Path, Path, str],
 ) -> None:
-    from detente.tension.registry import SIGNALS
+    from detente.tension.registry import registered
 
     data, samples, _ = demo
     shown = _detente(data, samples, "radar", "--format", "json")
     assert shown.returncode == 0, shown.stderr
-    declared = {s.key: set(s.evidence) for s in SIGNALS}
+    declared = {s.key: set(s.evidence) for s in registered()}
     rows = json.loads(shown.stdout)["signals"]
     assert {row["key"] for row in rows} == set(declared)
     assert any(row["evidence"] for row in rows)

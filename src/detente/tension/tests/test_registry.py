@@ -16,8 +16,8 @@ from detente.tension.period import Period
 
 
 def test_every_signal_declares_the_kinds_of_its_evidence() -> None:
-    assert all(s.evidence for s in registry.SIGNALS), [
-        s.key for s in registry.SIGNALS if not s.evidence
+    assert all(s.evidence for s in registry.registered()), [
+        s.key for s in registry.registered() if not s.evidence
     ]
 
 
@@ -58,6 +58,6 @@ def test_on_an_empty_organisation_values_carry_only_declared_evidence() -> None:
     doc, _ = active_policy()
     ctx = PeriodContext(Period(2026, 2), doc)
     values = registry.compute_all(ctx)
-    assert set(values) == {s.key for s in registry.SIGNALS}
-    for signal in registry.SIGNALS:
+    assert set(values) == {s.key for s in registry.registered()}
+    for signal in registry.registered():
         assert set(values[signal.key].evidence) <= set(signal.evidence), signal.key
