@@ -8,22 +8,19 @@ re-audit closes what a new version fixed and deadlines, acceptances and the rada
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 
 from detente.acceptances.models import RiskAcceptance, ScopeKind
 from detente.acceptances.services import acceptance_request
 from detente.api_register.models import Api, ApiVersion, Outcome, PenTest, Promotion, TesterKind
+from detente.api_register.pentest_reports import report_chunks, store_report
 from detente.api_register.rules import Result, audit_spec
 from detente.api_register.sarif import SCANNER, sarif_document
 from detente.api_register.selectors import (
@@ -32,7 +29,6 @@ from detente.api_register.selectors import (
     GateCheck,
     api_policy,
     can_promote,
-    can_read_pentest_report,
     load_version,
     promotion_check,
 )
@@ -40,7 +36,7 @@ from detente.api_register.spec import LoadedSpec, canonical_json, load_spec
 from detente.api_register.view import SpecView
 from detente.audit.services import audit_record
 from detente.core import clock
-from detente.core.errors import InputError, NotFound, PermissionDenied, RuleViolation
+from detente.core.errors import InputError, PermissionDenied, RuleViolation
 from detente.findings.importer import ImportOptions, import_path, import_stream
 from detente.findings.models import Finding, ScanImport
 from detente.findings.services import findings_reevaluate
@@ -269,11 +265,11 @@ def pentest_record(
             recorded_at=clock.now(),
         )  # fmt: skip
         if report is not None:
-            report_upload = (report.name, _report_chunks(report))
+            report_upload = (report.name, report_chunks(report))
         if report_upload is not None:
             name = Path(report_upload[0] or "report").name[:500] or "report"
             test.report_name = name
-            test.report_sha256, test.report_path = _store_report(name, report_upload[1])
+            test.report_sha256, test.report_path = store_report(name, report_upload[1])
         if findings_file is not None:
             test.scan = import_path(
                 path=findings_file,
@@ -296,98 +292,6 @@ def pentest_record(
             },
         )  # fmt: skip
     return test
-
-
-def _report_limit() -> int:
-    return int(settings.DETENTE_MAX_REPORT_BYTES)
-
-
-def _report_chunks(report: Path) -> Iterable[bytes]:
-    with report.open("rb") as handle:
-        while chunk := handle.read(2**20):
-            yield chunk
-
-
-def _spool(name: str, chunks: Iterable[bytes], out: io.BufferedWriter) -> str:
-    """Write ``chunks`` to ``out`` up to the report limit; the SHA-256 of what was written."""
-    limit = _report_limit()
-    digest = hashlib.sha256()
-    size = 0
-    for chunk in chunks:
-        size += len(chunk)
-        if size > limit:
-            raise InputError(
-                f"report is over the {limit} byte limit (DETENTE_MAX_REPORT_BYTES)", file=name
-            )
-        digest.update(chunk)
-        out.write(chunk)
-    if size == 0:
-        raise InputError("the report is empty", file=name)
-    return digest.hexdigest()
-
-
-def _store_report(name: str, chunks: Iterable[bytes]) -> tuple[str, str]:
-    """Copy a report under the data directory by its SHA-256, refusing one over the limit
-    (counted while it streams, so an oversized file is never kept). (sha256, path)."""
-    folder = Path(settings.DATA_DIR) / "pentest-reports"
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".incoming-")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            sha = _spool(name, chunks, out)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    suffix = re.sub(r"[^a-z0-9.]", "", Path(name).suffix.lower())[:10]
-    target = folder / f"{sha}{suffix}"
-    if target.exists():
-        os.unlink(temporary)
-    else:
-        os.replace(temporary, target)
-    return sha, str(target)
-
-
-def pentest_report_attach(
-    *, actor: Person, test: PenTest, name: str, chunks: Iterable[bytes]
-) -> PenTest:
-    """Attach (or replace) a pen test's report file: size-limited, kept by SHA-256, audited."""
-    _check_role(actor, PENTEST_ROLES, "attach pen-test reports")
-    file_name = Path(name or "report").name[:500] or "report"
-    sha, path = _store_report(file_name, chunks)
-    with transaction.atomic():
-        locked = PenTest.objects.select_for_update().get(pk=test.pk)
-        before = {"report": locked.report_name, "report_sha256": locked.report_sha256}
-        locked.report_name, locked.report_sha256, locked.report_path = file_name, sha, path
-        locked.save(update_fields=["report_name", "report_sha256", "report_path"])
-        audit_record(
-            actor=actor,
-            verb="api.pentest_report_attached",
-            subject_type="api",
-            subject_id=locked.api_id,
-            before=before,
-            after={"pentest": locked.pk, "report": file_name, "report_sha256": sha},
-        )
-    return locked
-
-
-def pentest_report_open(*, actor: Person, test: PenTest) -> tuple[str, Path]:
-    """The report of a pen test for a person allowed to read it (the read is audited):
-    (file name, path)."""
-    if not can_read_pentest_report(actor, test.api):
-        raise PermissionDenied(f"a {actor.get_role_display()} does not read pen-test reports")
-    if not test.report_path:
-        raise NotFound(f"pen test {test.pk} has no report attached")
-    path = Path(test.report_path)
-    if not path.is_file():
-        raise NotFound(f"the report of pen test {test.pk} is missing from the data directory")
-    audit_record(
-        actor=actor,
-        verb="api.pentest_report_read",
-        subject_type="api",
-        subject_id=test.api_id,
-        after={"pentest": test.pk, "report_sha256": test.report_sha256},
-    )
-    return test.report_name or path.name, path
 
 
 def _longest_deferral(finding_ids: Sequence[int]) -> int:

@@ -16,7 +16,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from detente.api_register import selectors, services
+from detente.api_register import pentest_reports, selectors, services
 from detente.api_register.models import Api
 from detente.core.errors import DetenteError, InputError, NotFound, PermissionDenied
 from detente.web.auth import signed_in
@@ -199,7 +199,7 @@ def api_pentest_report_attach(request: HttpRequest, name: str, pentest_id: int) 
     if form.is_valid():
         file = form.cleaned_data["report"]
         try:
-            services.pentest_report_attach(
+            pentest_reports.pentest_report_attach(
                 actor=_person(request), test=test, name=file.name or "report",
                 chunks=file.chunks(),
             )  # fmt: skip
@@ -216,7 +216,7 @@ def api_pentest_report_attach(request: HttpRequest, name: str, pentest_id: int) 
 @require_GET
 def api_pentest_report(request: HttpRequest, name: str, pentest_id: int) -> FileResponse:
     test = selectors.pentest_of(_api(name), pentest_id)
-    file_name, path = services.pentest_report_open(actor=_person(request), test=test)
+    file_name, path = pentest_reports.pentest_report_open(actor=_person(request), test=test)
     return FileResponse(
         path.open("rb"),
         as_attachment=True,

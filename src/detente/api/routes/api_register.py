@@ -15,7 +15,7 @@ from pydantic import Field
 
 from detente.api.auth import actor, require_write
 from detente.api.schemas import ERRORS, In
-from detente.api_register import selectors, services
+from detente.api_register import pentest_reports, selectors, services
 from detente.api_register.rules import Result
 from detente.api_register.sarif import sarif_document
 from detente.core.errors import InputError
@@ -250,7 +250,7 @@ def attach_report(
     ``DETENTE_MAX_REPORT_BYTES`` it is refused (422) and nothing is kept."""
     person = require_write(request)
     test = selectors.pentest_of(selectors.api_by_name(name), pentest_id)
-    test = services.pentest_report_attach(
+    test = pentest_reports.pentest_report_attach(
         actor=person, test=test, name=file.name or "report", chunks=file.chunks()
     )
     return {
@@ -267,7 +267,7 @@ def attach_report(
 )
 def download_report(request: HttpRequest, name: str, pentest_id: int) -> FileResponse:
     test = selectors.pentest_of(selectors.api_by_name(name), pentest_id)
-    file_name, path = services.pentest_report_open(actor=actor(request), test=test)
+    file_name, path = pentest_reports.pentest_report_open(actor=actor(request), test=test)
     return FileResponse(
         path.open("rb"),
         as_attachment=True,
