@@ -75,7 +75,9 @@ def _row_time(
     if at in seen:
         raise InputError(f"timestamp {row[0].strip()} also on line {seen[at]}", record=record,
                          field="timestamp")  # fmt: skip
-    if seen and at < max(seen):
+    # Rows arrive in time order (anything else is refused), so the last one seen is the latest:
+    # O(1) a row, where max() over every earlier row made a 20,000-row file take a minute.
+    if seen and at < next(reversed(seen)):
         raise InputError("rows are in time order", record=record, field="timestamp")
     return at
 

@@ -70,4 +70,6 @@ def test_the_mfa_rollout_paused_at_phase_two_and_resumed_after_the_decision() ->
     for phase in detail["phases"]:
         for g in phase["guardrails"]:
             assert g["latest"] is not None, (phase["number"], g["metric"])
-    assert detail["phases"][0]["guardrails"][0]["latest"]["at"] == phases[0].ended_at.isoformat()
+    pilot_end = phases[0].ended_at
+    assert pilot_end is not None
+    assert detail["phases"][0]["guardrails"][0]["latest"]["at"] == pilot_end.isoformat()

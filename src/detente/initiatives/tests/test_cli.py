@@ -159,3 +159,12 @@ def test_a_rollout_from_file_to_pause_and_resume(env: dict[str, str], tmp_path: 
         said[0],
     ), said
     assert detente(env, "cancel", "1", "--reason", "again", "--as", "cio@example.org")[0] == 1
+    # The other moves share the same path: refused by the table once the rollout is cancelled.
+    for verb, options, state in (
+        ("rollback", ["--reason", "late"], "rolled_back"),
+        ("done", [], "done"),
+        ("pause", ["--reason", "x"], "paused"),
+    ):
+        code, _, err = detente(env, verb, "1", *options, "--as", "cio@example.org")
+        assert code == 1, err
+        assert err.endswith(f"is cancelled; it cannot become {state}\n"), err
