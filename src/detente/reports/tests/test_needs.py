@@ -230,7 +230,12 @@ def test_decision_options_are_numbered_from_one(world: World) -> None:
     assert "<ol>" in client.get(f"/decisions/{record.pk}").content.decode()
     client.post(
         f"/decisions/{record.pk}",
-        {"decision": "Later, behind the WAF.", "chosen_option": "2", "ciso_followed": "no"},
+        {
+            "decision": "Later, behind the WAF.",
+            "chosen_option": "2",
+            "ciso_followed": "no",
+            "why_blank": "decided in the change board; the minutes hold the rest",
+        },
     )
     record.refresh_from_db()
     assert record.chosen_option == 1  # the second option, stored as index 1

@@ -4,6 +4,8 @@ leaders run a reset whose facilitator reads the shared evidence until the window
 from __future__ import annotations
 
 import datetime as dt
+import re
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +15,6 @@ from detente.access.services import account_set_password
 from detente.core import clock
 from detente.decisions.services import decision_create
 from detente.meetings.models import Meeting, ResetEngagement, ResetStatus
-from detente.meetings.services import meeting_propose
 from detente.people.models import Role
 from detente.people.services import person_upsert
 from detente.policy.services import policy_ensure_default
@@ -25,7 +26,15 @@ pytestmark = pytest.mark.browser
 NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
 
 
+def _warm(crew: Crew) -> None:
+    """The live server's first request loads the URLconf and the API; on a loaded machine that
+    can outlast the browser's timeout, so it is made once before any browser waits on it."""
+    with urllib.request.urlopen(f"{crew.base_url}/login", timeout=180) as response:
+        assert response.status == 200
+
+
 def _amber(crew: Crew) -> None:
+    _warm(crew)
     clock.set_now(NOW - dt.timedelta(hours=1))
     policy_ensure_default()
     decision_create(
@@ -47,10 +56,13 @@ def test_the_cio_schedules_the_proposed_meeting(
     crew: Crew, session_for: Callable[..., Any]
 ) -> None:
     _amber(crew)
-    meeting = meeting_propose(actor=None)
     cio = session_for("cio")
     cio.goto("/meetings/")
-    cio.get_by_role("link", name=f"M-{meeting.pk} {meeting.title}").click()
+    cio.get_by_label("Radar month (YYYY-MM, empty: the latest)").fill("2026-11")
+    cio.get_by_role("button", name="Propose a meeting").click()
+    cio.wait_for_url(re.compile(r"/meetings/[0-9]+$"))
+    meeting = Meeting.objects.get()
+    cio.get_by_text(f"M-{meeting.pk} proposed.").wait_for()
     assert "Defer the core-banking patch" in cio.locator(".agenda").inner_text()
     cio.get_by_label("Start (date and time)").fill("2026-11-23T10:00")
     cio.get_by_label("UTC offset").fill("+01:00")
