@@ -9,7 +9,8 @@ The convention is in ``doccommands.py`` and docs/reference/executable-docs.md.
 SQLite only: the commands' behaviour does not depend on the database (the services' tests run on
 both), and one demo build plus ~100 processes is the test's whole cost; twice would double it.
 
-To extend: a new placeholder goes into ``PLACEHOLDERS``, a file a doc names into ``FILES``, a
+To extend: a new placeholder goes into ``PLACEHOLDERS`` (or ``QUERIES`` when the id depends on
+the day's demo), a file a doc names into ``FILES``, a
 command that cannot run here into ``SKIP`` with the reason.
 """
 
@@ -18,10 +19,12 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,28 @@ PLACEHOLDERS: dict[str, str] = {
     "EMAIL": "it.lead@demo.detente",
     "YYYY-MM": "2026-11",
     "ID": "1",
+}
+
+# Placeholder words for ids that depend on the day's demo -> the query that finds the id in the
+# scratch database just before the command runs (so after the page's earlier commands): the record
+# the page itself created, or a demo row with the property the command needs. Whole arguments only.
+QUERIES: dict[str, str] = {
+    # the decision record the page recorded (``decision new`` printed it: DR-30 -> 30)
+    "NEW_DR": "SELECT max(id) FROM decisions_decisionrecord",
+    # the acceptance request the page created (``accept request`` printed it: RA-35 -> 35)
+    "NEW_RA": "SELECT max(id) FROM acceptances_riskacceptance",
+    # a work item of the current plan that misses its deadline and is not deferred yet
+    "MISSED_ITEM": (
+        "SELECT i.id FROM planning_planitem i JOIN planning_patchplan p ON p.id = i.plan_id "
+        "WHERE p.status = 'current' AND i.miss != '' AND i.acceptance_id IS NULL "
+        "ORDER BY i.id LIMIT 1"
+    ),
+    # a work item of the current plan on the payments-api service
+    "PAYMENTS_ITEM": (
+        "SELECT i.id FROM planning_planitem i JOIN planning_patchplan p ON p.id = i.plan_id "
+        "JOIN inventory_businessservice s ON s.id = i.service_id "
+        "WHERE p.status = 'current' AND s.slug = 'payments-api' ORDER BY i.id LIMIT 1"
+    ),
 }
 
 # File names the docs use -> the real file copied into the scratch folder the commands run in
@@ -132,17 +157,36 @@ def _stage_files(workdir: Path) -> None:
             shutil.copyfile(origin, target)
 
 
-def _argv(command: DocCommand) -> list[str]:
-    return [str(DETENTE), *(PLACEHOLDERS.get(word, word) for word in command.words)]
+def _queried(word: str, data: Path) -> str:
+    """The id ``QUERIES[word]`` finds in the scratch database now."""
+    with closing(sqlite3.connect(data / "detente.sqlite3")) as db:
+        row = db.execute(QUERIES[word]).fetchone()
+    if row is None or row[0] is None:
+        raise LookupError(f"placeholder {word}: nothing in the demo matches {QUERIES[word]!r}")
+    return str(row[0])
+
+
+def _value(word: str, data: Path) -> str:
+    if word in QUERIES:
+        return _queried(word, data)
+    return PLACEHOLDERS.get(word, word)
+
+
+def _argv(command: DocCommand, data: Path) -> list[str]:
+    return [str(DETENTE), *(_value(word, data) for word in command.words)]
 
 
 def _run(command: DocCommand, data: Path, workdir: Path) -> str | None:
     """None when the command kept its promise, else what went wrong."""
     env = _environment(data)
-    env.update({k: PLACEHOLDERS.get(v, v) for k, v in command.env})
+    try:
+        env.update({k: _value(v, data) for k, v in command.env})
+        argv = _argv(command, data)
+    except LookupError as exc:
+        return f"{command.where}\n  {exc}"
     try:
         done = subprocess.run(
-            _argv(command),
+            argv,
             cwd=workdir,
             env=env,
             stdin=subprocess.DEVNULL,
