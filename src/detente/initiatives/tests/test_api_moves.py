@@ -96,7 +96,10 @@ def test_a_threshold_changes_freely_before_signing_then_only_through_a_decision(
     nine = {"metric": "drop_off_rate", "threshold": 9, "decision": record.pk}
     status, body = _call(client, f"{base}/threshold", ciso, nine)
     assert (status, body["error"]["message"]) == (409, f"DR-{record.pk} is not decided yet")
-    decision_decide(actor=org.cio, record=record, decision="Relax to 9 %", chosen_option=0)
+    decision_decide(
+        actor=org.cio, record=record, decision="Relax to 9 %", chosen_option=0,
+        why_blank="test record",
+    )  # fmt: skip
     status, body = _call(client, f"{base}/threshold", ciso, nine)
     assert status == 200, body
     assert body["threshold_changes"][-1]["decision"] == record.pk
