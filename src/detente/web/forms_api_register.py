@@ -85,6 +85,11 @@ class PenTestForm(forms.Form):
         help_text="Operations tested, one a line (GET /users/{id}); empty = all.",
     )
     report = _ReportFile(required=False, label="Report file")
+    findings = forms.FileField(
+        required=False,
+        label="Findings file",
+        help_text="The test's findings in any format the import reads (detected by its content).",
+    )
 
     def __init__(self, *args: Any, api: Api, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -7,9 +7,12 @@ services enforce); a service's refusal comes back onto the form, nothing written
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -161,6 +164,18 @@ def api_version_add(request: HttpRequest, name: str) -> HttpResponse:
     return HttpResponseRedirect(reverse("web:api", args=[api.name]))
 
 
+def _saved_findings(upload: UploadedFile, folder: Path) -> Path:
+    """The pen test's findings upload as a file for the import (same limit as the upload page)."""
+    limit: int = settings.DETENTE_MAX_IMPORT_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise InputError(f"file is over the {limit} byte import limit", field="findings")
+    path = folder / (Path(upload.name or "findings").name or "findings")
+    with path.open("wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    return path
+
+
 @signed_in
 @require_POST
 def api_pentest_add(request: HttpRequest, name: str) -> HttpResponse:
@@ -170,19 +185,23 @@ def api_pentest_add(request: HttpRequest, name: str) -> HttpResponse:
         return _api_page(request, api, pentest_form=form, status=400)
     data = form.cleaned_data
     report: UploadedFile | None = data["report"]
+    findings: UploadedFile | None = data["findings"]
     try:
-        test = services.pentest_record(
-            actor=_person(request),
-            api=api,
-            version=selectors.version_of(api, data["version"]),
-            started_on=data["started_on"],
-            ended_on=data["ended_on"],
-            tester=data["tester"],
-            tester_kind=data["tester_kind"],
-            method=data["method"],
-            scope=data["scope"],
-            report_upload=(report.name or "report", report.chunks()) if report else None,
-        )
+        with tempfile.TemporaryDirectory(prefix="detente-pentest-") as folder:
+            findings_file = _saved_findings(findings, Path(folder)) if findings else None
+            test = services.pentest_record(
+                actor=_person(request),
+                api=api,
+                version=selectors.version_of(api, data["version"]),
+                started_on=data["started_on"],
+                ended_on=data["ended_on"],
+                tester=data["tester"],
+                tester_kind=data["tester_kind"],
+                method=data["method"],
+                scope=data["scope"],
+                report_upload=(report.name or "report", report.chunks()) if report else None,
+                findings_file=findings_file,
+            )
     except DetenteError as exc:
         _refused(request, form, exc)
         return _api_page(request, api, pentest_form=form, status=_status(exc))

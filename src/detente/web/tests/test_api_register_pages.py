@@ -203,3 +203,53 @@ def test_a_security_lead_records_a_pen_test_with_its_report_and_roles_read_it(
     test.refresh_from_db()
     assert Path(test.report_path).read_bytes() == b"%PDF-1.4 final"
     assert AuditEvent.objects.filter(verb="api.pentest_report_attached").count() == 1
+
+
+_SARIF = {
+    "version": "2.1.0",
+    "runs": [{
+        "tool": {"driver": {"name": "Northwind pen test", "rules": [
+            {"id": "NW-BOLA-1", "shortDescription": {"text": "Another user's item is readable"}},
+        ]}},
+        "results": [{
+            "ruleId": "NW-BOLA-1", "level": "error",
+            "message": {"text": "GET /items/{itemId} returns another tenant's item"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": "items-api"}}}],
+        }],
+    }],
+}  # fmt: skip
+
+
+def test_a_pen_test_recorded_on_the_page_imports_its_findings_file(
+    org: Org,  # noqa: F811
+    settings: Any,
+    tmp_path: Path,
+) -> None:
+    from detente.findings.models import Finding
+
+    settings.DATA_DIR = tmp_path
+    api = _registered(org)
+    lead = signed_in(org["security_lead"])
+    fields = {
+        "version": "2", "started_on": "2026-10-20", "ended_on": "2026-10-27",
+        "tester": "Northwind Security", "tester_kind": "firm",
+    }  # fmt: skip
+    before = Finding.objects.filter(asset_id=api.asset_id).count()
+    # a findings file that is no report at all: refused on the page, nothing recorded
+    response = lead.post(
+        "/apis/items/pentests", {**fields, "findings": _file("notes.json", b"{not json")}
+    )
+    assert response.status_code == 400
+    assert PenTest.objects.count() == 0
+    assert Finding.objects.filter(asset_id=api.asset_id).count() == before
+    # a SARIF file: the pen test is recorded with its import, the finding lands on the API's asset
+    response = lead.post(
+        "/apis/items/pentests",
+        {**fields, "findings": _file("northwind.sarif", json.dumps(_SARIF).encode())},
+        follow=True,
+    )
+    test = PenTest.objects.get()
+    assert f"pen test {test.pk} of v2 recorded" in response.content.decode()
+    assert test.scan is not None
+    added = Finding.objects.filter(asset_id=api.asset_id, last_import=test.scan)
+    assert [f.vuln_id for f in added] == ["NW-BOLA-1"]
