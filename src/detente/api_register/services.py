@@ -294,6 +294,39 @@ def pentest_record(
     return test
 
 
+def pentest_findings_import(
+    *, actor: Person | None, test: PenTest, findings_file: Path, findings_format: str | None = None
+) -> PenTest:
+    """Import a recorded pen test's findings (when they arrive after the test was recorded): they
+    land on the API's asset like the audit's, and the import becomes the test's. One
+    transaction: a file the import refuses leaves the test as it was."""
+    _check_role(actor, PENTEST_ROLES, "record pen tests")
+    if not findings_file.is_file():
+        raise InputError("no such file", file=str(findings_file))
+    api = test.api
+    with transaction.atomic():
+        locked = PenTest.objects.select_for_update().get(pk=test.pk)
+        before = locked.scan_id
+        locked.scan = import_path(
+            path=findings_file,
+            actor=actor,
+            options=ImportOptions(
+                fmt=findings_format, service=api.service, asset_name=api.asset.identifier,
+                asset_kind=AssetKind.API,
+            ),
+        )  # fmt: skip
+        locked.save(update_fields=["scan"])
+        audit_record(
+            actor=actor,
+            verb="api.pentest_findings_imported",
+            subject_type="api",
+            subject_id=api.pk,
+            before={"pentest": locked.pk, "scan": before},
+            after={"pentest": locked.pk, "scan": locked.scan_id},
+        )
+    return locked
+
+
 def _longest_deferral(finding_ids: Sequence[int]) -> int:
     """The most days the policy lets every one of these findings be deferred."""
     doc, _ = active_policy()

@@ -8,6 +8,21 @@ window added"), so a new verb never shows as a raw key.
 from __future__ import annotations
 
 EVENT_LABELS: dict[str, str] = {
+    "access.sso_linked": "Single sign-on linked to a person",
+    "api.pentest_report_read": "API pen test report read",
+    "meeting.proposed": "Decision meeting proposed",
+    "meeting.rescheduled": "Decision meeting rescheduled",
+    "meeting.minuted": "Decision meeting minutes recorded",
+    "meeting.action_done": "Meeting action done",
+    "person.deactivated": "Person deactivated",
+    "person.role_changed": "Role changed",
+    "reset.started": "Facilitated reset proposed",
+    "reset.granted": "Facilitated reset granted",
+    "reset.facilitator_read": "Facilitator read the shared evidence",
+    "reset.session_proposed": "Reset joint session proposed",
+    "reset.charter_added": "Reset charter agreement added",
+    "reset.checkin": "Reset check-in",
+    "reset.end_signed": "Reset end signed",
     "acceptance.requested": "Deferral requested",
     "acceptance.approved": "Deferral approved",
     "acceptance.rejected": "Deferral rejected",
@@ -82,6 +97,8 @@ EVENT_LABELS: dict[str, str] = {
     "api.registered": "API registered",
     "api.version_added": "API version added",
     "api.pentest_recorded": "API pen test recorded",
+    "api.pentest_findings_imported": "API pen test findings imported",
+    "api.pentest_report_attached": "API pen test report attached",
     "api.audited": "API audited",
 }
 

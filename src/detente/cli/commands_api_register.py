@@ -298,6 +298,58 @@ def api_pentest_command(
     )
 
 
+@api_register_app.command("pentest-report")
+def api_pentest_report_command(
+    name: Annotated[str, typer.Argument(help="The API's name.")],
+    pentest: Annotated[int, typer.Argument(help="The pen test's id (see `detente api show`).")],
+    report: Annotated[Path, typer.Argument(help="The report file (replaces an earlier one).")],
+    actor: As = None,
+) -> None:
+    """Attach the report of a pen test recorded earlier."""
+    ensure_database()
+    from detente.api_register.pentest_reports import pentest_report_attach, report_chunks
+    from detente.api_register.selectors import api_by_name, pentest_of
+
+    if not report.is_file():
+        raise InputError("no such file", file=str(report))
+    test = pentest_of(api_by_name(name), pentest)
+    test = pentest_report_attach(
+        actor=_actor(actor), test=test, name=report.name, chunks=report_chunks(report)
+    )
+    console.print(
+        f"report {test.report_name} (sha256 {test.report_sha256[:12]}) attached to pen test "
+        f"{test.pk} of {name}",
+        highlight=False,
+    )
+
+
+@api_register_app.command("pentest-findings")
+def api_pentest_findings_command(
+    name: Annotated[str, typer.Argument(help="The API's name.")],
+    pentest: Annotated[int, typer.Argument(help="The pen test's id (see `detente api show`).")],
+    findings: Annotated[Path, typer.Argument(help="Findings file (any supported format).")],
+    findings_format: Annotated[
+        str | None, typer.Option("--format", help="Force the findings format.")
+    ] = None,
+    actor: As = None,
+) -> None:
+    """Import the findings of a pen test recorded earlier onto the API's asset."""
+    ensure_database()
+    from detente.api_register.selectors import api_by_name, pentest_of
+    from detente.api_register.services import pentest_findings_import
+
+    test = pentest_findings_import(
+        actor=_actor(actor), test=pentest_of(api_by_name(name), pentest),
+        findings_file=findings, findings_format=findings_format,
+    )  # fmt: skip
+    scan = test.scan
+    assert scan is not None
+    console.print(
+        f"pen test {test.pk} of {name}: {scan.parsed} parsed, {scan.new} new, {scan.closed} closed",
+        highlight=False,
+    )
+
+
 @api_register_app.command("promote")
 def api_promote_command(
     name: Annotated[str, typer.Argument(help="The API's name.")],

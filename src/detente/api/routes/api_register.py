@@ -6,10 +6,13 @@ Specs travel as text in JSON bodies (``spec``), bounded by the same loader limit
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.http import FileResponse, HttpRequest
-from ninja import File, Router, Schema
+from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 from pydantic import Field
 
@@ -256,6 +259,55 @@ def attach_report(
     return {
         "id": test.pk, "version": test.version.number, "digest": test.spec_digest,
         "report": test.report_name, "report_sha256": test.report_sha256,
+    }  # fmt: skip
+
+
+class PenTestFindingsOut(Schema):
+    id: int
+    scan: int
+    parsed: int
+    new: int
+    closed: int
+
+
+@router.post(
+    "/apis/{name}/pentests/{pentest_id}/findings",
+    response={200: PenTestFindingsOut, **ERRORS},
+    summary="Import the pen test's findings file (multipart; any format the import reads)",
+)
+def import_pentest_findings(
+    request: HttpRequest,
+    name: str,
+    pentest_id: int,
+    file: File[UploadedFile],
+    format: Form[str] = "",
+) -> dict[str, Any]:
+    """The findings land on the API's asset like the audit's; the import becomes the test's. A
+    file the import refuses leaves the test as it was (422 naming the file)."""
+    person = require_write(request)
+    test = selectors.pentest_of(selectors.api_by_name(name), pentest_id)
+    limit: int = settings.DETENTE_MAX_IMPORT_BYTES
+    if file.size is not None and file.size > limit:
+        raise InputError(f"file is over the {limit} byte import limit", file=file.name)
+    file_name = Path(file.name or "findings").name or "findings"
+    with tempfile.TemporaryDirectory(prefix="detente-pentest-") as folder:
+        path = Path(folder) / file_name
+        with path.open("wb") as out:
+            for chunk in file.chunks():
+                out.write(chunk)
+        try:
+            test = services.pentest_findings_import(
+                actor=person, test=test, findings_file=path, findings_format=format or None
+            )
+        except InputError as exc:
+            raise InputError(
+                exc.message, file=file_name, record=exc.record, field=exc.field
+            ) from None
+    scan = test.scan
+    assert scan is not None
+    return {
+        "id": test.pk, "scan": scan.pk, "parsed": scan.parsed, "new": scan.new,
+        "closed": scan.closed,
     }  # fmt: skip
 
 

@@ -170,3 +170,56 @@ def test_a_pen_test_report_is_attached_by_multipart_and_read_by_permitted_roles(
         headers={"Authorization": f"Bearer {world.tokens['auditor']}"},
     )
     assert missing.status_code == 404
+
+
+def test_a_pen_test_s_findings_arrive_after_it_was_recorded(
+    client: Client, world: World, settings: Any, tmp_path: Any
+) -> None:
+    from detente.findings.models import Finding
+
+    settings.DATA_DIR = tmp_path
+    clock.set_now(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
+    body = {"name": "items", "service": "shop", "spec": json.dumps(HARDENED),
+            "owners": ["service_owner@example.org"]}  # fmt: skip
+    assert _call(client, "post", "/api/apis", world.tokens["engineer"], body)[0] == 201
+    status, test = _call(client, "post", "/api/apis/items/pentests",
+                         world.tokens["security_lead"],
+                         {"started_on": "2026-02-01", "ended_on": "2026-02-05",
+                          "tester": "ACME"})  # fmt: skip
+    assert status == 201
+    url = f"/api/apis/items/pentests/{test['id']}/findings"
+    sarif = {"version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "ACME pen test"}},
+        "results": [{"ruleId": "ACME-BOLA", "level": "error",
+                     "message": {"text": "GET /items/{itemId} reads another tenant's item"}}],
+    }]}  # fmt: skip
+
+    def upload(role: str, content: bytes, name: str = "acme.sarif") -> Any:
+        return client.post(
+            url,
+            data={"file": SimpleUploadedFile(name, content)},
+            headers={"Authorization": f"Bearer {world.tokens[role]}"},
+        )
+
+    api = Api.objects.get(name="items")
+    before = Finding.objects.filter(asset_id=api.asset_id).count()
+    # an engineer may not; a file that is no report is 422 naming the upload; nothing written
+    assert upload("engineer", json.dumps(sarif).encode()).status_code == 403
+    response = upload("security_lead", b"{not json", "acme.json")
+    assert response.status_code == 422
+    assert "acme.json" in response.json()["error"]["message"]
+    assert PenTest.objects.get().scan is None
+    assert Finding.objects.filter(asset_id=api.asset_id).count() == before
+    # the security lead imports them: they land on the API's asset, the import is the test's
+    response = upload("security_lead", json.dumps(sarif).encode())
+    assert response.status_code == 200, response.json()
+    answer = response.json()
+    assert (answer["id"], answer["parsed"], answer["new"]) == (test["id"], 1, 1)
+    pentest = PenTest.objects.get()
+    assert pentest.scan_id == answer["scan"]
+    assert list(
+        Finding.objects.filter(asset_id=api.asset_id, last_import_id=answer["scan"]).values_list(
+            "vuln_id", flat=True
+        )
+    ) == ["ACME-BOLA"]
+    assert AuditEvent.objects.filter(verb="api.pentest_findings_imported").count() == 1

@@ -157,5 +157,34 @@ def test_register_update_diff_pentest_and_promote(
     shown = json.loads(_detente(env, "api", "show", "crapi", "--format", "json").stdout)
     assert [p["outcome"] for p in shown["promotions"]] == ["forced", "refused"]
     assert shown["pentests"][0]["scope"] == ["GET /users/v1"]
+    test_id = str(shown["pentests"][0]["id"])
+    # the final report and the findings arrive after the test was recorded
+    final = tmp_path / "final.pdf"
+    final.write_bytes(b"%PDF-1.4 final")
+    done = _detente(env, "api", "pentest-report", "crapi", test_id, str(final),
+                    "--as", "security_lead@example.org")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("report final.pdf (sha256 ")
+    assert done.stdout.rstrip().endswith(f"attached to pen test {test_id} of crapi")
+    broken = tmp_path / "acme.json"
+    broken.write_text("{not json")
+    done = _detente(env, "api", "pentest-findings", "crapi", test_id, str(broken),
+                    "--as", "security_lead@example.org")  # fmt: skip
+    assert done.returncode == 2
+    assert "acme.json" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    sarif = tmp_path / "acme.sarif"
+    sarif.write_text(json.dumps({"version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "ACME pen test"}},
+        "results": [{"ruleId": "ACME-BOLA", "level": "error",
+                     "message": {"text": "GET /users/v1 lists every user's e-mail"}}],
+    }]}))  # fmt: skip
+    done = _detente(env, "api", "pentest-findings", "crapi", test_id, str(sarif),
+                    "--as", "engineer@example.org")  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    done = _detente(env, "api", "pentest-findings", "crapi", test_id, str(sarif),
+                    "--as", "security_lead@example.org")  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.strip() == f"pen test {test_id} of crapi: 1 parsed, 1 new, 0 closed"
     # unknown API: exit 2
     assert _detente(env, "api", "show", "nope").returncode == 2
