@@ -86,7 +86,9 @@ _SECTIONS = (
     ("decision", "decisions"), ("incident", "incidents"), ("briefing", "incidents"),
     ("plan", "plan"), ("window", "plan"), ("blackout", "plan"), ("radar", "radar"),
     ("profile", "radar"), ("pairing", "radar"), ("pulse", "radar"), ("audit", "audit"),
-    ("account", "account"), ("token", "account"), ("totp", "account"),
+    ("account", "account"), ("token", "account"), ("totp", "account"), ("api", "apis"),
+    ("initiative", "initiatives"), ("gate", "gate"), ("org_", "org"), ("meeting", "meetings"),
+    ("reset", "meetings"), ("trends", "radar"),
 )  # fmt: skip
 
 

@@ -14,13 +14,13 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from detente.core import clock
 from detente.core.errors import DetenteError
 from detente.inventory.models import Asset, BusinessService, Criticality, DataClassification
 from detente.org.document import parse_document
 from detente.org.services import ORG_WRITERS, org_apply, org_deactivate
-from detente.people.models import Person, Role
+from detente.people.models import Person
 from detente.web.auth import signed_in
+from detente.web.views import _render as render_page
 
 PAGE = 200
 _LISTS = {"person": "web:org_people", "service": "web:org_services", "asset": "web:org_assets"}
@@ -32,14 +32,11 @@ def _person(request: HttpRequest) -> Person:
 
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """The site's page frame (navigation, its current section, the needs count) and who may
+    change the organisation."""
     me = _person(request)
-    base = {
-        "me": me,
-        "can_write": me.role != Role.AUDITOR,
-        "can_change_org": me.role in ORG_WRITERS,
-        "now": clock.now(),
-    }
-    return render(request, f"web/org/{template}", base | context)
+    frame = {"can_change_org": me.role in ORG_WRITERS}
+    return render_page(request, f"org/{template}", frame | context)
 
 
 def _page(request: HttpRequest) -> int:

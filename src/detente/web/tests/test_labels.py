@@ -98,3 +98,20 @@ def test_pages_show_labels_not_keys(tmp_path: Path) -> None:
     scan = ScanImport.objects.get()
     took = auditor.get(f"/imports/{scan.pk}").content.decode()
     assert re.search(r"<dt>Took</dt><dd>(\d+ ms|\d+ s|\d+ min)</dd>", took)
+
+
+@pytest.mark.django_db
+def test_the_navigation_marks_the_section_of_every_app_s_pages() -> None:
+    clock.set_now(dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC))
+    ciso = _client(person_upsert(name="CISO", email="ciso@example.org", role=Role.CISO))
+    for url, section in (
+        ("/apis", "APIs"), ("/initiatives/", "Initiatives"), ("/gate/", "Gate"),
+        ("/org/people", "Organisation"), ("/org/services", "Organisation"),
+        ("/meetings/", "Meetings"), ("/findings", "Findings"),
+    ):  # fmt: skip
+        page = ciso.get(url)
+        assert page.status_code == 200, url
+        current = re.findall(
+            r'<a aria-current="page" href="[^"]*">([^<]*)</a>', page.content.decode()
+        )
+        assert current == [section], url
