@@ -387,7 +387,7 @@ def test_the_import_page_lists_skipped_records_and_the_reports_own_fields(tmp_pa
     page = client.get(f"/imports/{scan.pk}").content.decode()
 
     assert '<dd data-count="skipped">1</dd>' in page
-    assert "<td>skipped</td><td>findings[1]</td><td>title</td>" in page
+    assert "<td>Skipped</td><td>findings[1]</td><td>title</td>" in page
     assert "<dt>title</dt><dd>Quarterly pentest</dd>" in page
 
 
