@@ -198,7 +198,8 @@ def test_only_leaders_and_the_it_lead_may_change_the_organisation() -> None:
         (
             lambda d: d["people"][1].update(role="king"),
             "org.yaml, record people[1] (CISO@x.org), field 'role': no role 'king' (roles: cio, "
-            "ciso, security_lead, it_lead, service_owner, engineer, change_manager, auditor)",
+            "ciso, security_lead, it_lead, service_owner, engineer, change_manager, auditor, "
+            "facilitator)",
         ),
         (
             lambda d: d["services"][0].update(owner="ghost@x.org"),
