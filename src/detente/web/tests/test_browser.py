@@ -111,7 +111,7 @@ def test_upload_request_and_two_signatures(
     expect(ciso.locator("#acceptance-status")).to_have_text("Approved")
     expect(ciso.locator("td.finding-status")).to_have_count(len(ids))
     for cell in ciso.locator("td.finding-status").all():
-        expect(cell).to_have_text("accepted")
+        expect(cell).to_have_text("Accepted")
 
     acceptance.refresh_from_db()
     assert acceptance.status == "approved"
