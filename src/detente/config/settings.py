@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "detente.web.headers.SecurityHeadersMiddleware",
     "detente.web.upload_limit.UploadLimitMiddleware",
+    "detente.api.query.SingleQueryValuesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -282,3 +282,22 @@ def test_an_upload_names_skipped_records_and_strict_refuses_them(
          "message": "required field is missing"}
     ]  # fmt: skip
     assert body["metadata"] == {"title": "Q4 pentest"}
+
+
+def test_a_query_parameter_given_twice_is_bad_input(client: Client, world: World) -> None:
+    """Schemathesis found ``?offset=true&offset=0.0`` answered 200 as if only the last had been
+    sent: no route takes a list in its query, so a repeated parameter is refused."""
+    headers = {"Authorization": f"Bearer {world.tokens['ciso']}"}
+    response = client.get("/api/acceptances?offset=true&offset=0", headers=headers)
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": {
+            "code": "bad_input",
+            "message": "query parameter 'offset' is given more than once",
+            "field": "offset",
+            "record": None,
+        }
+    }
+    assert client.get("/api/acceptances?offset=0", headers=headers).status_code == 200
+    # pages are not the API: their forms may repeat a field
+    assert client.get("/findings?severity=high&severity=critical").status_code != 422
