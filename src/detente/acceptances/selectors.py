@@ -7,8 +7,14 @@ from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 
-from detente.acceptances.models import AcceptanceStatus, RiskAcceptance, SignatureDecision
+from detente.acceptances.models import (
+    AcceptanceFinding,
+    AcceptanceStatus,
+    RiskAcceptance,
+    SignatureDecision,
+)
 from detente.core import clock
+from detente.core.errors import NotFound
 from detente.findings.models import Finding
 from detente.people.models import Person, Role
 
@@ -97,3 +103,23 @@ def latest_until(findings: Iterable[Finding]) -> tuple[dt.date, int] | None:
     if rule is None:
         return None
     return clock.today() + dt.timedelta(days=rule.max_days), rule.max_days
+
+
+def acceptance_get(pk: int) -> RiskAcceptance:
+    found = RiskAcceptance.objects.filter(pk=pk).first()
+    if found is None:
+        raise NotFound(f"risk acceptance {pk} does not exist")
+    return found
+
+
+def acceptances_list(*, status: str | None = None) -> QuerySet[RiskAcceptance]:
+    """Every acceptance (newest first), optionally of one status, with requester and signatures."""
+    query = RiskAcceptance.objects.select_related("requester").prefetch_related("signatures")
+    return query.filter(status=status) if status else query
+
+
+def acceptance_ids_of(finding: Finding) -> list[int]:
+    """The acceptances that cover ``finding``."""
+    return list(
+        AcceptanceFinding.objects.filter(finding=finding).values_list("acceptance_id", flat=True)
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from detente.audit.models import AuditEvent
+from detente.audit.models import AuditEvent, AuditHead
 
 
 def audit_events(
@@ -29,3 +29,9 @@ def audit_last_values(*, subject_type: str, key: str) -> dict[str, Any]:
         if isinstance(after, dict) and key in after:
             last[subject_id] = after[key]
     return last
+
+
+def audit_head_seq() -> int:
+    """The sequence number of the trail's newest event (0 for an empty trail)."""
+    head = AuditHead.objects.filter(id=1).first()
+    return head.seq if head else 0

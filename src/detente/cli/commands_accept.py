@@ -21,7 +21,7 @@ from detente.cli.common import (
     print_details,
     say_more,
 )
-from detente.core.errors import InputError, NotFound
+from detente.core.errors import InputError
 
 accept_app = typer.Typer(help="Risk acceptances: defer remediation, signed by both sides.")
 decision_app = typer.Typer(help="Decision records, by the five principles.")
@@ -41,12 +41,9 @@ def _actor(email: str | None) -> Any:
 
 
 def _acceptance(pk: int) -> Any:
-    from detente.acceptances.models import RiskAcceptance
+    from detente.acceptances.selectors import acceptance_get
 
-    found = RiskAcceptance.objects.filter(pk=pk).first()
-    if found is None:
-        raise NotFound(f"risk acceptance {pk} does not exist")
-    return found
+    return acceptance_get(pk)
 
 
 def _summary(a: Any) -> dict[str, Any]:
@@ -84,20 +81,15 @@ def accept_request(
     ensure_database()
     from detente.acceptances.models import ScopeKind
     from detente.acceptances.services import acceptance_request
-    from detente.decisions.models import DecisionRecord
-    from detente.inventory.models import Asset
-    from detente.inventory.selectors import service_by_slug
+    from detente.decisions.selectors import decision_get
+    from detente.inventory.selectors import asset_get, service_by_slug
 
     given = ((ScopeKind.FINDINGS, finding), (ScopeKind.CVE, cve), (ScopeKind.RULE, rule))
     scopes = [scope for scope, value in given if value]
     if len(scopes) != 1:
         raise InputError("give exactly one of --finding, --cve or --rule", field="scope")
-    record = DecisionRecord.objects.filter(pk=decision).first() if decision else None
-    if decision and record is None:
-        raise NotFound(f"decision record {decision} does not exist")
-    asset = Asset.objects.filter(pk=asset_id).first() if asset_id else None
-    if asset_id and asset is None:
-        raise NotFound(f"asset {asset_id} does not exist")
+    record = decision_get(decision) if decision else None
+    asset = asset_get(asset_id) if asset_id else None
     created = acceptance_request(
         actor=_actor(actor),
         title=title,
@@ -206,13 +198,11 @@ def accept_list(
 ) -> None:
     """Acceptances, newest first."""
     ensure_database()
-    from detente.acceptances.models import AcceptanceStatus, RiskAcceptance
+    from detente.acceptances.models import AcceptanceStatus
+    from detente.acceptances.selectors import acceptances_list
 
     check_choice(status, AcceptanceStatus.values, field="status")
-    query = RiskAcceptance.objects.select_related("requester").prefetch_related("signatures")
-    if status:
-        query = query.filter(status=status)
-    page, more = page_of(query, limit=limit, offset=offset)
+    page, more = page_of(acceptances_list(status=status), limit=limit, offset=offset)
     rows = [_summary(a) for a in page]
     cols = ["id", "title", "status", "scope", "findings", "class", "until", "requester", "needs",
             "signed", "renewals"]  # fmt: skip
@@ -316,12 +306,10 @@ def decision_decide_command(
 ) -> None:
     """Record the outcome (CIO or CISO); a blank principle needs --why-blank."""
     ensure_database()
-    from detente.decisions.models import DecisionRecord
+    from detente.decisions.selectors import decision_get
     from detente.decisions.services import decision_decide
 
-    record = DecisionRecord.objects.filter(pk=decision_id).first()
-    if record is None:
-        raise NotFound(f"decision record {decision_id} does not exist")
+    record = decision_get(decision_id)
     done = decision_decide(
         actor=_actor(actor), record=record, decision=decision, chosen_option=option,
         ciso_recommendation_followed=ciso_followed, why_blank=why_blank,
@@ -337,9 +325,9 @@ def decision_list(
 ) -> None:
     """Decision records, newest first."""
     ensure_database()
-    from detente.decisions.models import DecisionRecord
+    from detente.decisions.selectors import decisions_list
 
-    page, more = page_of(DecisionRecord.objects.all(), limit=limit, offset=offset)
+    page, more = page_of(decisions_list(), limit=limit, offset=offset)
     rows = [
         {"id": d.pk, "title": d.title, "pressure_point": d.pressure_point, "status": d.status,
          "escalation": d.escalation_level, "review": d.review_date,
@@ -357,11 +345,9 @@ def decision_show(
 ) -> None:
     """A decision record in full."""
     ensure_database()
-    from detente.decisions.models import DecisionRecord
+    from detente.decisions.selectors import decision_get
 
-    d = DecisionRecord.objects.filter(pk=decision_id).first()
-    if d is None:
-        raise NotFound(f"decision record {decision_id} does not exist")
+    d = decision_get(decision_id)
     detail = {
         "id": d.pk, "title": d.title, "pressure_point": d.get_pressure_point_display(),
         "question": d.question, "options": d.options, "company_first": d.company_first,

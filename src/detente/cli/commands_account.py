@@ -97,14 +97,14 @@ def token_list(
 ) -> None:
     """Your tokens (never their secret)."""
     ensure_database()
-    from detente.access.models import ApiToken
+    from detente.access.selectors import tokens_of
     from detente.people.selectors import person_by_email
 
     me = person_by_email(actor)
     rows = [
         {"prefix": t.prefix, "name": t.name, "scope": t.scope, "expires": t.expires_at,
          "last_used": t.last_used_at, "revoked": t.revoked_at}
-        for t in ApiToken.objects.filter(person=me)
+        for t in tokens_of(me)
     ]  # fmt: skip
     emit(rows, ["prefix", "name", "scope", "expires", "last_used", "revoked"], fmt, "Tokens")
 
@@ -113,12 +113,10 @@ def token_list(
 def token_revoke_command(prefix: Annotated[str, typer.Argument()], actor: As = None) -> None:
     """Revoke a token by its prefix."""
     ensure_database()
-    from detente.access.models import ApiToken
+    from detente.access.selectors import token_by_prefix
     from detente.access.services import token_revoke
     from detente.people.selectors import person_by_email
 
-    token = ApiToken.objects.filter(prefix=prefix).first()
-    if token is None:
-        raise NotFound(f"no token {prefix}")
+    token = token_by_prefix(prefix)
     token_revoke(actor=person_by_email(actor), token=token)
     console.print(f"token {prefix} revoked")

@@ -72,7 +72,7 @@ def backup(
     ensure_database()
     from django.db import connection
 
-    from detente.audit.models import AuditHead
+    from detente.audit.selectors import audit_head_seq
     from detente.audit.witness import witness_append, witness_path
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -97,11 +97,10 @@ def backup(
     if witness_path().exists():
         shutil.copy2(witness_path(), folder / WITNESS_FILE)
         files.append(WITNESS_FILE)
-    head = AuditHead.objects.filter(id=1).first()
     manifest = {
         "engine": engine,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "audit_seq": head.seq if head else 0,
+        "audit_seq": audit_head_seq(),
         "files": {name: _sha256(folder / name) for name in files},
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

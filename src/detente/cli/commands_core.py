@@ -40,7 +40,7 @@ def demo(
     from detente.demo.incident import build_incident_demo
     from detente.demo.org import build_demo, demo_accounts
     from detente.findings.selectors import findings_summary
-    from detente.incidents.models import Incident
+    from detente.incidents.selectors import any_incident
 
     if scenario is not None:
         from detente.cli.commands_tension import demo_scenario
@@ -58,7 +58,7 @@ def demo(
             f"  decision DR-{made['decision']}; acceptances: "
             + ", ".join(f"RA-{pk} {state}" for state, pk in made.items() if state != "decision")
         )
-    if not Incident.objects.exists():
+    if not any_incident():
         incident = build_incident_demo()
         console.print(f"  incident #{incident.pk} (SEV2, reviewed) with briefings and clocks")
     from detente.demo.story import build_story

@@ -24,7 +24,6 @@ from detente.cli.common import (
     say_more,
 )
 from detente.core import clock
-from detente.core.errors import NotFound
 
 findings_app = typer.Typer(help="List and inspect findings.", no_args_is_help=True)
 
@@ -193,22 +192,16 @@ def _check_filters(*, service: str | None, status: str, severity: str | None) ->
     from detente.core.errors import InputError
     from detente.findings.models import Status
     from detente.findings.parsers.base import Severity
-    from detente.inventory.models import BusinessService
+    from detente.inventory.selectors import service_known, service_slugs
 
     check_choice(status, [*Status.values, "any"], field="status")
     check_choice(severity, [s.value for s in Severity], field="severity")
-    if service is not None:
-        known = BusinessService.objects.filter(slug=service).exists() or (
-            BusinessService.objects.filter(name=service).exists()
+    if service is not None and not service_known(service):
+        slugs = service_slugs()
+        shown = ", ".join(slugs[:20]) + (f", … ({len(slugs)} in all)" if len(slugs) > 20 else "")
+        raise InputError(
+            f"unknown service {service!r}; one of {shown or '(none yet)'}", field="service"
         )
-        if not known:
-            slugs = list(BusinessService.objects.order_by("slug").values_list("slug", flat=True))
-            shown = ", ".join(slugs[:20]) + (
-                f", … ({len(slugs)} in all)" if len(slugs) > 20 else ""
-            )
-            raise InputError(
-                f"unknown service {service!r}; one of {shown or '(none yet)'}", field="service"
-            )
 
 
 @findings_app.command("show")
@@ -218,12 +211,10 @@ def findings_show(
 ) -> None:
     """Every fact about one finding, and why its deadline is what it is."""
     ensure_database()
-    from detente.findings.models import Finding
+    from detente.findings.selectors import finding_get
     from detente.findings.services import reason_of
 
-    f = Finding.objects.select_related("asset", "asset__service").filter(pk=finding_id).first()
-    if f is None:
-        raise NotFound(f"finding {finding_id} does not exist")
+    f = finding_get(finding_id)
     facts = _row(f, clock.now()) | {
         "title": f.title,
         "scanner": f.scanner,

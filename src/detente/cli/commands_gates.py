@@ -179,13 +179,11 @@ def override_list(
 ) -> None:
     """Overrides, newest first."""
     ensure_database()
-    from detente.gates.models import GateOverride, OverrideStatus
+    from detente.gates.models import OverrideStatus
+    from detente.gates.selectors import overrides_list
 
     check_choice(status, OverrideStatus.values, field="status")
-    qs = GateOverride.objects.select_related("run__service", "actor").order_by("-created_at")
-    if status:
-        qs = qs.filter(status=status)
-    page, more = page_of(qs, limit=limit, offset=offset)
+    page, more = page_of(overrides_list(status=status), limit=limit, offset=offset)
     rows = [
         {
             "id": o.pk, "run": o.run_id, "service": o.run.service.slug, "version": o.run.version,

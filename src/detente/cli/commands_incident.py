@@ -132,16 +132,12 @@ def incident_brief(
 ) -> None:
     """Issue a briefing (printed as Markdown, or written with --out), or render one (--show)."""
     ensure_database()
-    from detente.incidents.models import Briefing
-    from detente.incidents.selectors import incident_get
+    from detente.incidents.selectors import briefing_of, incident_get
     from detente.incidents.services import Unknown, briefing_issue
 
     incident = incident_get(incident_id)
     if show is not None:
-        found = Briefing.objects.filter(incident=incident, number=show).first()
-        if found is None:
-            raise NotFound(f"INC-{incident_id} has no briefing {show}")
-        _render(found, out)
+        _render(briefing_of(incident, show), out)
         return
     if not status:
         raise InputError("say where things stand: --status", field="status")
@@ -313,9 +309,8 @@ def incident_review(
 ) -> None:
     """Write the post-incident review (after recovery), or show it."""
     ensure_database()
-    from detente.decisions.models import DecisionRecord
-    from detente.incidents.models import Review
-    from detente.incidents.selectors import incident_get
+    from detente.decisions.selectors import decisions_by_ids
+    from detente.incidents.selectors import incident_get, review_of
     from detente.incidents.services import ActionItem, review_record
 
     incident = incident_get(incident_id)
@@ -330,14 +325,12 @@ def incident_review(
             except ValueError:
                 raise InputError(f"not a date: {parts[2]!r}", field="action") from None
             items.append(ActionItem(text=parts[0], owner=_actor(parts[1]), due=due))
-        records = list(DecisionRecord.objects.filter(pk__in=decision or []))
-        if len(records) != len(set(decision or [])):
-            raise NotFound("a linked decision record does not exist")
+        records = decisions_by_ids(decision or [])
         review_record(
             actor=_actor(actor), incident=incident, what_happened=what_happened,
             went_well=went_well, went_badly=went_badly, actions=items, decisions=records,
         )  # fmt: skip
-    review = Review.objects.filter(incident=incident).first()
+    review = review_of(incident)
     if review is None:
         raise NotFound(f"INC-{incident_id} has no review yet")
     console.print(f"[bold]What happened[/]  {review.what_happened}")

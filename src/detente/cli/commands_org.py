@@ -53,12 +53,11 @@ def _actor(email: str | None) -> Any:
     import os
 
     from detente.org.services import ORG_WRITERS
-    from detente.people.models import Person
-    from detente.people.selectors import person_by_email
+    from detente.people.selectors import anyone_active_in, person_by_email
 
     if email or os.environ.get("DETENTE_ACTOR"):
         return person_by_email(email)
-    if Person.objects.filter(active=True, role__in=ORG_WRITERS).exists():
+    if anyone_active_in(ORG_WRITERS):
         return person_by_email(None)  # asks for --as
     return None
 

@@ -41,12 +41,11 @@ def _actor(email: str | None) -> Any:
 
 
 def _plan(plan_id: int | None) -> Any:
-    from detente.planning.models import PatchPlan
-    from detente.planning.selectors import plan_current
+    from detente.planning.selectors import plan_current, plan_get
 
-    plan = PatchPlan.objects.filter(pk=plan_id).first() if plan_id else plan_current()
+    plan = plan_get(plan_id) if plan_id else plan_current()
     if plan is None:
-        raise NotFound(f"plan {plan_id} does not exist" if plan_id else "no plan yet: plan make")
+        raise NotFound("no plan yet: plan make")
     return plan
 
 
@@ -241,12 +240,10 @@ def plan_emergency(
     """Call an emergency change (roles and monthly limit from policy)."""
     ensure_database()
     from detente.inventory.selectors import service_by_slug
-    from detente.planning.models import PlanItem
+    from detente.planning.selectors import plan_item_get
     from detente.planning.services import emergency_change_call
 
-    item = PlanItem.objects.filter(pk=item_id).first() if item_id else None
-    if item_id and item is None:
-        raise NotFound(f"plan item {item_id} does not exist")
+    item = plan_item_get(item_id) if item_id else None
     done = emergency_change_call(
         actor=_actor(actor), service=service_by_slug(service), reason=reason,
         when=_aware(when, "UTC") if when else None, item=item,

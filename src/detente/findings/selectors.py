@@ -13,8 +13,8 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet
 
 from detente.core import clock
-from detente.core.errors import InputError
-from detente.findings.models import NO_DEADLINE, Finding, Status
+from detente.core.errors import InputError, NotFound
+from detente.findings.models import NO_DEADLINE, Finding, Status, Vulnerability
 from detente.people.models import Person, Role
 
 OPEN_LIKE = (Status.OPEN,)
@@ -147,3 +147,21 @@ def findings_page_values(
         return rows, None
     last = rows[-1]
     return rows, _encode_cursor(last["priority"], last["deadline"], last["id"])
+
+
+def finding_get(pk: int, person: Person | None = None) -> Finding:
+    """One finding with its asset, service and deadline reason, if ``person`` may see it."""
+    found = (
+        visible_findings(person)
+        .select_related("asset", "asset__service", "deadline_reason")
+        .filter(pk=pk)
+        .first()
+    )
+    if found is None:
+        raise NotFound(f"finding {pk} does not exist")
+    return found
+
+
+def vulnerability_of(finding: Finding) -> Vulnerability | None:
+    """The vulnerability record (description, references) behind ``finding``, if known."""
+    return Vulnerability.objects.filter(vuln_id=finding.vuln_id).first()

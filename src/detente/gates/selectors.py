@@ -189,3 +189,9 @@ def overrides_awaiting(person: Person) -> list[GateOverride]:
     if person.role not in rule.second_signers:
         return []
     return [o for o in waiting if not (rule.other_role and o.role == person.role)]
+
+
+def overrides_list(*, status: str | None = None) -> QuerySet[GateOverride]:
+    """Overrides newest first, optionally of one status, with their run's service and actor."""
+    qs = GateOverride.objects.select_related("run__service", "actor").order_by("-created_at")
+    return qs.filter(status=status) if status else qs

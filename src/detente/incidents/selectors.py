@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from detente.core import clock
 from detente.core.errors import NotFound
 from detente.incidents import clocks
-from detente.incidents.models import HANDLING, Briefing, Incident, RegimeProfile
+from detente.incidents.models import HANDLING, Briefing, Incident, RegimeProfile, Review
 from detente.people.models import Person, Role
 from detente.policy.document import PolicyDocument
 from detente.policy.services import active_policy
@@ -270,3 +270,18 @@ def briefings_due_by(
         if status.state in (BriefingState.OVERDUE, BriefingState.REMINDER):
             out.append((incident, status))
     return out
+
+
+def briefing_of(incident: Incident, number: int) -> Briefing:
+    found = Briefing.objects.filter(incident=incident, number=number).first()
+    if found is None:
+        raise NotFound(f"INC-{incident.pk} has no briefing {number}")
+    return found
+
+
+def review_of(incident: Incident) -> Review | None:
+    return Review.objects.select_related("author").filter(incident=incident).first()
+
+
+def any_incident() -> bool:
+    return Incident.objects.exists()

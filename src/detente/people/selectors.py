@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
 
 from detente.core.errors import InputError, NotFound
 from detente.people.models import Person
@@ -17,3 +20,22 @@ def person_by_email(email: str | None) -> Person:
     if person is None:
         raise NotFound(f"no active person with e-mail {address}")
     return person
+
+
+def person_get(pk: int, *, what: str = "") -> Person:
+    """The person ``pk`` (active or not); ``what`` names their part in the error."""
+    found = Person.objects.filter(pk=pk).first()
+    if found is None:
+        raise NotFound(f"{what + ': ' if what else ''}person {pk} does not exist")
+    return found
+
+
+def people_list(*, inactive: bool = False) -> QuerySet[Person]:
+    """People by name; only active ones unless ``inactive``."""
+    rows = Person.objects.order_by("name", "id")
+    return rows if inactive else rows.filter(active=True)
+
+
+def anyone_active_in(roles: Iterable[str]) -> bool:
+    """Whether an active person holds one of ``roles``."""
+    return Person.objects.filter(active=True, role__in=list(roles)).exists()

@@ -8,6 +8,7 @@ from collections import Counter
 from django.db.models import QuerySet
 
 from detente.core import clock
+from detente.core.errors import NotFound
 from detente.findings.models import Finding, Status
 from detente.planning.models import (
     Blackout,
@@ -140,3 +141,17 @@ def services_by_slug() -> dict[str, int]:
     from detente.inventory.models import BusinessService
 
     return dict(BusinessService.objects.values_list("slug", "id"))
+
+
+def plan_get(pk: int) -> PatchPlan:
+    found = PatchPlan.objects.filter(pk=pk).first()
+    if found is None:
+        raise NotFound(f"plan {pk} does not exist")
+    return found
+
+
+def plan_item_get(pk: int) -> PlanItem:
+    found = PlanItem.objects.filter(pk=pk).first()
+    if found is None:
+        raise NotFound(f"plan item {pk} does not exist")
+    return found

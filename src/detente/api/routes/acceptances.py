@@ -10,6 +10,7 @@ from ninja import Router, Status
 
 from detente.acceptances import services
 from detente.acceptances.models import RiskAcceptance
+from detente.acceptances.selectors import visible_acceptances
 from detente.api.auth import actor, require_write
 from detente.api.schemas import (
     ERRORS,
@@ -23,21 +24,16 @@ from detente.api.schemas import (
     SignIn,
 )
 from detente.core.errors import InputError, NotFound
-from detente.decisions.models import DecisionRecord
-from detente.inventory.models import Asset
-from detente.inventory.selectors import service_by_slug
-from detente.people.models import Person, Role
+from detente.decisions.selectors import decision_get
+from detente.inventory.selectors import asset_get, service_by_slug
+from detente.people.models import Person
 
 router = Router(tags=["acceptances"])
 
 
 def _visible(person: Person) -> QuerySet[RiskAcceptance]:
-    qs = RiskAcceptance.objects.select_related("requester").prefetch_related(
-        "signatures__signer", "items"
-    )
-    if person.role == Role.SERVICE_OWNER:
-        qs = qs.filter(items__finding__asset__service__owner=person).distinct()
-    return qs
+    """What the person may see: the same rule as the pages (``visible_acceptances``)."""
+    return visible_acceptances(person).prefetch_related("signatures__signer", "items")
 
 
 def _get(request: HttpRequest, pk: int) -> RiskAcceptance:
@@ -97,14 +93,10 @@ def request_acceptance(request: HttpRequest, body: AcceptanceIn) -> Status[dict[
     person = require_write(request)
     decision = None
     if body.decision_id is not None:
-        decision = DecisionRecord.objects.filter(pk=body.decision_id).first()
-        if decision is None:
-            raise NotFound(f"decision record {body.decision_id} does not exist")
+        decision = decision_get(body.decision_id)
     asset = None
     if body.asset_id is not None:
-        asset = Asset.objects.filter(pk=body.asset_id).first()
-        if asset is None:
-            raise NotFound(f"asset {body.asset_id} does not exist")
+        asset = asset_get(body.asset_id)
     created = services.acceptance_request(
         actor=person, title=body.title, scope=body.scope, justification=body.justification,
         until=body.until, compensating_controls=body.compensating_controls,

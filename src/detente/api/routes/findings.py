@@ -15,7 +15,7 @@ from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from detente.acceptances.models import AcceptanceFinding
+from detente.acceptances.selectors import acceptance_ids_of
 from detente.api.auth import actor, require_write
 from detente.api.schemas import (
     ERRORS,
@@ -28,8 +28,13 @@ from detente.api.schemas import (
     PathId,
 )
 from detente.core.errors import InputError, NotFound
-from detente.findings.models import Finding, ScanImport, Vulnerability
-from detente.findings.selectors import FindingFilter, findings_page_values, visible_findings
+from detente.findings.models import Finding, ScanImport
+from detente.findings.selectors import (
+    FindingFilter,
+    finding_get,
+    findings_page_values,
+    vulnerability_of,
+)
 from detente.reports.scoping import visible_imports
 
 router = Router(tags=["findings"])
@@ -114,23 +119,14 @@ def list_findings(request: HttpRequest, q: Query[FindingQuery]) -> HttpResponse:
     summary="Every fact of a finding",
 )
 def get_finding(request: HttpRequest, finding_id: PathId) -> dict[str, Any]:
-    f = (
-        visible_findings(actor(request))
-        .select_related("asset", "asset__service", "deadline_reason")
-        .filter(pk=finding_id)
-        .first()
-    )
-    if f is None:
-        raise NotFound(f"finding {finding_id} does not exist")
-    vuln = Vulnerability.objects.filter(vuln_id=f.vuln_id).first()
+    f = finding_get(finding_id, actor(request))
+    vuln = vulnerability_of(f)
     return finding_out(f) | {
         "aliases": list(f.aliases or []),
         "reason": f.reason,
         "description": vuln.description if vuln else None,
         "references": list(vuln.references) if vuln else [],
-        "acceptances": list(
-            AcceptanceFinding.objects.filter(finding=f).values_list("acceptance_id", flat=True)
-        ),
+        "acceptances": acceptance_ids_of(f),
     }
 
 

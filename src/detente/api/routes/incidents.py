@@ -13,8 +13,8 @@ from pydantic import AfterValidator, Field
 
 from detente.api.auth import require_write
 from detente.api.schemas import ERRORS, Id, In, Limit, Offset, PathId
-from detente.core.errors import InputError, NotFound
-from detente.decisions.models import DecisionRecord
+from detente.core.errors import InputError
+from detente.decisions.selectors import decisions_by_ids
 from detente.incidents import selectors, services
 from detente.incidents.clocks import Clock
 from detente.incidents.models import (
@@ -23,10 +23,10 @@ from detente.incidents.models import (
     Incident,
     IncidentStatus,
     RegimeProfile,
-    Review,
 )
 from detente.inventory.selectors import service_by_slug
 from detente.people.models import Person
+from detente.people.selectors import person_get
 from detente.policy.services import active_policy
 
 router = Router(tags=["incidents"])
@@ -277,7 +277,7 @@ def incident_out(i: Incident, doc: Any = None) -> dict[str, Any]:
 
 def incident_detail_out(i: Incident) -> dict[str, Any]:
     profile = selectors.regime_profile()
-    review = Review.objects.select_related("author").filter(incident=i).first()
+    review = selectors.review_of(i)
     briefings = i.briefings.select_related("author", "acknowledged_by").order_by("number")
     return incident_out(i) | {
         "summary": i.summary, "detected_at": i.detected_at,
@@ -317,10 +317,7 @@ def _fresh(pk: int) -> dict[str, Any]:
 def _person(pk: int | None, what: str) -> Person | None:
     if pk is None:
         return None
-    found = Person.objects.filter(pk=pk).first()
-    if found is None:
-        raise NotFound(f"{what}: person {pk} does not exist")
-    return found
+    return person_get(pk, what=what)
 
 
 # ----------------------------------------------------------------------------- routes
@@ -469,9 +466,7 @@ def review(request: HttpRequest, incident_id: PathId, body: ReviewIn) -> dict[st
         owner = _person(item.owner_id, "action owner")
         assert owner is not None
         actions.append(services.ActionItem(text=item.text, owner=owner, due=item.due))
-    decisions = list(DecisionRecord.objects.filter(pk__in=body.decision_ids))
-    if len(decisions) != len(set(body.decision_ids)):
-        raise NotFound("a linked decision record does not exist")
+    decisions = decisions_by_ids(body.decision_ids)
     services.review_record(
         actor=person, incident=incident_id, what_happened=body.what_happened,
         went_well=body.went_well, went_badly=body.went_badly, actions=actions,

@@ -14,10 +14,10 @@ from ninja import Query, Router, Schema
 
 from detente.api.auth import actor, require_write
 from detente.api.schemas import ERRORS, In, Limit, Offset, PathId
-from detente.inventory.models import Asset, BusinessService
+from detente.inventory.selectors import assets_list, services_list
 from detente.org.document import parse_document
 from detente.org.services import org_apply, org_deactivate
-from detente.people.models import Person
+from detente.people.selectors import people_list
 
 router = Router(tags=["org"])
 
@@ -91,9 +91,7 @@ class OrgListing(Schema):
 def list_people(
     request: HttpRequest, filters: Query[OrgListing], limit: Limit = 100, offset: Offset = 0
 ) -> list[dict[str, Any]]:
-    rows = Person.objects.order_by("name", "id")
-    if not filters.inactive:
-        rows = rows.filter(active=True)
+    rows = people_list(inactive=filters.inactive)
     return [
         dict(r)
         for r in rows.values("id", "name", "email", "role", "active")[offset : offset + limit]
@@ -104,9 +102,7 @@ def list_people(
 def list_services(
     request: HttpRequest, filters: Query[OrgListing], limit: Limit = 100, offset: Offset = 0
 ) -> list[dict[str, Any]]:
-    rows = BusinessService.objects.select_related("owner", "team").order_by("slug")
-    if not filters.inactive:
-        rows = rows.filter(active=True)
+    rows = services_list(inactive=filters.inactive)
     return [
         {"id": s.pk, "slug": s.slug, "name": s.name, "owner": s.owner.email if s.owner else None,
          "team": s.team.slug if s.team else None, "criticality": s.criticality,
@@ -120,9 +116,7 @@ def list_services(
 def list_assets(
     request: HttpRequest, filters: Query[OrgListing], limit: Limit = 100, offset: Offset = 0
 ) -> list[dict[str, Any]]:
-    rows = Asset.objects.order_by("kind", "identifier")
-    if not filters.inactive:
-        rows = rows.filter(active=True)
+    rows = assets_list(inactive=filters.inactive)
     return [
         {"id": pk, "kind": kind, "identifier": identifier, "name": name, "service": service,
          "exposed": exposed, "declared": declared, "active": active}

@@ -22,11 +22,13 @@ from detente.api.schemas import (
     VerifyOut,
 )
 from detente.audit.services import audit_verify
-from detente.core.errors import InputError, NotFound
+from detente.core.errors import InputError
 from detente.decisions.models import DecisionRecord
 from detente.decisions.principles import missing_of
+from detente.decisions.selectors import decision_get, decisions_list
 from detente.decisions.services import decision_create, decision_decide
 from detente.people.models import Person
+from detente.people.selectors import people_list
 from detente.reports.audit_vouchers import VOUCHERS
 from detente.reports.scoping import visible_audit_events
 
@@ -59,15 +61,12 @@ def list_decisions(
     request: HttpRequest, limit: Limit = 50, offset: Offset = 0
 ) -> list[dict[str, Any]]:
     _page(limit, offset)
-    return [decision_out(d) for d in DecisionRecord.objects.all()[offset : offset + limit]]
+    return [decision_out(d) for d in decisions_list()[offset : offset + limit]]
 
 
 @decisions.get("/decisions/{decision_id}", response={200: DecisionOut, **ERRORS})
 def get_decision(request: HttpRequest, decision_id: PathId) -> dict[str, Any]:
-    found = DecisionRecord.objects.filter(pk=decision_id).first()
-    if found is None:
-        raise NotFound(f"decision record {decision_id} does not exist")
-    return decision_out(found)
+    return decision_out(decision_get(decision_id))
 
 
 @decisions.post("/decisions", response={201: DecisionOut, **ERRORS})
@@ -79,9 +78,7 @@ def create_decision(request: HttpRequest, body: DecisionIn) -> Status[dict[str, 
 
 @decisions.post("/decisions/{decision_id}/decide", response={200: DecisionOut, **ERRORS})
 def decide(request: HttpRequest, decision_id: PathId, body: DecideIn) -> dict[str, Any]:
-    found = DecisionRecord.objects.filter(pk=decision_id).first()
-    if found is None:
-        raise NotFound(f"decision record {decision_id} does not exist")
+    found = decision_get(decision_id)
     done = decision_decide(
         actor=require_write(request), record=found, decision=body.decision,
         chosen_option=body.chosen_option,
@@ -97,7 +94,7 @@ def person_out(p: Person) -> dict[str, Any]:
 
 @people.get("/people", response={200: list[PersonOut], **ERRORS})
 def list_people(request: HttpRequest) -> list[dict[str, Any]]:
-    return [person_out(p) for p in Person.objects.filter(active=True)]
+    return [person_out(p) for p in people_list()]
 
 
 @people.get("/people/me", response={200: PersonOut, **ERRORS})

@@ -15,8 +15,8 @@ from pydantic import Field
 from detente.api.auth import actor, require_write
 from detente.api.schemas import ERRORS, In, PathId
 from detente.core import clock
-from detente.core.errors import InputError, NotFound, PermissionDenied
-from detente.people.models import Person
+from detente.core.errors import InputError, PermissionDenied
+from detente.people.selectors import person_get
 from detente.tension import profiles, selectors, services
 from detente.tension.models import LeaderProfile, TensionSnapshot
 from detente.tension.signals import Period
@@ -341,9 +341,7 @@ def my_profile(request: HttpRequest) -> dict[str, Any]:
     summary="A person's current profile",
 )
 def person_profile(request: HttpRequest, person_id: PathId) -> dict[str, Any]:
-    person = Person.objects.filter(pk=person_id).first()
-    if person is None:
-        raise NotFound(f"person {person_id} does not exist")
+    person = person_get(person_id)
     return profile_out(selectors.profile_current(person))
 
 
