@@ -123,3 +123,8 @@ def acceptance_ids_of(finding: Finding) -> list[int]:
     return list(
         AcceptanceFinding.objects.filter(finding=finding).values_list("acceptance_id", flat=True)
     )
+
+
+def acceptances_of(finding: Finding) -> QuerySet[RiskAcceptance]:
+    """The acceptances that cover ``finding``."""
+    return RiskAcceptance.objects.filter(items__finding=finding).distinct()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 
-from detente.access.models import ApiToken
+from detente.access.models import ApiToken, TotpDevice
 from detente.core.errors import NotFound
 from detente.people.models import Person
 
@@ -18,3 +19,19 @@ def token_by_prefix(prefix: str) -> ApiToken:
     if found is None:
         raise NotFound(f"no token {prefix}")
     return found
+
+
+def tokens_listed(person: Person) -> QuerySet[ApiToken]:
+    """The person's own tokens, newest first (the account page)."""
+    return tokens_of(person).order_by("-created_at", "-pk")
+
+
+def own_token(person: Person, pk: int) -> ApiToken | None:
+    """Token ``pk`` if it is ``person``'s own (the account page manages only one's own)."""
+    return ApiToken.objects.filter(pk=pk, person=person).first()
+
+
+def totp_state(user: AbstractBaseUser) -> str:
+    """``off`` (no device), ``pending`` (not confirmed yet) or ``on``."""
+    device = TotpDevice.objects.filter(user=user).first()
+    return "off" if device is None else ("on" if device.confirmed else "pending")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+from django.db.models import QuerySet
 
 from detente.audit.models import AuditEvent, AuditHead
 
@@ -35,3 +37,13 @@ def audit_head_seq() -> int:
     """The sequence number of the trail's newest event (0 for an empty trail)."""
     head = AuditHead.objects.filter(id=1).first()
     return head.seq if head else 0
+
+
+def audit_recent(*, limit: int = 10) -> list[AuditEvent]:
+    return list(AuditEvent.objects.order_by("-seq")[:limit])
+
+
+def events_about(subject_type: str, subject_ids: Iterable[object]) -> QuerySet[AuditEvent]:
+    """The events on these subjects, oldest first."""
+    ids = [str(i) for i in subject_ids]
+    return AuditEvent.objects.filter(subject_type=subject_type, subject_id__in=ids).order_by("seq")

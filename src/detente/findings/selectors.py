@@ -153,7 +153,7 @@ def finding_get(pk: int, person: Person | None = None) -> Finding:
     """One finding with its asset, service and deadline reason, if ``person`` may see it."""
     found = (
         visible_findings(person)
-        .select_related("asset", "asset__service", "deadline_reason")
+        .select_related("asset", "asset__service", "deadline_reason", "last_import")
         .filter(pk=pk)
         .first()
     )

@@ -195,3 +195,12 @@ def overrides_list(*, status: str | None = None) -> QuerySet[GateOverride]:
     """Overrides newest first, optionally of one status, with their run's service and actor."""
     qs = GateOverride.objects.select_related("run__service", "actor").order_by("-created_at")
     return qs.filter(status=status) if status else qs
+
+
+def overrides_open() -> QuerySet[GateOverride]:
+    """Overrides still waiting for a second signature (pending or escalated), soonest due first."""
+    return (
+        GateOverride.objects.select_related("run__service", "actor", "decision")
+        .filter(status__in=(OverrideStatus.PENDING, OverrideStatus.ESCALATED))
+        .order_by("second_due")
+    )

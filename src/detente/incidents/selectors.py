@@ -285,3 +285,19 @@ def review_of(incident: Incident) -> Review | None:
 
 def any_incident() -> bool:
     return Incident.objects.exists()
+
+
+def briefing_in(incident: Incident, pk: int | None) -> Briefing:
+    """The briefing ``pk`` of ``incident`` (a form's choice)."""
+    found = None if pk is None else Briefing.objects.filter(pk=pk, incident=incident).first()
+    if found is None:
+        raise NotFound(f"INC-{incident.pk} has no such briefing")
+    return found
+
+
+def briefing_numbered(incident_id: int, number: int) -> Briefing | None:
+    return (
+        Briefing.objects.select_related("incident", "author")
+        .filter(incident_id=incident_id, number=number)
+        .first()
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Q, QuerySet
 
 from detente.core.errors import NotFound
@@ -41,3 +43,15 @@ def assets_list(*, inactive: bool = False) -> QuerySet[Asset]:
     """Assets by kind and identifier; only active ones unless ``inactive``."""
     rows = Asset.objects.order_by("kind", "identifier")
     return rows if inactive else rows.filter(active=True)
+
+
+def services_by_slugs(slugs: Iterable[str]) -> list[BusinessService]:
+    return list(BusinessService.objects.filter(slug__in=list(slugs)))
+
+
+def service_or_none(slug: str) -> BusinessService | None:
+    return BusinessService.objects.filter(slug=slug).first() if slug else None
+
+
+def services_by_name() -> QuerySet[BusinessService]:
+    return BusinessService.objects.order_by("name")

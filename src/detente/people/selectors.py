@@ -39,3 +39,13 @@ def people_list(*, inactive: bool = False) -> QuerySet[Person]:
 def anyone_active_in(roles: Iterable[str]) -> bool:
     """Whether an active person holds one of ``roles``."""
     return Person.objects.filter(active=True, role__in=list(roles)).exists()
+
+
+def people_in(roles: Iterable[str]) -> QuerySet[Person]:
+    """Active people holding one of ``roles``, by name."""
+    return Person.objects.filter(active=True, role__in=list(roles)).order_by("name", "id")
+
+
+def people_by_name() -> QuerySet[Person]:
+    """Active people by name, for choosers."""
+    return Person.objects.filter(active=True).order_by("name")

@@ -155,3 +155,17 @@ def plan_item_get(pk: int) -> PlanItem:
     if found is None:
         raise NotFound(f"plan item {pk} does not exist")
     return found
+
+
+def windows_all() -> QuerySet[ChangeWindow]:
+    """Every window (inactive ones too), by service, for the windows page."""
+    return ChangeWindow.objects.select_related("service").order_by("service__slug", "id")
+
+
+def blackouts_recent(*, limit: int = 50) -> QuerySet[Blackout]:
+    return Blackout.objects.select_related("service").order_by("-starts_at")[:limit]
+
+
+def deadline_classes_planned() -> list[str]:
+    """The deadline classes that appear in plan items, sorted."""
+    return sorted(set(PlanItem.objects.values_list("deadline_class", flat=True)))

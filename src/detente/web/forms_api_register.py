@@ -13,8 +13,9 @@ from django.conf import settings
 from detente.api_register.models import Api, TesterKind
 from detente.api_register.services import NAME
 from detente.api_register.spec import MAX_BYTES
-from detente.inventory.models import BusinessService
-from detente.people.models import Person, Role
+from detente.inventory.selectors import services_by_name
+from detente.people.models import Role
+from detente.people.selectors import people_by_name, people_in
 
 
 class _SpecFile(forms.FileField):
@@ -47,20 +48,16 @@ class ApiAddForm(forms.Form):
         help_text="Letters, digits, '.', '_' or '-'.",
         error_messages={"invalid": "use letters, digits, '.', '_' or '-' (at most 120)"},
     )
-    service = forms.ModelChoiceField(
-        queryset=BusinessService.objects.order_by("name"), to_field_name="slug"
-    )
+    service = forms.ModelChoiceField(queryset=services_by_name(), to_field_name="slug")
     spec = _SpecFile(label="OpenAPI spec (2.0, 3.0 or 3.1; YAML or JSON)")
     owners = forms.ModelMultipleChoiceField(
-        queryset=Person.objects.filter(active=True).order_by("name"),
+        queryset=people_by_name(),
         to_field_name="email",
         required=False,
         label="Owners (CIO side)",
     )
     security_contact = forms.ModelChoiceField(
-        queryset=Person.objects.filter(
-            active=True, role__in=(Role.CISO, Role.SECURITY_LEAD)
-        ).order_by("name"),
+        queryset=people_in((Role.CISO, Role.SECURITY_LEAD)),
         to_field_name="email",
         required=False,
         label="Security contact (CISO side)",

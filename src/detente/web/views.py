@@ -29,31 +29,38 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from detente.acceptances import services as acceptance_services
 from detente.acceptances.models import (
-    AcceptanceFinding,
     AcceptanceStatus,
     RiskAcceptance,
     ScopeKind,
 )
 from detente.acceptances.selectors import (
+    acceptance_ids_of,
+    acceptances_of,
     latest_until,
     requested_by,
     signature_states,
     visible_acceptances,
 )
-from detente.audit.models import AuditEvent
+from detente.audit.selectors import audit_recent, events_about
 from detente.audit.services import audit_verify
 from detente.core import clock
 from detente.core.errors import DetenteError, InputError, NotFound
 from detente.core.text import spreadsheet_safe
-from detente.decisions.models import DecisionRecord, EscalationLevel, PressurePoint
+from detente.decisions.models import EscalationLevel, PressurePoint
 from detente.decisions.principles import missing_of
+from detente.decisions.selectors import decision_get, decisions_list
 from detente.decisions.services import decision_create, decision_decide
 from detente.findings.importer import ImportOptions
-from detente.findings.models import SeverityLevel, Status, Vulnerability
-from detente.findings.selectors import FindingFilter, findings_page, visible_findings
+from detente.findings.models import SeverityLevel, Status
+from detente.findings.selectors import (
+    FindingFilter,
+    finding_get,
+    findings_page,
+    visible_findings,
+    vulnerability_of,
+)
 from detente.incidents.selectors import incidents_of
-from detente.inventory.models import BusinessService
-from detente.inventory.selectors import service_by_slug
+from detente.inventory.selectors import service_by_slug, services_list
 from detente.people.models import Person, Role
 from detente.reports.audit_vouchers import VOUCHERS
 from detente.reports.charts import bar_chart, stacked_bar_chart
@@ -257,9 +264,7 @@ def mywork(request: HttpRequest) -> HttpResponse:
             "requests": requested_by(person, limit=10),
             "incidents": incidents_of(person),
             "overdue": list(overdue) if person.role != Role.AUDITOR else [],
-            "recent": AuditEvent.objects.order_by("-seq")[:10]
-            if person.role == Role.AUDITOR
-            else [],
+            "recent": audit_recent(limit=10) if person.role == Role.AUDITOR else [],
         },
     )
 
@@ -305,7 +310,7 @@ def findings(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "next_query": next_query,
             "filters": request.GET,
-            "services": BusinessService.objects.all(),
+            "services": services_list(),
             "severities": list(SEVERITIES),
             "statuses": [
                 (key, Status(key).label if key != "any" else "Any")
@@ -351,33 +356,21 @@ def findings_csv(request: HttpRequest) -> HttpResponseBase:
 @signed_in
 @require_GET
 def finding_detail(request: HttpRequest, finding_id: int) -> HttpResponse:
-    f = (
-        visible_findings(_person(request))
-        .select_related("asset", "asset__service", "deadline_reason", "last_import")
-        .filter(pk=finding_id)
-        .first()
-    )
-    if f is None:
+    try:
+        f = finding_get(finding_id, _person(request))
+    except NotFound:
         return _render(
             request, "error.html", {"message": f"Finding {finding_id} does not exist."}, 404
         )
-    history = AuditEvent.objects.filter(
-        subject_type="acceptance",
-        subject_id__in=[
-            str(pk)
-            for pk in AcceptanceFinding.objects.filter(finding=f).values_list(
-                "acceptance_id", flat=True
-            )
-        ],
-    ).order_by("seq")
+    history = events_about("acceptance", acceptance_ids_of(f))
     return _render(
         request,
         "finding.html",
         {
             "f": f,
             "reason": f.reason,
-            "vuln": Vulnerability.objects.filter(vuln_id=f.vuln_id).first(),
-            "acceptances": RiskAcceptance.objects.filter(items__finding=f).distinct(),
+            "vuln": vulnerability_of(f),
+            "acceptances": acceptances_of(f),
             "history": history,
         },
     )
@@ -395,7 +388,7 @@ def upload(request: HttpRequest) -> HttpResponse:
             request,
             "upload.html",
             {
-                "services": BusinessService.objects.all(),
+                "services": services_list(),
                 "recent": visible_imports(_person(request))[:10],
             },
         )
@@ -506,8 +499,8 @@ def acceptance_new(request: HttpRequest) -> HttpResponse:
                     justification=request.POST.get("justification", ""),
                     compensating_controls=request.POST.get("controls", ""),
                     until=until,
-                    decision=DecisionRecord.objects.filter(pk=decision_id).first()
-                    if decision_id
+                    decision=decision_get(int(decision_id))
+                    if decision_id and decision_id.isdigit()
                     else None,
                 )
             except DetenteError as exc:
@@ -523,7 +516,7 @@ def acceptance_new(request: HttpRequest) -> HttpResponse:
         "acceptance_new.html",
         {
             "chosen": chosen,
-            "decisions": DecisionRecord.objects.all()[:50],
+            "decisions": decisions_list()[:50],
             "form": request.POST,
             "latest": latest_until(chosen),
         },
@@ -628,7 +621,7 @@ def _after_action(a: RiskAcceptance, person: Person, action: str) -> str:
 @signed_in
 @require_GET
 def decisions(request: HttpRequest) -> HttpResponse:
-    return _render(request, "decisions.html", {"rows": DecisionRecord.objects.all()[:200]})
+    return _render(request, "decisions.html", {"rows": decisions_list()[:200]})
 
 
 @signed_in
@@ -685,8 +678,9 @@ def decision_new(request: HttpRequest) -> HttpResponse:
 @signed_in
 @require_http_methods(["GET", "POST"])
 def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
-    d = DecisionRecord.objects.filter(pk=decision_id).first()
-    if d is None:
+    try:
+        d = decision_get(decision_id)
+    except NotFound:
         return _render(
             request,
             "error.html",

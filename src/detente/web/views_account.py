@@ -17,7 +17,8 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from detente.access import services
-from detente.access.models import ApiToken, Scope, TotpDevice
+from detente.access.models import Scope
+from detente.access.selectors import own_token, tokens_listed, totp_state
 from detente.core.errors import DetenteError, InputError, NotFound
 from detente.people.models import Person
 from detente.web.auth import signed_in
@@ -58,13 +59,12 @@ def _page(
 ) -> HttpResponse:
     person = _person(request)
     user = _user(person)
-    device = TotpDevice.objects.filter(user=user).first()
-    totp = "off" if device is None else ("on" if device.confirmed else "pending")
+    totp = totp_state(user)
     response = _render(
         request,
         "account.html",
         {
-            "tokens": ApiToken.objects.filter(person=person).order_by("-created_at", "-pk"),
+            "tokens": tokens_listed(person),
             "scopes": Scope.choices,
             "max_days": services.MAX_TOKEN_DAYS,
             "totp": totp,
@@ -111,7 +111,7 @@ def token_new(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     person = _person(request)
     # This page manages your own tokens; anyone else's is not here (whatever your role).
-    token = ApiToken.objects.filter(pk=token_id, person=person).first()
+    token = own_token(person, token_id)
     if token is None:
         return _render(
             request, "error.html", {"message": f"You have no API token {token_id}."}, 404

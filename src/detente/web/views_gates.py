@@ -11,7 +11,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from detente.core.errors import DetenteError
 from detente.gates import selectors, services
-from detente.gates.models import GateOverride, OverrideStatus
 from detente.gates.selectors import SCAN_KINDS
 from detente.policy.services import active_policy
 from detente.web.auth import signed_in
@@ -34,11 +33,7 @@ def gate(request: HttpRequest) -> HttpResponse:
                 cells.append({"kind": kind, "ran": True, "runs": slot["runs"], "age": age,
                               "stale": age is not None and age > doc.gate.fresh_hours})  # fmt: skip
         rows.append({"c": cov, "cells": cells})
-    overrides = (
-        GateOverride.objects.select_related("run__service", "actor", "decision")
-        .filter(status__in=(OverrideStatus.PENDING, OverrideStatus.ESCALATED))
-        .order_by("second_due")
-    )
+    overrides = selectors.overrides_open()
     return _render(
         request,
         "gates/gate.html",

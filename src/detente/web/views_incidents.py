@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from detente.core import clock
 from detente.core.errors import DetenteError, InputError, NotFound
 from detente.core.text import duration
-from detente.decisions.models import DecisionRecord
+from detente.decisions.selectors import decisions_by_ids, decisions_list
 from detente.incidents import selectors, services
 from detente.incidents.briefings import render_html, render_markdown, render_pdf, sections
 from detente.incidents.clocks import Clock, ClockState
@@ -29,11 +29,11 @@ from detente.incidents.models import (
     Incident,
     IncidentStatus,
     IncidentType,
-    Review,
     Severity,
 )
-from detente.inventory.models import BusinessService
+from detente.inventory.selectors import services_by_slugs, services_list
 from detente.people.models import Person, Role
+from detente.people.selectors import people_in, people_list, person_get
 from detente.policy.services import active_policy
 from detente.web.auth import signed_in
 from detente.web.views import _person, _render
@@ -73,10 +73,12 @@ def _someone(pk: str | None, field: str) -> Person | None:
     if not pk:
         return None
     number = _id(pk)
-    found = None if number is None else Person.objects.filter(pk=number).first()
-    if found is None:
+    if number is None:
         raise InputError("choose a person from the list", field=field)
-    return found
+    try:
+        return person_get(number)
+    except NotFound:
+        raise InputError("choose a person from the list", field=field) from None
 
 
 def _missing(request: HttpRequest, incident_id: int) -> HttpResponse:
@@ -155,7 +157,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
                 summary=post.get("summary", ""),
                 detected_at=_moment(post.get("detected_at"), "detected_at"),
                 aware_at=_moment(post.get("aware_at"), "aware_at"),
-                services=list(BusinessService.objects.filter(slug__in=slugs)),
+                services=services_by_slugs(slugs),
                 personal_data=post.get("personal_data") == "on",
                 data_categories=post.get("data_categories", "").split(","),
                 liaison=_someone(post.get("liaison"), "liaison"),
@@ -172,11 +174,9 @@ def incident_new(request: HttpRequest) -> HttpResponse:
         {
             "types": IncidentType.choices,
             "severities": Severity.choices,
-            "people": Person.objects.filter(active=True).order_by("name"),
-            "leads": Person.objects.filter(active=True, role__in=services.LEAD_ROLES).order_by(
-                "name"
-            ),
-            "services": BusinessService.objects.all(),
+            "people": people_list(),
+            "leads": people_in(services.LEAD_ROLES),
+            "services": services_list(),
             # the declarer is preselected as lead when eligible; severity and type are chosen
             "form": post if request.method == "POST" else {"lead": str(_person(request).pk)},
         },
@@ -273,7 +273,7 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
         for b in incident.briefings.select_related("author", "acknowledged_by").order_by("-number")
     ]
     writable = person.role != Role.AUDITOR and not closed
-    review = Review.objects.select_related("author").filter(incident=incident).first()
+    review = selectors.review_of(incident)
     informed = selectors.time_to_inform_cio(incident)
     return _render(
         request,
@@ -293,8 +293,8 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
             "review_decisions": review.decisions.all() if review else [],
             "confidences": Confidence.choices,
             "kinds": [(k, EntryKind(k).label) for k in sorted(services.MANUAL_KINDS)],
-            "people": Person.objects.filter(active=True).order_by("name"),
-            "decisions": DecisionRecord.objects.all()[:100],
+            "people": people_list(),
+            "decisions": decisions_list()[:100],
             "handling": incident.status not in ("recovered", "closed"),
             # a closed incident is read-only: no form at all
             "writable": writable,
@@ -336,10 +336,7 @@ def _brief(person: Person, incident: Incident, post: Any) -> str:
 
 
 def _acknowledge(person: Person, incident: Incident, post: Any) -> str:
-    pk = _id(post.get("briefing"))
-    found = None if pk is None else Briefing.objects.filter(pk=pk, incident=incident).first()
-    if found is None:
-        raise NotFound(f"INC-{incident.pk} has no such briefing")
+    found = selectors.briefing_in(incident, _id(post.get("briefing")))
     done = services.briefing_acknowledge(actor=person, briefing=found)
     return f"Briefing #{done.number} acknowledged."
 
@@ -372,16 +369,13 @@ def _review(person: Person, incident: Incident, post: Any) -> str:
         went_well=post.get("went_well", ""),
         went_badly=post.get("went_badly", ""),
         actions=actions,
-        decisions=list(DecisionRecord.objects.filter(pk__in=ids)),
+        decisions=decisions_by_ids(ids),
     )
     return "Review saved."
 
 
 def _answer(person: Person, incident: Incident, post: Any) -> str:
-    pk = _id(post.get("briefing"))
-    found = None if pk is None else Briefing.objects.filter(pk=pk, incident=incident).first()
-    if found is None:
-        raise NotFound(f"INC-{incident.pk} has no such briefing")
+    found = selectors.briefing_in(incident, _id(post.get("briefing")))
     ask = _id(post.get("ask"))
     if ask is None:
         raise InputError("choose the ask to answer", field="ask")
@@ -446,8 +440,9 @@ def _act(action: str, person: Person, incident: Incident, post: Any) -> str | No
 @signed_in
 @require_POST
 def incident_act(request: HttpRequest, incident_id: int, action: str) -> HttpResponse:
-    incident = Incident.objects.filter(pk=incident_id).first()
-    if incident is None:
+    try:
+        incident = selectors.incident_get(incident_id)
+    except NotFound:
         return _missing(request, incident_id)
     if incident.status == IncidentStatus.CLOSED:
         messages.error(request, f"INC-{incident.pk} is closed: its page is read-only.")
@@ -468,11 +463,7 @@ def incident_act(request: HttpRequest, incident_id: int, action: str) -> HttpRes
 def briefing_download(
     request: HttpRequest, incident_id: int, number: int, fmt: str
 ) -> HttpResponse:
-    found = (
-        Briefing.objects.select_related("incident", "author")
-        .filter(incident_id=incident_id, number=number)
-        .first()
-    )
+    found = selectors.briefing_numbered(incident_id, number)
     if found is None or fmt not in FORMATS:
         return _render(
             request,

@@ -120,8 +120,9 @@ def _act(
 @signed_in
 @require_POST
 def initiative_act(request: HttpRequest, initiative_id: int, action: str) -> HttpResponse:
-    initiative = Initiative.objects.filter(pk=initiative_id).first()
-    if initiative is None:
+    try:
+        initiative = selectors.initiative_get(initiative_id)
+    except NotFound:
         return _render(request, "error.html", {"message": "No such initiative."}, 404)
     try:
         done = _act(action, _person(request), initiative, request.POST, request.FILES)

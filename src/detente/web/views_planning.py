@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from detente.core.errors import DetenteError, InputError
-from detente.inventory.models import BusinessService
+from detente.inventory.selectors import services_list
 from detente.planning import selectors, services
 from detente.planning.ics import plan_ics
 from detente.planning.models import PlanItem
@@ -89,7 +89,7 @@ def _page(request: HttpRequest, extra: dict[str, Any] | None = None) -> HttpResp
         {
             "plan": plan,
             "misses": misses,
-            "services": BusinessService.objects.order_by("slug"),
+            "services": services_list(),
             "classes": _classes(),
             "form": request.POST,
         }
@@ -98,7 +98,7 @@ def _page(request: HttpRequest, extra: dict[str, Any] | None = None) -> HttpResp
 
 
 def _classes() -> list[str]:
-    return sorted(set(PlanItem.objects.values_list("deadline_class", flat=True)))
+    return selectors.deadline_classes_planned()
 
 
 @signed_in

@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from detente.core.errors import DetenteError, InputError
-from detente.inventory.models import BusinessService
+from detente.inventory.selectors import service_or_none, services_list
 from detente.planning import services
-from detente.planning.models import Blackout, CapacityUnit, ChangeWindow
+from detente.planning.models import CapacityUnit
+from detente.planning.selectors import blackouts_recent, windows_all
 from detente.planning.services import PLANNERS
 from detente.web.auth import signed_in
 from detente.web.views import _person, _render
@@ -56,11 +57,9 @@ def windows(request: HttpRequest) -> HttpResponse:
         request,
         "windows.html",
         {
-            "windows": ChangeWindow.objects.select_related("service").order_by(
-                "service__slug", "id"
-            ),
-            "blackouts": Blackout.objects.select_related("service").order_by("-starts_at")[:50],
-            "services": BusinessService.objects.order_by("slug"),
+            "windows": windows_all(),
+            "blackouts": blackouts_recent(limit=50),
+            "services": services_list(),
             "units": CapacityUnit.choices,
             "may_plan": person.role in PLANNERS,
         },
@@ -88,7 +87,7 @@ def window_save(request: HttpRequest, window_id: int | None = None) -> HttpRespo
             "capacity_unit": post.get("capacity_unit", CapacityUnit.SLOTS),
         }  # fmt: skip
         if window_id is None:
-            service = BusinessService.objects.filter(slug=post.get("service", "")).first()
+            service = service_or_none(post.get("service", ""))
             if service is None:
                 raise InputError("choose a service", field="service")
             saved = services.window_add(actor=person, service=service, **values)
@@ -110,7 +109,7 @@ def blackout_save(request: HttpRequest, blackout_id: int | None = None) -> HttpR
         reason = post.get("reason", "")
         if blackout_id is None:
             slug = post.get("service", "")
-            service = BusinessService.objects.filter(slug=slug).first() if slug else None
+            service = service_or_none(slug)
             if slug and service is None:
                 raise InputError("unknown service", field="service")
             services.blackout_add(
