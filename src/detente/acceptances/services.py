@@ -7,8 +7,7 @@ in the same transaction and raises a domain error — changing nothing — when 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -28,9 +27,8 @@ from detente.audit.services import audit_record
 from detente.core import clock
 from detente.core.errors import InputError, NotFound, PermissionDenied, RuleViolation
 from detente.decisions.models import DecisionRecord
-from detente.findings.importer import ImportOptions
 from detente.findings.models import Finding, ScanImport, Status
-from detente.findings.services import findings_reevaluate, scan_import
+from detente.findings.services import findings_reevaluate
 from detente.inventory.models import Asset, BusinessService
 from detente.people.models import Person, Role
 from detente.policy.document import PolicyDocument
@@ -585,18 +583,6 @@ def acceptances_reconcile(*, scan: ScanImport, actor: Person | None = None) -> d
     return {"noted_fixed": noted, "covered_new": covered}
 
 
-def scans_import(
-    *,
-    paths: Iterable[Path],
-    actor: Person | None = None,
-    options: ImportOptions | None = None,
-    progress: Callable[[Path, ScanImport], None] | None = None,
-) -> list[ScanImport]:
-    """Import scanner files, then square each import with the acceptances it touches."""
-
-    def step(path: Path, scan: ScanImport) -> None:
-        acceptances_reconcile(scan=scan, actor=actor)
-        if progress is not None:
-            progress(path, scan)
-
-    return scan_import(paths=paths, actor=actor, options=options, progress=step)
+def reconcile_after_import(scan: ScanImport, actor: Person | None) -> None:
+    """Registered with ``findings.services.after_import`` (``AcceptancesConfig.ready``)."""
+    acceptances_reconcile(scan=scan, actor=actor)

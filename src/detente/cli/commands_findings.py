@@ -66,11 +66,10 @@ def import_command(
 ) -> None:
     """Import scanner output; each file is one transaction. Re-importing closes what is gone."""
     ensure_database()
-    from detente.acceptances.services import scans_import
     from detente.cli.import_turn import import_turn
     from detente.core.errors import DetenteError
     from detente.findings.importer import ImportOptions, summary
-    from detente.findings.services import scan_paths
+    from detente.findings.services import scan_import, scan_paths
     from detente.inventory.selectors import service_by_slug
 
     options = ImportOptions(
@@ -109,7 +108,7 @@ def import_command(
 
         try:
             with import_turn():
-                scans_import(paths=files, options=options, progress=step)
+                scan_import(paths=files, options=options, progress=step)
         except DetenteError:
             if len(files) > 1:
                 err_console.print(

@@ -137,10 +137,9 @@ def gate_command(
         raise InputError("the build passes; there is nothing to override", field="override")
     if record or override:
         if do_import:
-            from detente.acceptances.services import scans_import
-            from detente.findings.services import scan_paths
+            from detente.findings.services import scan_import, scan_paths
 
-            scans_import(paths=scan_paths(paths), options=options)
+            scan_import(paths=scan_paths(paths), options=options)
         run = gate_run_record(
             result=result, service=target, actor=person, commit=commit, ref=ref,
             asset_name=asset or "", baseline_of=base.run if base else None, imported=do_import,

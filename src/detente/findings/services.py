@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,20 @@ def scan_paths(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
+# Work that domains above findings do after each committed import (acceptances square the
+# findings they cover). Registered explicitly from that app's ``AppConfig.ready``; findings cannot
+# import them (layers), and every import — file, folder, upload, gate, demo — passes here.
+AfterImport = Callable[[ScanImport, Person | None], None]
+_AFTER_IMPORT: list[AfterImport] = []
+
+
+def after_import(hook: AfterImport) -> AfterImport:
+    """Register ``hook(scan, actor)``, run after each file's import has committed."""
+    if hook not in _AFTER_IMPORT:
+        _AFTER_IMPORT.append(hook)
+    return hook
+
+
 def scan_import(
     *,
     paths: Iterable[Path],
@@ -93,12 +108,41 @@ def scan_import(
         for path in files:
             scan = import_path(path=path, actor=actor, options=options, session=session, feed=feed)
             results.append(scan)
+            for hook in _AFTER_IMPORT:
+                hook(scan, actor)
             if progress is not None:
                 progress(path, scan)
     written = sum(s.new + s.reopened + s.refreshed + s.closed for s in results)
     if written >= ANALYZE_AFTER_ROWS and written >= ANALYZE_SHARE * rows_before:
         refresh_statistics(Finding._meta.db_table)
     return results
+
+
+def upload_import(
+    *,
+    chunks: Iterable[bytes],
+    name: str | None,
+    size: int | None,
+    actor: Person | None,
+    options: ImportOptions,
+) -> ScanImport:
+    """One uploaded file (the web page and the API share this): streamed to a private temporary
+    folder and imported by ``scan_import``; errors name the file as the user knows it."""
+    name = Path(name or "upload").name
+    limit: int = settings.DETENTE_MAX_IMPORT_BYTES
+    if size is not None and size > limit:
+        raise InputError(f"file is over the {limit} byte import limit", file=name)
+    with tempfile.TemporaryDirectory(prefix="detente-upload-") as folder:
+        path = Path(folder) / name
+        with path.open("wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+        try:
+            (scan,) = scan_import(paths=[path], actor=actor, options=options)
+        except InputError as exc:
+            # the temporary path means nothing to the user
+            raise InputError(exc.message, file=name, record=exc.record, field=exc.field) from None
+    return scan
 
 
 # SQLite, a command importing several files (see core.bulk.write_session): page cache for the run,

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import (
     HttpRequest,
@@ -59,6 +55,7 @@ from detente.findings.selectors import (
     visible_findings,
     vulnerability_of,
 )
+from detente.findings.services import upload_import
 from detente.incidents.selectors import incidents_of
 from detente.inventory.selectors import service_by_slug, services_list
 from detente.people.models import Person, Role
@@ -397,32 +394,16 @@ def upload(request: HttpRequest) -> HttpResponse:
     try:
         if file is None:
             raise InputError("choose a scanner file to upload", field="file")
-        limit: int = settings.DETENTE_MAX_IMPORT_BYTES
-        if file.size is not None and file.size > limit:
-            raise InputError(f"file is over the {limit} byte import limit", file=file.name)
-        name = Path(file.name or "upload").name
-        with tempfile.TemporaryDirectory(prefix="detente-upload-") as folder:
-            path = Path(folder) / name
-            digest = hashlib.sha256()
-            with path.open("wb") as out:
-                for chunk in file.chunks():
-                    digest.update(chunk)
-                    out.write(chunk)
-            service = request.POST.get("service") or None
-            options = ImportOptions(
-                fmt=request.POST.get("format") or None,
-                service=service_by_slug(service) if service else None,
-                asset_name=request.POST.get("asset") or None,
-                asset_kind=request.POST.get("asset_kind") or "application",
-            )
-            try:
-                (scan,) = acceptance_services.scans_import(
-                    paths=[path], actor=person, options=options
-                )
-            except InputError as exc:
-                raise InputError(
-                    exc.message, file=name, record=exc.record, field=exc.field
-                ) from None
+        service = request.POST.get("service") or None
+        options = ImportOptions(
+            fmt=request.POST.get("format") or None,
+            service=service_by_slug(service) if service else None,
+            asset_name=request.POST.get("asset") or None,
+            asset_kind=request.POST.get("asset_kind") or "application",
+        )
+        scan = upload_import(
+            chunks=file.chunks(), name=file.name, size=file.size, actor=person, options=options
+        )
     except DetenteError as exc:
         if wants_json:
             return JsonResponse(

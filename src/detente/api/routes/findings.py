@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import msgspec
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Query, Router, Status
@@ -150,34 +146,21 @@ def upload(
     asset_kind: Form[str] = "application",
     strict: Form[bool] = False,
 ) -> Status[dict[str, Any]]:
-    from detente.acceptances.services import scans_import
     from detente.findings.importer import ImportOptions
+    from detente.findings.services import upload_import
     from detente.inventory.selectors import service_by_slug
 
-    person = require_write(request)
-    limit: int = settings.DETENTE_MAX_IMPORT_BYTES
-    if file.size is not None and file.size > limit:
-        raise InputError(f"file is over the {limit} byte import limit", file=file.name)
-    name = Path(file.name or "upload").name
-    with tempfile.TemporaryDirectory(prefix="detente-upload-") as folder:
-        path = Path(folder) / name
-        digest = hashlib.sha256()
-        with path.open("wb") as out:
-            for chunk in file.chunks():
-                digest.update(chunk)
-                out.write(chunk)
-        options = ImportOptions(
-            fmt=format or None,
-            service=service_by_slug(service) if service else None,
-            asset_name=asset or None,
-            asset_kind=asset_kind,
-            strict=strict,
-        )
-        try:
-            (scan,) = scans_import(paths=[path], actor=person, options=options)
-        except InputError as exc:
-            # Name the file as the user knows it, not our temporary path.
-            raise InputError(exc.message, file=name, record=exc.record, field=exc.field) from None
+    options = ImportOptions(
+        fmt=format or None,
+        service=service_by_slug(service) if service else None,
+        asset_name=asset or None,
+        asset_kind=asset_kind,
+        strict=strict,
+    )
+    scan = upload_import(
+        chunks=file.chunks(), name=file.name, size=file.size, actor=require_write(request),
+        options=options,
+    )  # fmt: skip
     return Status(201, import_out(scan))
 
 
