@@ -34,7 +34,8 @@ def test_an_upload_runs_the_hooks_and_names_the_file_as_the_user_knows_it(
         chunks=[body[:100], body[100:]], name="../../etc/build.json", size=len(body), actor=None,
         options=ImportOptions(asset_name="build"),
     )  # fmt: skip
-    assert seen == [scan] and scan.new == 1
+    assert seen == [scan]
+    assert scan.new == 1
     with pytest.raises(InputError) as refused:
         upload_import(
             chunks=[b"{not json"], name="broken.json", size=9, actor=None, options=ImportOptions()
