@@ -8,8 +8,11 @@ from typing import Any
 
 from django import template
 
+from detente.api_register.models import Outcome, TesterKind
 from detente.audit import labels
 from detente.core.text import duration
+from detente.findings.models import SeverityLevel
+from detente.findings.models import Status as FindingStatus
 from detente.initiatives.models import Direction, GuardrailAction, GuardrailState, PhaseStatus, Side
 from detente.people.models import Role
 
@@ -166,3 +169,64 @@ def minutes_span(value: int | float | None) -> str:
     if value is None:
         return ""
     return duration(dt.timedelta(minutes=float(value)))
+
+
+@register.filter
+def hours_span(value: float | int | None) -> str:
+    """A number of hours as a span ("1 h 30 min", "2 d 3 h")."""
+    if value is None:
+        return ""
+    return duration(dt.timedelta(hours=float(value)))
+
+
+@register.filter
+def finding_status_label(value: str | None) -> str:
+    """A finding's status ("False positive", "Not affected (reviewed VEX)")."""
+    return _choice_label(FindingStatus, value)
+
+
+@register.filter
+def severity_label(value: str | None) -> str:
+    """A severity level ("Critical")."""
+    return _choice_label(SeverityLevel, value)
+
+
+PENTEST_STATES = {
+    "valid": "Valid",
+    "stale": "Stale (the spec changed since)",
+    "expired": "Expired",
+    "none": "None recorded",
+}
+
+
+@register.filter
+def pentest_label(value: str | None) -> str:
+    """An API's pen-test state ("Stale (the spec changed since)")."""
+    return PENTEST_STATES.get(str(value or ""), str(value or "").replace("_", " "))
+
+
+@register.filter
+def stage_label(value: str | None) -> str:
+    """An API exposure stage as a word ("Public"); stages are the policy's own words."""
+    return str(value or "").replace("_", " ").capitalize()
+
+
+@register.filter
+def promotion_label(value: str | None) -> str:
+    """A promotion attempt's outcome ("Forced past the gate")."""
+    return _choice_label(Outcome, value)
+
+
+@register.filter
+def tester_label(value: str | None) -> str:
+    """Who ran a pen test ("External firm")."""
+    return _choice_label(TesterKind, value)
+
+
+GATE_LEVELS = {"block": "blocks a release", "warn": "warns only"}
+
+
+@register.filter
+def gate_level_label(value: str | None) -> str:
+    """A release-gate rule's level ("blocks a release", "warns only")."""
+    return GATE_LEVELS.get(str(value or ""), str(value or ""))
