@@ -178,4 +178,6 @@ def test_an_objection_cancels_the_rollout_through_the_api(org: Org, client: Clie
     assert body["next_decision"] == "none"
     assert PhaseTransition.objects.filter(to_status="cancelled").count() == 2
     status, body = _call(client, f"{base}/cancel", ciso, {"reason": "again"})
+    assert (status, body["error"]["code"]) == (422, "bad_input")  # no phase left to cancel
+    status, body = _call(client, f"{base}/cancel", ciso, {"reason": "again", "phase": 1})
     assert (status, body["error"]["code"]) == (409, "refused")
