@@ -40,7 +40,8 @@ def test_register_and_api_pages_show_versions_diff_and_gate(org: Org) -> None:  
     assert '<a href="/apis/items">items</a>' in page
     assert '<span class="status none">None recorded</span>' in page  # a label, not the key
     page = client.get("/apis/items").content.decode()
-    assert "security_changed: PUT /items/{itemId}" in page
+    assert "Security changed: PUT /items/{itemId}" in page  # the change by name, not its key
+    assert "security_changed" not in page
     assert "Material for a pen test: <strong>yes</strong>" in page
     assert "To <strong>Partner</strong>: missing — a pen test of v2" in page
     assert "stage <strong>Internal</strong>" in page
