@@ -174,6 +174,24 @@ def incident_ack(briefing_id: int, actor: As = None) -> None:
     )
 
 
+@incident_app.command("answer")
+def incident_answer(
+    briefing_id: int,
+    ask: Annotated[int, typer.Argument(help="The ask's number in the briefing, from 1.")],
+    answer: Annotated[str, typer.Option("--answer", help="The CIO's answer (required).")],
+    actor: As = None,
+) -> None:
+    """The CIO answers one of a briefing's asks, once (written on the timeline as a decision)."""
+    ensure_database()
+    from detente.incidents.services import briefing_answer
+
+    done = briefing_answer(actor=_actor(actor), briefing=briefing_id, ask=ask, answer=answer)
+    console.print(
+        f"briefing {done.pk} (#{done.number} of INC-{done.incident_id}): ask {ask} "
+        f"“{done.asks[ask - 1]}” answered; recorded on the timeline as a decision"
+    )
+
+
 @incident_app.command("status")
 def incident_status(
     incident_id: int,

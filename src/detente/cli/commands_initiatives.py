@@ -19,7 +19,12 @@ initiatives_app = typer.Typer(
 
 As = Annotated[str | None, typer.Option("--as", help="Your e-mail (or set DETENTE_ACTOR).")]
 PhaseOpt = Annotated[
-    int | None, typer.Option("--phase", help="Phase number (default: the current phase).")
+    int | None,
+    typer.Option(
+        "--phase",
+        help="Phase number (default: the running or paused phase; for sign, comms, start, "
+        "threshold, acceptance and cancel, else the next planned one).",
+    ),
 ]
 Format = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 LIST_COLUMNS = (
@@ -38,10 +43,12 @@ def _actor(email: str | None) -> Any:
     return person_by_email(email)
 
 
-def _phase(initiative_id: int, number: int | None) -> Any:
+def _phase(initiative_id: int, number: int | None, *, in_flight: bool = False) -> Any:
+    """``--phase``, or the phase in flight (running or paused); ``in_flight=False`` also takes
+    the next planned phase (sign, comms, start). Never an ended phase: none is exit 2."""
     from detente.initiatives.selectors import initiative_get, phase_get
 
-    return phase_get(initiative_get(initiative_id), number)
+    return phase_get(initiative_get(initiative_id), number, in_flight=in_flight)
 
 
 def _read(path: Path) -> bytes:
@@ -188,6 +195,8 @@ MOVES: dict[str, tuple[str, Callable[[Any], str]]] = {
         lambda p: f"IN-{p.initiative_id} cancelled after an objection, from phase {p.number} on",
     ),
 }
+# Moves of a phase already started: without --phase they take the running or paused phase.
+IN_FLIGHT_MOVES = frozenset({"pause", "resume", "rollback", "done"})
 Reason = Annotated[str, typer.Option(help="Why (required).")]
 
 
@@ -198,8 +207,9 @@ def _move(
     from detente.initiatives import services
 
     name, said = MOVES[verb]
+    in_flight = verb in IN_FLIGHT_MOVES
     moved = getattr(services, name)(
-        actor=_actor(actor), phase=_phase(initiative_id, phase), **extra
+        actor=_actor(actor), phase=_phase(initiative_id, phase, in_flight=in_flight), **extra
     )
     console.print(said(moved))
 

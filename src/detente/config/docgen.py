@@ -411,8 +411,19 @@ def decision_page(root: Path) -> str:
 # ------------------------------------------------------------------------------- signals
 
 
+def _pack_values(values: dict[str, float]) -> str:
+    """One figure when every policy pack agrees, otherwise each pack's figure by name."""
+    if len(set(values.values())) == 1:
+        return f"{next(iter(values.values())):g}"
+    return "<br>".join(f"{pack}: {value:g}" for pack, value in values.items())
+
+
 def signals_page() -> str:
+    from detente.policy.document import PACKS, pack_text, parse_policy
+    from detente.tension.registry import tuned
     from detente.tension.signals import registered
+
+    packs = {pack: parse_policy(pack_text(pack), source=pack) for pack in PACKS}
 
     lines = [
         "# Tension signals",
@@ -421,7 +432,10 @@ def signals_page() -> str:
         "",
         "Every signal the radar computes. *Tag*: overt, covert or perception. *Sub-index*: where "
         "its points go (none: shown and used by triggers only). *Healthy* and *red line* are the "
-        "values normalised to 0 and 1; a policy can tune them (`tension.signals`). *Evidence*: the "
+        "values normalised to 0 and 1 and *weight* its share of its sub-index, as the shipped "
+        "policy packs set them (a signal's own domain section, such as `initiatives.signals`, "
+        "folded into `tension.signals`; one figure when every pack agrees, otherwise each "
+        "pack's); a policy can tune them (`tension.signals.<key>`). *Evidence*: the "
         "kinds of ids each value carries (the registry declares them). The evidence of "
         "each value is stored with "
         "every monthly snapshot and shown by `detente radar --format json` and the radar page. "
@@ -433,9 +447,13 @@ def signals_page() -> str:
     ]
     for s in registered():
         evidence = ", ".join(s.evidence) or "—"
+        by_pack = {pack: tuned(s, doc) for pack, doc in packs.items()}
+        weight, healthy, red_line = (
+            _pack_values({pack: values[i] for pack, values in by_pack.items()}) for i in range(3)
+        )
         lines.append(
             f"| `{s.key}` | {_cell(s.name)} | {s.tag} | {s.sub_index or '—'} | {_cell(s.formula)}"
-            f" | {evidence} | {s.healthy:g} | {s.red_line:g} | {s.weight:g} | `{s.source}` |"
+            f" | {evidence} | {healthy} | {red_line} | {weight} | `{s.source}` |"
         )
     return "\n".join(lines).rstrip() + "\n"
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from detente.acceptances.models import RiskAcceptance
-from detente.core.errors import NotFound
+from detente.core.errors import InputError, NotFound
 from detente.decisions.models import DecisionRecord, DecisionStatus
 from detente.initiatives.models import (
     LIVE,
@@ -18,10 +18,14 @@ from detente.initiatives.models import (
     Initiative,
     MetricPoint,
     Phase,
+    PhaseStatus,
     PhaseTransition,
     Side,
 )
 from detente.people.models import Person, Role
+
+# A phase between its start and its end: the one a move without a phase number means.
+IN_FLIGHT = frozenset({PhaseStatus.RUNNING, PhaseStatus.PAUSED, PhaseStatus.RESUMED})
 
 
 def initiative_get(pk: int) -> Initiative:
@@ -31,15 +35,36 @@ def initiative_get(pk: int) -> Initiative:
     return found
 
 
-def phase_get(initiative: Initiative, number: int | None = None) -> Phase:
-    """Phase ``number``, or the current one (the first not done) when none is given."""
-    phases = Phase.objects.filter(initiative=initiative).order_by("number")
-    found = (
-        phases.filter(number=number).first() if number is not None else current_phase(initiative)
-    )
+def phase_get(
+    initiative: Initiative, number: int | None = None, *, in_flight: bool = False
+) -> Phase:
+    """Phase ``number``; without one, the phase in flight (running, paused or resumed) or,
+    unless ``in_flight`` (pause, resume, roll back, complete), the next planned one. Never a
+    phase that has ended: with no such phase the caller must name one (bad input, field
+    ``phase``)."""
+    if number is not None:
+        found = Phase.objects.filter(initiative=initiative, number=number).first()
+        if found is None:
+            raise NotFound(f"IN-{initiative.pk} has no phase {number}")
+        return found
+    phases = list(Phase.objects.filter(initiative=initiative).order_by("number"))
+    found = _in_flight(phases)
+    if found is None and not in_flight:
+        found = next((p for p in phases if p.status == PhaseStatus.PLANNED), None)
     if found is None:
-        raise NotFound(f"IN-{initiative.pk} has no phase {number}")
+        wanted = "running or paused" if in_flight else "running, paused or planned"
+        states = ", ".join(f"{p.number} {p.get_status_display().lower()}" for p in phases)
+        raise InputError(
+            f"IN-{initiative.pk} has no {wanted} phase (phases: {states or 'none'}); "
+            "name the phase",
+            record=f"IN-{initiative.pk}",
+            field="phase",
+        )
     return found
+
+
+def _in_flight(phases: list[Phase]) -> Phase | None:
+    return next((p for p in phases if p.status in IN_FLIGHT), None)
 
 
 def guardrail_of(phase: Phase, metric: str) -> Guardrail:
@@ -66,11 +91,11 @@ def acceptance_get(pk: int) -> RiskAcceptance:
 
 
 def current_phase(initiative: Initiative) -> Phase | None:
+    """The phase in flight (running, paused or resumed), else the next planned one, else the
+    last phase (every phase ended); None without phases."""
     phases = list(Phase.objects.filter(initiative=initiative).order_by("number"))
-    for phase in phases:
-        if phase.status not in ("done",):
-            return phase
-    return phases[-1] if phases else None
+    found = _in_flight(phases) or next((p for p in phases if p.status == PhaseStatus.PLANNED), None)
+    return found or (phases[-1] if phases else None)
 
 
 def guardrail_status(phase: Phase | None) -> str:

@@ -66,6 +66,13 @@ class UnknownOut(Schema):
     confidence: str
 
 
+class AnswerOut(Schema):
+    ask: int
+    text: str
+    by: str
+    at: dt.datetime
+
+
 class BriefingOut(Schema):
     id: int
     incident_id: int
@@ -84,6 +91,7 @@ class BriefingOut(Schema):
     incident_status: str
     acknowledged_by: str | None
     acknowledged_at: dt.datetime | None
+    answers: list[AnswerOut]
 
 
 class TimelineEntryOut(Schema):
@@ -187,6 +195,10 @@ class FactsIn(In):
     data_categories: Items | None = None
 
 
+class AnswerIn(In):
+    answer: Annotated[str, Field(max_length=2000)]
+
+
 class UnknownIn(In):
     text: Annotated[str, Field(max_length=5_000)]
     confidence: str = "low"
@@ -259,6 +271,7 @@ def briefing_out(b: Briefing) -> dict[str, Any]:
         "next_steps": list(b.next_steps), "next_update_due": b.next_update_due,
         "author": b.author.email, "issued_at": b.issued_at, "incident_status": b.incident_status,
         "acknowledged_by": _email(b.acknowledged_by), "acknowledged_at": b.acknowledged_at,
+        "answers": list(b.answers),
     }  # fmt: skip
 
 
@@ -418,6 +431,20 @@ def get_briefing(request: HttpRequest, briefing_id: PathId) -> dict[str, Any]:
 )
 def acknowledge(request: HttpRequest, briefing_id: PathId) -> dict[str, Any]:
     services.briefing_acknowledge(actor=require_write(request), briefing=briefing_id)
+    return briefing_out(selectors.briefing_get(briefing_id))
+
+
+@router.post(
+    "/briefings/{briefing_id}/asks/{ask}/answer",
+    response={200: BriefingOut, **ERRORS},
+    summary="The incident's CIO answers one of a briefing's asks (numbered from 1), once",
+)
+def answer_ask(
+    request: HttpRequest, briefing_id: PathId, ask: PathId, body: AnswerIn
+) -> dict[str, Any]:
+    services.briefing_answer(
+        actor=require_write(request), briefing=briefing_id, ask=ask, answer=body.answer
+    )
     return briefing_out(selectors.briefing_get(briefing_id))
 
 

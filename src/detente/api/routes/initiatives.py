@@ -137,8 +137,10 @@ def _detail(initiative_id: int) -> dict[str, Any]:
     return selectors.initiative_detail(selectors.initiative_get(initiative_id))
 
 
-def _phase(initiative_id: int, number: int | None) -> Any:
-    return selectors.phase_get(selectors.initiative_get(initiative_id), number)
+def _phase(initiative_id: int, number: int | None, *, in_flight: bool = False) -> Any:
+    """``phase``, or the phase in flight (``in_flight``: pause, resume, roll back, complete),
+    else the next planned one; never an ended phase (422 naming ``phase``)."""
+    return selectors.phase_get(selectors.initiative_get(initiative_id), number, in_flight=in_flight)
 
 
 # ----------------------------------------------------------------------------- routes
@@ -206,23 +208,22 @@ def start(request: HttpRequest, initiative_id: PathId, body: PhaseIn) -> dict[st
 
 @router.post("/initiatives/{initiative_id}/pause", response={200: InitiativeOut, **ERRORS})
 def pause(request: HttpRequest, initiative_id: PathId, body: ReasonIn) -> dict[str, Any]:
-    services.phase_pause(
-        actor=require_write(request), phase=_phase(initiative_id, body.phase), reason=body.reason
-    )
+    phase = _phase(initiative_id, body.phase, in_flight=True)
+    services.phase_pause(actor=require_write(request), phase=phase, reason=body.reason)
     return _detail(initiative_id)
 
 
 @router.post("/initiatives/{initiative_id}/resume", response={200: InitiativeOut, **ERRORS})
 def resume(request: HttpRequest, initiative_id: PathId, body: PhaseIn) -> dict[str, Any]:
-    services.phase_resume(actor=require_write(request), phase=_phase(initiative_id, body.phase))
+    phase = _phase(initiative_id, body.phase, in_flight=True)
+    services.phase_resume(actor=require_write(request), phase=phase)
     return _detail(initiative_id)
 
 
 @router.post("/initiatives/{initiative_id}/rollback", response={200: InitiativeOut, **ERRORS})
 def rollback(request: HttpRequest, initiative_id: PathId, body: ReasonIn) -> dict[str, Any]:
-    services.phase_rollback(
-        actor=require_write(request), phase=_phase(initiative_id, body.phase), reason=body.reason
-    )
+    phase = _phase(initiative_id, body.phase, in_flight=True)
+    services.phase_rollback(actor=require_write(request), phase=phase, reason=body.reason)
     return _detail(initiative_id)
 
 
@@ -244,7 +245,8 @@ def comms(request: HttpRequest, initiative_id: PathId, body: CommsIn) -> dict[st
     summary="Complete the live phase",
 )
 def done(request: HttpRequest, initiative_id: PathId, body: PhaseIn) -> dict[str, Any]:
-    services.phase_complete(actor=require_write(request), phase=_phase(initiative_id, body.phase))
+    phase = _phase(initiative_id, body.phase, in_flight=True)
+    services.phase_complete(actor=require_write(request), phase=phase)
     return _detail(initiative_id)
 
 

@@ -113,3 +113,50 @@ def test_a_file_format_of_an_app_not_merged_yet_is_not_rendered(tmp_path: Path) 
     )  # fmt: skip
     # when its page is rendered, then there is none
     assert docgen.file_format_page(tmp_path, spec) is None
+
+
+def _signal_row(page: str, key: str) -> list[str]:
+    row = next(line for line in page.splitlines() if line.startswith(f"| `{key}` |"))
+    return [cell.strip() for cell in row.strip("|").split("|")]
+
+
+def test_the_signals_page_shows_the_weights_the_policy_packs_give() -> None:
+    # given the shipped packs, which weigh the initiative signals in `initiatives.signals`
+    from detente.policy.document import PACKS, pack_text, parse_policy
+
+    doc = parse_policy(pack_text(next(iter(PACKS))))
+    expected = doc.initiatives.signals.phases_paused
+    # when the signals reference is rendered
+    page = docgen.signals_page()
+    # then the initiative signals show the packs' weight and red line, not the registry's 0
+    cells = _signal_row(page, "phases_paused")
+    healthy, red_line, weight = cells[6:9]
+    assert (healthy, red_line, weight) == (
+        f"{expected.healthy:g}",
+        f"{expected.red_line:g}",
+        f"{expected.weight:g}",
+    )
+    assert float(weight) > 0
+    assert _signal_row(page, "rollouts_cancelled_after_objection")[8] == "0.3"
+
+
+def test_the_signals_page_names_each_pack_where_packs_differ(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given one pack that weighs phases_paused differently from the others
+    from detente.policy import document
+
+    original = document.pack_text
+
+    def pack_text(pack: str) -> str:
+        text = original(pack)
+        if pack == "fedramp":
+            text = text.replace("phases_paused: {weight: 0.1,", "phases_paused: {weight: 0.4,", 1)
+            assert "weight: 0.4" in text
+        return text
+
+    monkeypatch.setattr(document, "pack_text", pack_text)
+    # when the signals reference is rendered
+    weight = _signal_row(docgen.signals_page(), "phases_paused")[8]
+    # then the weight cell names every pack with its own figure
+    assert weight == "bod-26-04: 0.1<br>fedramp: 0.4<br>pci-dss-4: 0.1"

@@ -110,10 +110,16 @@ def test_a_threshold_changes_freely_before_signing_then_only_through_a_decision(
 def test_done_and_the_acceptance_link(org: Org, client: Client, samples: Path) -> None:
     cio, ciso = _write(org.cio), _write(org.ciso)
     base = _created(client, ciso)
+    pk = base.rsplit("/", 1)[1]
+    # Without a phase, "done" means the running or paused phase: there is none yet (422).
     status, body = _call(client, f"{base}/done", cio)
     assert (status, body["error"]["message"]) == (
-        409, f"IN-{base.rsplit('/', 1)[1]} phase 1: Pilot with staff and volunteers is planned; "
-        "it cannot become done",
+        422, f"record IN-{pk}, field 'phase': IN-{pk} has no running or paused phase (phases: "
+        "1 planned, 2 planned); name the phase",
+    )  # fmt: skip
+    status, body = _call(client, f"{base}/done", cio, {"phase": 1})
+    assert (status, body["error"]["message"]) == (
+        409, f"IN-{pk} phase 1: Pilot with staff and volunteers is planned; it cannot become done",
     )  # fmt: skip
     for token in (cio, ciso):
         assert _call(client, f"{base}/sign", token)[0] == 200
@@ -172,4 +178,6 @@ def test_an_objection_cancels_the_rollout_through_the_api(org: Org, client: Clie
     assert body["next_decision"] == "none"
     assert PhaseTransition.objects.filter(to_status="cancelled").count() == 2
     status, body = _call(client, f"{base}/cancel", ciso, {"reason": "again"})
+    assert (status, body["error"]["code"]) == (422, "bad_input")  # no phase left to cancel
+    status, body = _call(client, f"{base}/cancel", ciso, {"reason": "again", "phase": 1})
     assert (status, body["error"]["code"]) == (409, "refused")

@@ -158,13 +158,67 @@ def test_a_rollout_from_file_to_pause_and_resume(env: dict[str, str], tmp_path: 
         r"\d{4}-\d\d-\d\dT\d\d:\d\d: Fraud team wants passkeys first",
         said[0],
     ), said
-    assert detente(env, "cancel", "1", "--reason", "again", "--as", "cio@example.org")[0] == 1
+    code, _, err = detente(
+        env, "cancel", "1", "--phase", "1", "--reason", "again", "--as", "cio@example.org"
+    )
+    assert code == 1, err
+    # Without --phase there is no phase left to move: bad input naming the phase.
+    code, _, err = detente(env, "cancel", "1", "--reason", "again", "--as", "cio@example.org")
+    assert (code, err) == (
+        2,
+        "error: record IN-1, field 'phase': IN-1 has no running, paused or planned phase "
+        "(phases: 1 cancelled after objection, 2 cancelled after objection); name the phase\n",
+    )
     # The other moves share the same path: refused by the table once the rollout is cancelled.
     for verb, options, state in (
         ("rollback", ["--reason", "late"], "rolled_back"),
         ("done", [], "done"),
         ("pause", ["--reason", "x"], "paused"),
     ):
-        code, _, err = detente(env, verb, "1", *options, "--as", "cio@example.org")
+        code, _, err = detente(env, verb, "1", "--phase", "1", *options, "--as", "cio@example.org")
         assert code == 1, err
         assert err.endswith(f"is cancelled; it cannot become {state}\n"), err
+
+
+def test_moves_without_phase_take_the_running_or_paused_phase_never_a_rolled_back_one(
+    env: dict[str, str],
+) -> None:
+    # given a rollout whose phase 1 was started and then rolled back (phase 2 still planned)
+    code, out, err = detente(env, "new", str(MFA), "--as", "ciso@example.org")
+    assert code == 0, err
+    found = re.match(r"IN-(\d+) created", out)
+    assert found is not None, out
+    pk = found.group(1)
+    for argv in (
+        ["sign", pk, "--as", "cio@example.org"],
+        ["sign", pk, "--as", "ciso@example.org"],
+        ["comms", pk, "1", "--as", "cio@example.org"],
+        ["start", pk, "--as", "cio@example.org"],
+    ):
+        code, out, err = detente(env, *argv)
+        assert code == 0, (argv, err)
+    assert out.strip().startswith(f"IN-{pk} phase 1:")
+    # when the running phase is rolled back without --phase
+    code, out, err = detente(env, "rollback", pk, "--reason", "login failures", "--as",
+                             "cio@example.org")  # fmt: skip
+    # then it was phase 1, the one in flight
+    assert (code, out.strip()) == (
+        0,
+        f"IN-{pk} phase 1: Pilot with staff and volunteers rolled back",
+    ), err
+    # and moves of a started phase no longer default to it: exit 2, the phase named
+    for verb, options in (("pause", ["--reason", "x"]), ("resume", []),
+                          ("rollback", ["--reason", "x"]), ("done", [])):  # fmt: skip
+        code, out, err = detente(env, verb, pk, *options, "--as", "cio@example.org")
+        assert (code, out, err) == (
+            2,
+            "",
+            f"error: record IN-{pk}, field 'phase': IN-{pk} has no running or paused phase "
+            "(phases: 1 rolled back, 2 planned); name the phase\n",
+        ), verb
+    # while the current phase shown and the default for signing is the next planned one
+    code, out, _ = detente(env, "show", pk, "--format", "json")
+    assert json.loads(out)["current_phase"] == 2
+    code, out, err = detente(env, "sign", pk, "--as", "cio@example.org")
+    assert code == 0, err
+    assert f"IN-{pk} phase 2:" in out

@@ -38,11 +38,15 @@ def test_register_and_api_pages_show_versions_diff_and_gate(org: Org) -> None:  
     client = signed_in(org["auditor"])
     page = client.get("/apis").content.decode()
     assert '<a href="/apis/items">items</a>' in page
-    assert '<span class="status none">none</span>' in page
+    assert '<span class="status none">None recorded</span>' in page  # a label, not the key
     page = client.get("/apis/items").content.decode()
-    assert "security_changed: PUT /items/{itemId}" in page
+    assert "Security changed: PUT /items/{itemId}" in page  # the change by name, not its key
+    assert "security_changed" not in page
     assert "Material for a pen test: <strong>yes</strong>" in page
-    assert "To <strong>partner</strong>: missing — a pen test of v2" in page
+    assert "To <strong>Partner</strong>: missing — a pen test of v2" in page
+    assert "stage <strong>Internal</strong>" in page
+    assert ">none<" not in page
+    assert ">internal<" not in page
     assert "/apis/items/promote" not in page  # an auditor only reads
     assert client.get("/apis/nope").status_code == 404
     for view in ("/cio", "/ciso"):
@@ -66,6 +70,11 @@ def test_promotion_form_refuses_with_a_message_then_forces(org: Org) -> None:  #
     assert list(Promotion.objects.order_by("id").values_list("outcome", flat=True)) == [
         "refused", "forced",
     ]  # fmt: skip
+    # The promotion history reads stages and outcomes as labels, not keys.
+    page = ciso.get("/apis/items").content.decode()
+    assert "Internal → Partner <strong>Refused</strong>" in page
+    assert "Internal → Partner <strong>Forced past the gate</strong>" in page
+    assert "<strong>forced</strong>" not in page
 
 
 def _file(name: str, content: bytes) -> SimpleUploadedFile:

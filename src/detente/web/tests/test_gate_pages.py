@@ -58,7 +58,10 @@ def test_gate_page_shows_coverage_runs_and_lets_the_other_leader_co_sign(samples
     assert "Launch day" in html
     assert f"#{blocked.pk}" in html
     assert f"#{again.pk}" in html
-    assert "3.0 h (1 release)" in html  # first blocked run → the override 3 hours later
+    assert "<td>3 h (1 release)</td>" in html  # first blocked run → the override 3 h later
+    assert f"({cio.get_role_display()})</td>" in html  # the override's role as a label
+    assert "(blocks a release)" in html
+    assert "(block)" not in html
     assert html.count("not run") == 4  # container and secrets ran; sca, sast, iac, dast did not
     assert "separation of duties" in own.content.decode()
     assert still == OverrideStatus.PENDING

@@ -54,7 +54,7 @@ def test_sponsors_sign_start_and_see_the_pause(crew: Crew, session_for: Callable
     assert phase.status == "paused"
 
     cio.goto(url)
-    assert cio.locator("#guardrail-status").inner_text() == "breached"
+    assert cio.locator("#guardrail-status").inner_text() == "Breached"
     assert cio.locator("#next-decision").inner_text() == f"go/no-go DR-{phase.go_no_go_id}"
     chart = cio.locator("#chart-drop_off_rate svg")
     assert chart.locator("line.threshold").count() == 1

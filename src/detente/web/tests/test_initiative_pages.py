@@ -51,7 +51,7 @@ def test_a_paused_rollout_on_the_pages_and_resumed_through_the_form(org: Org) ->
     cio = signed_in(org.cio)
     page = cio.get("/initiatives/").content.decode()
     assert f'<tr id="initiative-{initiative.pk}">' in page
-    assert '<span class="status breached">breached</span>' in page
+    assert '<span class="status breached">Breached</span>' in page
     assert f"go/no-go DR-{phase.go_no_go.pk}" in page
 
     page = cio.get(f"/initiatives/{initiative.pk}/").content.decode()
@@ -63,7 +63,7 @@ def test_a_paused_rollout_on_the_pages_and_resumed_through_the_form(org: Org) ->
     assert page.count('class="band paused"') == 1
     assert page.count("no points yet") == 3  # login success, tickets, latency (phase 2)
     assert "4 point(s), latest 9.6 %; threshold 7 %, baseline 4 %" in page
-    assert "running → paused" in page
+    assert "Running → Paused" in page
 
     # Both leaders' views list the running initiative with its guardrail status.
     for view in ("/cio", "/ciso"):
@@ -155,10 +155,11 @@ def test_a_leader_objects_on_the_page_and_the_rollout_shows_cancelled(org: Org) 
     page = response.content.decode()
     assert f"IN-{initiative.pk} cancelled after your objection, from phase 1 on." in page
     assert (
-        '<dd id="objection"><span class="status cancelled">cancelled</span> by ciso@example.org '
-        "(CISO side) from phase 1 on, 2026-10-05T08:00: Passkeys first, then SMS</dd>"
+        '<dd id="objection"><span class="status cancelled">Cancelled after objection</span> by '
+        "ciso@example.org (CISO side) from phase 1 on, 2026-10-05 08:00: Passkeys first, then SMS"
+        "</dd>"
     ) in page
     assert 'id="object-form"' not in page
-    assert "running → cancelled" in page
-    assert "planned → cancelled" in page
+    assert "Running → Cancelled after objection" in page
+    assert "Planned → Cancelled after objection" in page
     assert set(Phase.objects.values_list("status", flat=True)) == {"cancelled"}
