@@ -108,6 +108,39 @@ def gate_command(
             sys.exit(code)
         return
     ensure_database()
+    from detente.findings.importer import no_cycle_collection
+
+    with no_cycle_collection():  # the decision and its outputs: see gates.evaluate.evaluate
+        _gate_local(
+            paths=paths, service=service, version=version, asset=asset, asset_kind=asset_kind,
+            scan_format=scan_format, commit=commit, ref=ref, baseline=baseline, sarif=sarif,
+            junit=junit, markdown=markdown, fmt=fmt, do_import=do_import, record=record,
+            override=override, actor=actor, reason=reason,
+        )  # fmt: skip
+
+
+def _gate_local(
+    *,
+    paths: list[Path],
+    service: str,
+    version: str,
+    asset: str | None,
+    asset_kind: str,
+    scan_format: str | None,
+    commit: str,
+    ref: str,
+    baseline: str | None,
+    sarif: Path | None,
+    junit: Path | None,
+    markdown: Path | None,
+    fmt: GateOutput,
+    do_import: bool,
+    record: bool,
+    override: bool,
+    actor: str | None,
+    reason: str,
+) -> None:
+    from detente.core.errors import InputError
     from detente.findings.importer import ImportOptions
     from detente.gates import outputs
     from detente.gates.evaluate import GateRequest, evaluate

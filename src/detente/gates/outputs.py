@@ -6,7 +6,6 @@ All are built from the same ``Result``; none reads the database.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from typing import Any
 
 import msgspec
@@ -80,7 +79,8 @@ def as_json(result: Result, *, run_id: int | None, override: dict[str, Any] | No
 
 
 def sarif_text(result: Result) -> str:
-    return msgspec.json.format(msgspec.json.encode(sarif(result)), indent=2).decode()
+    """Compact: code scanning reads it; 10,000 results indented cost a third more to write."""
+    return msgspec.json.encode(sarif(result)).decode()
 
 
 def _rule_id(item: Item) -> str:
@@ -189,46 +189,67 @@ def _x(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
+_ATTR = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;",
+                       "\r": "&#13;", "\t": "&#09;"})  # fmt: skip
+_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+
+
+def _a(text: str) -> str:
+    """An attribute value: XML-safe characters, escaped for double quotes."""
+    return _x(text).translate(_ATTR)
+
+
+def _t(text: str) -> str:
+    return _x(text).translate(_TEXT)
+
+
 def junit(result: Result) -> str:
     """JUnit XML: blocking = failure, accepted = skipped with the reason, warn = passed with
     output; every flagged finding is one test case.
 
     Valid against the schema Jenkins' xUnit plugin accepts (``junit-10.xsd``; tests validate
-    with xmlschema): ``<testsuites>`` carries no ``skipped`` count (the suite does)."""
+    with xmlschema): ``<testsuites>`` carries no ``skipped`` count (the suite does). Written as
+    text in one pass (an element tree of 15,000 cases costs several times as much)."""
     flagged = [
         i for i in result.items if i.state in (BLOCK, WARN, ACCEPTED, NOT_AFFECTED, BASELINE)
     ]
     failures = sum(i.state == BLOCK for i in flagged)
     skipped = sum(i.state in (ACCEPTED, NOT_AFFECTED, BASELINE) for i in flagged)
     seconds = f"{result.duration_ms / 1000:.3f}"
-    root = ET.Element(
-        "testsuites", name="detente gate", tests=str(len(flagged)), failures=str(failures),
-        errors="0", time=seconds,
-    )  # fmt: skip
-    suite = ET.SubElement(
-        root, "testsuite", name=_x(f"gate {result.service} {result.version}"),
-        tests=str(len(flagged)), failures=str(failures), errors="0", skipped=str(skipped),
-        time=seconds, timestamp=result.started_at.strftime("%Y-%m-%dT%H:%M:%S"),
-    )  # fmt: skip
+    stamp = result.started_at.strftime("%Y-%m-%dT%H:%M:%S")
+    out = [
+        "<?xml version='1.0' encoding='UTF-8'?>\n",
+        f'<testsuites name="detente gate" tests="{len(flagged)}" failures="{failures}" '
+        f'errors="0" time="{seconds}">',
+        f'<testsuite name="{_a(f"gate {result.service} {result.version}")}" '
+        f'tests="{len(flagged)}" failures="{failures}" errors="0" skipped="{skipped}" '
+        f'time="{seconds}" timestamp="{stamp}">',
+    ]
     for item in flagged:
-        case = ET.SubElement(suite, "testcase", classname=_x(f"gate.{item.asset}"),
-                             name=_x(f"{item.vuln_id} in {_where(item)}"), time="0")  # fmt: skip
+        out.append(
+            f'<testcase classname="{_a(f"gate.{item.asset}")}" '
+            f'name="{_a(f"{item.vuln_id} in {_where(item)}")}" time="0">'
+        )
         if item.state == BLOCK:
-            failure = ET.SubElement(case, "failure", type="blocked",
-                                    message=_x(f"blocked by {', '.join(item.rules)}"))  # fmt: skip
-            failure.text = _x(f"{item.title}\nTo unblock: {item.unblock}")
+            message = "blocked by " + ", ".join(item.rules)
+            text = f"{item.title}\nTo unblock: {item.unblock}"
+            out.append(f'<failure type="blocked" message="{_a(message)}">{_t(text)}</failure>')
         elif item.state == ACCEPTED and item.acceptance:
-            ET.SubElement(case, "skipped", message=f"accepted risk RA-{item.acceptance['id']} "
-                          f"until {item.acceptance['expires_at']}")  # fmt: skip
+            reason = (
+                f"accepted risk RA-{item.acceptance['id']} until {item.acceptance['expires_at']}"
+            )
+            out.append(f'<skipped message="{_a(reason)}" />')
         elif item.state == NOT_AFFECTED and item.vex:
-            ET.SubElement(case, "skipped", message=_x(f"not affected: VEX-{item.vex['id']} "
-                          f"by {item.vex['author']}"))  # fmt: skip
+            reason = f"not affected: VEX-{item.vex['id']} by {item.vex['author']}"
+            out.append(f'<skipped message="{_a(reason)}" />')
         elif item.state == BASELINE:
-            ET.SubElement(case, "skipped", message="already present in the baseline")
+            out.append('<skipped message="already present in the baseline" />')
         else:
-            out = ET.SubElement(case, "system-out")
-            out.text = _x(f"warning ({', '.join(item.warns)}): {item.title}")
-    return ET.tostring(root, encoding="unicode", xml_declaration=True)
+            text = f"warning ({', '.join(item.warns)}): {item.title}"
+            out.append(f"<system-out>{_t(text)}</system-out>")
+        out.append("</testcase>")
+    out.append("</testsuite></testsuites>")
+    return "".join(out)
 
 
 def _md(text: str) -> str:

@@ -112,7 +112,7 @@ def remote_gate(
     for key, target in (("sarif", sarif), ("junit", junit), ("markdown", markdown)):
         if target is not None:
             value = outputs.get(key)
-            text = json.dumps(value, indent=2) if key == "sarif" else str(value)
+            text = json.dumps(value) if key == "sarif" else str(value)
             try:
                 target.write_text(text, encoding="utf-8")
             except OSError as exc:

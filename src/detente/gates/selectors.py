@@ -204,3 +204,18 @@ def overrides_open() -> QuerySet[GateOverride]:
         .filter(status__in=(OverrideStatus.PENDING, OverrideStatus.ESCALATED))
         .order_by("second_due")
     )
+
+
+def override_signers(override: GateOverride) -> list[Person]:
+    """Who can give ``override`` its second signature: active people of a role among the
+    policy's second signers, not its author, and of another role than the author's when policy
+    asks for it (the people an escalation is sent to; ``overrides_awaiting`` is its mirror)."""
+    from detente.policy.services import active_policy
+
+    rule = active_policy()[0].gate.override
+    roles = [r for r in rule.second_signers if not (rule.other_role and r == override.role)]
+    return list(
+        Person.objects.filter(active=True, role__in=roles)
+        .exclude(pk=override.actor_id)
+        .order_by("role", "email")
+    )

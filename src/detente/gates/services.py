@@ -227,7 +227,9 @@ def gate_override_sign(
 
 
 def gate_overrides_escalate(*, now: dt.datetime | None = None) -> list[int]:
-    """Overrides still unsigned past their time become escalations to both leaders."""
+    """Overrides still unsigned past their time become escalations to both leaders: the decision
+    record is raised to the leaders, and the people who can sign it (``override_signers``) are
+    told through the outbox in the same transaction; their "needs you now" shows it as urgent."""
     moment = now or clock.now()
     done: list[int] = []
     due = GateOverride.objects.filter(status=OS.PENDING, second_due__lte=moment)
@@ -249,8 +251,38 @@ def gate_overrides_escalate(*, now: dt.datetime | None = None) -> list[int]:
                 before={"status": OS.PENDING},
                 after={"status": OS.ESCALATED, "due": locked.second_due.isoformat()},
             )
+            _notify_escalated(locked, moment)
             done.append(pk)
     return done
+
+
+def _notify_escalated(override: GateOverride, moment: dt.datetime) -> None:
+    from detente.core.text import duration
+    from detente.gates.selectors import override_signers
+    from detente.notifications.services import notify
+
+    run = GateRun.objects.select_related("service").get(pk=override.run_id)
+    author = Person.objects.get(pk=override.actor_id)
+    notify(
+        event="gate.override.escalated",
+        title=(
+            f"Gate override GO-{override.pk} needs a second signature: {run.service.name} "
+            f"{run.version}"
+        ),
+        text=(
+            f"{author.name} passed a blocked build of {run.service.name} {run.version} by "
+            f"override; its second signature was due {override.second_due:%Y-%m-%d %H:%M} UTC "
+            f"(late by {duration(moment - override.second_due)}). Co-sign or reject it: "
+            f"detente gate-override sign {override.pk} (or reject {override.pk} --comment …), "
+            "or on the release gate page."
+        ),
+        people=override_signers(override),
+        facts={
+            "override": f"GO-{override.pk}", "decision": f"DR-{override.decision_id}",
+            "service": run.service.slug, "version": run.version, "by": author.email,
+            "reason": override.reason, "second_due": override.second_due.isoformat(),
+        },
+    )  # fmt: skip
 
 
 def run_summary(run: GateRun) -> dict[str, Any]:

@@ -167,8 +167,7 @@ def gate_run(
             made = gate_override(run=run, actor=person, reason=reason)
             done = {"id": made.pk, "decision": made.decision_id, "status": made.status,
                     "second_due": made.second_due.isoformat()}  # fmt: skip
-    data = result.as_dict()
-    data["findings"] = [i.as_dict() for i in data["findings"]]
+    data = result.as_dict()  # its findings are Structs: msgspec encodes them as objects
     data["run"], data["override"] = run_id, done
     data["outputs"] = {
         **({"sarif": out.sarif(result)} if "sarif" in wanted else {}),

@@ -192,3 +192,33 @@ def test_approved_acceptance_passes_expired_blocks(
     assert f"  accepted: RA-{accepted.acceptance} ×2" in passing.stdout.splitlines()
     assert blocked.returncode == 1
     assert f"[RA-{expired.acceptance} lapsed " in blocked.stdout
+
+
+# Runs the CLI's entry point and tells, on the way out, whether the REST framework was loaded.
+LOADED = """
+import atexit, os, sys
+atexit.register(lambda: print("loaded:", "ninja" in sys.modules, "detente.api" in sys.modules,
+                              os.environ.get("DETENTE_LEAN_APPS"), file=sys.stderr))
+from detente.cli.main import run
+run(sys.argv[1:])
+"""
+
+
+def test_the_gate_starts_without_the_rest_framework_and_other_commands_keep_it(plain: Db) -> None:
+    """``detente gate`` (every pipeline, every build) loads Django without ninja (typer still
+    brings pydantic) and decides the same; the switch is not left in the environment; other
+    commands load everything."""
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", LOADED, *argv], env=plain.env, capture_output=True,
+            text=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    gate = run(*GATE, "--no-record", "--format", "json", str(GRYPE))
+    assert gate.returncode == 1, gate.stderr
+    assert json.loads(gate.stdout)["decision"] == "blocked"
+    assert gate.stderr.strip().splitlines()[-1] == "loaded: False False None"
+    other = run("gate-override", "list")
+    assert other.returncode == 0, other.stderr
+    assert other.stderr.strip().splitlines()[-1].startswith("loaded: True ")
