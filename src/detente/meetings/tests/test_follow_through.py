@@ -1,0 +1,151 @@
+"""Follow-through beyond one meeting: a deferred item comes back on the next meeting's agenda with
+its history, and the meetings' actions show on the owner's and both leaders' homes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.test import Client
+
+from detente.access.services import account_set_password
+from detente.core import clock
+from detente.meetings.models import ItemOutcome, Meeting
+from detente.meetings.services import action_done, meeting_minutes, meeting_propose
+from detente.meetings.services import meeting_schedule as schedule
+from detente.meetings.tests.conftest import Org
+from detente.meetings.tests.test_meetings import _held, _outcomes
+from detente.people.models import Person
+from detente.reports.needs import needs_count, needs_for
+from detente.tension.models import TensionSnapshot
+from detente.tension.services import radar_compute
+from detente.tension.signals import Period
+
+
+def _minuted(org: Org) -> Meeting:
+    """November's meeting held: the escalated decision taken, the signal items deferred to
+    2026-12-15, one action for the delegate due 2026-12-01 and one for the CIO due 2026-12-10."""
+    meeting = _held(org)
+    return meeting_minutes(
+        actor=org.ciso,
+        meeting=meeting,
+        minutes="Both agreed the January window.",
+        attended=["cio@example.org", "ciso@example.org"],
+        outcomes=_outcomes(meeting, org),
+        actions=[
+            {"title": "Book the January window", "owner": org.delegate.email, "due": "2026-12-01"},
+            {"title": "Tell the board", "owner": org.cio.email, "due": "2026-12-10"},
+        ],
+    )
+
+
+def test_a_deferred_item_is_on_the_next_meetings_agenda_with_its_history(
+    org: Org, amber: TensionSnapshot
+) -> None:
+    held = _minuted(org)
+    deferred = list(held.items.filter(outcome=ItemOutcome.DEFERRED))
+    assert deferred
+    clock.set_now(dt.datetime(2026, 12, 18, 9, 0, tzinfo=dt.UTC))
+    radar_compute(period=Period(2026, 12), actor=org.ciso)
+    december = meeting_propose(actor=org.cio)
+    carried = list(december.items.filter(carried_from__isnull=False))
+    assert [i.carried_from_id for i in carried] == [i.pk for i in deferred]
+    first = carried[0]
+    assert first.title == deferred[0].title
+    assert first.evidence == deferred[0].evidence
+    assert first.decide_by == dt.date(2026, 12, 15)  # the date it was deferred to
+    assert first.framing["history"] == [
+        {
+            "meeting": held.pk,
+            "item": deferred[0].position,
+            "deferred_to": "2026-12-15",
+            "reason": "the CMDB owners report first",
+            "at": deferred[0].closed_at.isoformat() if deferred[0].closed_at else None,
+        }
+    ]
+    assert first.position > max(
+        december.items.filter(carried_from__isnull=True).values_list("position", flat=True)
+    )
+    page = _client(org.cio).get(f"/meetings/{december.pk}").content.decode()
+    text = re.sub(r"<[^>]+>", "", page)
+    assert f"Deferred at M-{held.pk} to 2026-12-15: the CMDB owners report first" in text
+
+
+def test_a_deferred_item_joins_a_pending_meeting_once_its_date_comes(
+    org: Org, amber: TensionSnapshot
+) -> None:
+    # a meeting on October's radar is pending while November's defers its items to 2026-12-15
+    radar_compute(period=Period(2026, 10), actor=org.ciso)
+    pending = meeting_propose(actor=org.cio, period=Period(2026, 10))
+    assert not pending.items.filter(carried_from__isnull=False).exists()
+    held = _minuted(org)
+    deferred = sorted(held.items.filter(outcome=ItemOutcome.DEFERRED).values_list("pk", flat=True))
+    # scheduled before the date: not carried yet
+    schedule(actor=org.cio, meeting=pending, starts_at=dt.datetime(2026, 12, 10, 10, tzinfo=dt.UTC))
+    assert not pending.items.filter(carried_from__isnull=False).exists()
+    # moved past the date: the deferred items join its agenda
+    schedule(
+        actor=org.cio,
+        meeting=pending,
+        starts_at=dt.datetime(2026, 12, 16, 10, tzinfo=dt.UTC),
+        reason="after the CMDB report",
+    )
+    carried = pending.items.filter(carried_from__isnull=False)
+    assert sorted(carried.values_list("carried_from_id", flat=True)) == deferred
+    # and a later proposal does not bring them again
+    clock.set_now(dt.datetime(2026, 12, 20, 9, 0, tzinfo=dt.UTC))
+    radar_compute(period=Period(2026, 12), actor=org.ciso)
+    december = meeting_propose(actor=org.cio)
+    assert not december.items.filter(carried_from__isnull=False).exists()
+
+
+def _client(person: Person) -> Client:
+    account_set_password(person=person, password="correct horse battery staple")
+    person.refresh_from_db()
+    client = Client()
+    client.force_login(person.user)  # type: ignore[arg-type]
+    session = client.session
+    session["second_factor_ok"] = True
+    session.save()
+    return client
+
+
+def _actions(person: Person) -> list[tuple[str, bool, bool]]:
+    return [
+        (n.label, n.urgent, n.actionable) for n in needs_for(person).items if n.kind == "action"
+    ]
+
+
+def test_actions_show_on_the_owners_home_and_both_leaders_overdue_first(
+    org: Org, amber: TensionSnapshot
+) -> None:
+    held = _minuted(org)
+    m = f"M-{held.pk}"
+    # the delegate sees their own action; the engineer sees none
+    assert _actions(org.delegate) == [
+        (f"{m} your action: Book the January window (due 2026-12-01)", False, True)
+    ]
+    assert _actions(org.engineer) == []
+    # both leaders follow every action; only their own counts in the navigation
+    for leader in (org.cio, org.ciso):
+        labels = [label for label, _, _ in _actions(leader)]
+        assert len(labels) == 2
+        assert "Book the January window" in labels[0]
+    assert _actions(org.cio)[1][2] is True
+    assert _actions(org.ciso)[1][2] is False
+    cio_before, ciso_before = needs_count(org.cio), needs_count(org.ciso)
+    # on 2026-12-05 the delegate's action is overdue: urgent, first on every home
+    clock.set_now(dt.datetime(2026, 12, 5, 9, 0, tzinfo=dt.UTC))
+    for person in (org.delegate, org.cio, org.ciso):
+        first = needs_for(person).items[0]
+        assert (first.kind, first.urgent) == ("action", True)
+        assert "Book the January window (overdue since 2026-12-01)" in first.label
+    html = _client(org.ciso).get("/ciso").content.decode()
+    assert f'href="/meetings/{held.pk}">{m} action of Dee Legate: Book the January window' in html
+    # done: it leaves every home
+    action_done(actor=org.delegate, action=held.actions.get(owner=org.delegate))
+    assert _actions(org.delegate) == []
+    assert len(_actions(org.ciso)) == 1
+    assert needs_count(org.ciso) == ciso_before
+    action_done(actor=org.cio, action=held.actions.get(owner=org.cio))
+    assert needs_count(org.cio) == cio_before - 1
