@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 
 from detente.acceptances.models import AcceptanceStatus, RiskAcceptance, SignatureDecision
 from detente.core import clock
+from detente.decisions.principles import Principle, missing_of_request
 from detente.findings.models import Finding
 from detente.people.models import Person, Role
 
@@ -97,3 +98,12 @@ def latest_until(findings: Iterable[Finding]) -> tuple[dt.date, int] | None:
     if rule is None:
         return None
     return clock.today() + dt.timedelta(days=rule.max_days), rule.max_days
+
+
+def principles_lacking(acceptance: RiskAcceptance) -> list[Principle]:
+    """The five principles this acceptance (with its decision record, if any) still lacks."""
+    return missing_of_request(
+        acceptance.decision,
+        business_benefit=acceptance.justification,
+        has_facts=bool(acceptance.cve or acceptance.rule_id or acceptance.items.exists()),
+    )

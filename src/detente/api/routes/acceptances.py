@@ -9,7 +9,8 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from detente.acceptances import services
-from detente.acceptances.models import RiskAcceptance
+from detente.acceptances.models import AcceptanceStatus, RiskAcceptance
+from detente.acceptances.selectors import principles_lacking
 from detente.api.auth import actor, require_write
 from detente.api.schemas import (
     ERRORS,
@@ -29,10 +30,11 @@ from detente.inventory.selectors import service_by_slug
 from detente.people.models import Person, Role
 
 router = Router(tags=["acceptances"])
+OPEN = (AcceptanceStatus.DRAFT, AcceptanceStatus.REQUESTED)  # a request still being decided
 
 
 def _visible(person: Person) -> QuerySet[RiskAcceptance]:
-    qs = RiskAcceptance.objects.select_related("requester").prefetch_related(
+    qs = RiskAcceptance.objects.select_related("requester", "decision").prefetch_related(
         "signatures__signer", "items"
     )
     if person.role == Role.SERVICE_OWNER:
@@ -62,6 +64,7 @@ def acceptance_out(a: RiskAcceptance) -> dict[str, Any]:
              "signed_at": s.signed_at, "facts": s.facts}
             for s in signatures
         ],
+        "principles_missing": [p.key for p in principles_lacking(a)] if a.status in OPEN else [],
     }  # fmt: skip
 
 

@@ -75,6 +75,9 @@ def test_a_leader_records_the_minutes_on_the_meeting_page(org: Org, amber: Tensi
     page = cio.get(f"/meetings/{meeting.pk}").content.decode()
     assert 'id="minutes-form"' in page
     assert "Item 1: outcome" in page
+    # the escalated record's blank principles are prompted beside its item
+    text = re.sub(r"<[^>]+>", "", page)
+    assert f"DR-{org.escalated.pk} still lacks: Company first" in text
     # an engineer reads the meeting but gets no form
     assert (
         'id="minutes-form"'
