@@ -149,3 +149,21 @@ def test_actions_show_on_the_owners_home_and_both_leaders_overdue_first(
     assert needs_count(org.ciso) == ciso_before
     action_done(actor=org.cio, action=held.actions.get(owner=org.cio))
     assert needs_count(org.cio) == cio_before - 1
+
+
+def test_the_radar_shows_the_zones_follow_through_beside_the_index(
+    org: Org, amber: TensionSnapshot
+) -> None:
+    def tile() -> str:
+        page = _client(org.ciso).get("/radar").content.decode()
+        found = re.search(r'id="zone-follow-through">(.*?)</span>\s*</div>', page, re.S)
+        assert found is not None
+        return re.sub(r"<[^>]+>", "", found.group(1))
+
+    assert tile() == "No decision meeting on 2026-11 yet: propose one"
+    held = _minuted(org)
+    items = held.items.count()
+    assert tile() == (f"M-{held.pk}: meeting held · decisions taken 1/{items} · actions done 0/2")
+    action_done(actor=org.delegate, action=held.actions.get(owner=org.delegate))
+    clock.set_now(dt.datetime(2026, 12, 11, 9, 0, tzinfo=dt.UTC))  # the CIO's is overdue
+    assert tile().endswith("actions done 1/2 (1 overdue)")
