@@ -8,7 +8,7 @@ import re
 
 from django.test import Client
 
-from detente.access.services import account_set_password
+from detente.access.services import account_set_password, token_issue
 from detente.core import clock
 from detente.meetings.models import ItemOutcome, Meeting
 from detente.meetings.services import action_done, meeting_minutes, meeting_propose
@@ -69,6 +69,16 @@ def test_a_deferred_item_is_on_the_next_meetings_agenda_with_its_history(
     page = _client(org.cio).get(f"/meetings/{december.pk}").content.decode()
     text = re.sub(r"<[^>]+>", "", page)
     assert f"Deferred at M-{held.pk} to 2026-12-15: the CMDB owners report first" in text
+    # the API (as the CLI's JSON) names where it came from, with the history in its framing
+    token = token_issue(actor=org.cio, person=org.cio, name="t", scope="read")[1]
+    body = (
+        Client()
+        .get(f"/api/meetings/{december.pk}", headers={"Authorization": f"Bearer {token}"})
+        .json()
+    )
+    row = next(i for i in body["items"] if i["position"] == first.position)
+    assert row["carried_from"] == f"M-{held.pk} item {deferred[0].position}"
+    assert row["framing"]["history"][0]["deferred_to"] == "2026-12-15"
 
 
 def test_a_deferred_item_joins_a_pending_meeting_once_its_date_comes(
