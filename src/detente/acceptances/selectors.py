@@ -15,6 +15,7 @@ from detente.acceptances.models import (
 )
 from detente.core import clock
 from detente.core.errors import NotFound
+from detente.decisions.principles import Principle, missing_of_request
 from detente.findings.models import Finding
 from detente.people.models import Person, Role
 
@@ -128,3 +129,10 @@ def acceptance_ids_of(finding: Finding) -> list[int]:
 def acceptances_of(finding: Finding) -> QuerySet[RiskAcceptance]:
     """The acceptances that cover ``finding``."""
     return RiskAcceptance.objects.filter(items__finding=finding).distinct()
+def principles_lacking(acceptance: RiskAcceptance) -> list[Principle]:
+    """The five principles this acceptance (with its decision record, if any) still lacks."""
+    return missing_of_request(
+        acceptance.decision,
+        business_benefit=acceptance.justification,
+        has_facts=bool(acceptance.cve or acceptance.rule_id or acceptance.items.exists()),
+    )

@@ -146,6 +146,7 @@ class AcceptanceOut(Schema):
     renewals: int
     findings: list[int]
     signatures: list[SignatureOut]
+    principles_missing: list[str]  # keys of the five principles still lacking (open requests)
 
 
 class AcceptanceIn(In):

@@ -54,3 +54,18 @@ def missing_of(record: Any) -> list[Principle]:
         informed=list(record.informed or []),
         win_win=str(record.win_win or ""),
     )
+
+
+def missing_of_request(
+    decision: Any | None, *, business_benefit: str, has_facts: bool
+) -> list[Principle]:
+    """What a request that rests on a decision record (a risk acceptance) still lacks: its
+    record's blank principles, where the request's own justification stands for the business
+    benefit and the findings it covers for the facts. Without a record, company first,
+    transparency and win-win have nowhere to be written: they are lacking."""
+    blank = {p.key for p in (missing_of(decision) if decision is not None else PRINCIPLES)}
+    if business_benefit.strip():
+        blank.discard("business_benefit")
+    if has_facts:
+        blank.discard("facts")
+    return [p for p in PRINCIPLES if p.key in blank]

@@ -103,6 +103,10 @@ class AgendaItem(models.Model):
     deferred_to = models.DateField(null=True, blank=True)
     deferred_reason = models.TextField(blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # A deferred item of an earlier meeting, carried onto this agenda (its history in framing)
+    carried_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="carried_to"
+    )
 
     class Meta:
         ordering = ("meeting", "position")

@@ -22,7 +22,7 @@ from detente.meetings.models import (
     ResetEngagement,
     ResetStatus,
 )
-from detente.people.models import Person
+from detente.people.models import Person, Role
 from detente.tension.models import PulseResponse, TensionSnapshot
 
 
@@ -146,6 +146,17 @@ def action_state(snapshot: TensionSnapshot) -> dict[str, Any]:
 def actions_of(person: Person) -> QuerySet[Action]:
     """The open actions a person owns (for their home)."""
     return Action.objects.filter(owner=person, done_at__isnull=True).select_related("meeting")
+
+
+def actions_for_home(person: Person) -> list[Action]:
+    """The open meeting actions a home shows: the person's own, and for either leader every
+    open action of the meetings (both leaders follow the follow-through). Overdue ones first,
+    then by due date."""
+    rows = Action.objects.filter(done_at__isnull=True).select_related("meeting", "owner")
+    if person.role not in (Role.CIO, Role.CISO):
+        rows = rows.filter(owner=person)
+    today = clock.now().date()
+    return sorted(rows, key=lambda a: (a.due >= today, a.due, a.pk))
 
 
 def evidence_pack(reset: ResetEngagement) -> dict[str, Any]:

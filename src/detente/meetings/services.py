@@ -145,6 +145,52 @@ def _agenda(snapshot: TensionSnapshot) -> list[dict[str, Any]]:
     return items
 
 
+def _carry_deferred(meeting: Meeting, until: dt.date | None = None) -> list[AgendaItem]:
+    """Deferred items of earlier decision meetings, not carried yet, join ``meeting``'s agenda
+    (those deferred to ``until`` or before, or all): same question, evidence and decision record,
+    due on the date they were deferred to, with their history (each meeting that deferred it)."""
+    waiting = (
+        AgendaItem.objects.filter(
+            outcome=ItemOutcome.DEFERRED,
+            carried_to__isnull=True,
+            meeting__kind=MeetingKind.DECISION,
+        )
+        .exclude(meeting=meeting)
+        .select_related("meeting")
+        .order_by("deferred_to", "meeting_id", "position")
+    )
+    if until is not None:
+        waiting = waiting.filter(deferred_to__lte=until)
+    position = max(meeting.items.values_list("position", flat=True), default=0)
+    carried = []
+    for old in waiting:
+        position += 1
+        history = [
+            *(old.framing.get("history") or []),
+            {
+                "meeting": old.meeting_id,
+                "item": old.position,
+                "deferred_to": old.deferred_to.isoformat() if old.deferred_to else None,
+                "reason": old.deferred_reason,
+                "at": old.closed_at.isoformat() if old.closed_at else None,
+            },
+        ]
+        carried.append(
+            AgendaItem.objects.create(
+                meeting=meeting,
+                position=position,
+                title=old.title,
+                signal=old.signal,
+                evidence=old.evidence,
+                framing={**old.framing, "history": history},
+                decide_by=old.deferred_to or (clock.now() + DECIDE_WITHIN).date(),
+                decision=old.decision,
+                carried_from=old,
+            )
+        )
+    return carried
+
+
 def meeting_propose(
     *, actor: Person | None, period: Period | None = None, title: str = ""
 ) -> Meeting:
@@ -198,6 +244,7 @@ def meeting_propose(
                 decide_by=due,
                 decision=decisions.get(item.get("decision_id", 0)),
             )
+        carried = _carry_deferred(meeting)
         audit_record(
             actor=actor,
             verb="meeting.proposed",
@@ -208,6 +255,7 @@ def meeting_propose(
                 "zone": snapshot.zone,
                 "reason": meeting.reason,
                 "items": meeting.items.count(),
+                "carried": [i.carried_from_id for i in carried],
             },
         )
         return meeting
@@ -271,8 +319,10 @@ def meeting_schedule(
             Attendee.objects.get_or_create(
                 meeting=locked, person=person, defaults={"delegate": True}
             )
-        # The items are due on the meeting's day when it is later than their date.
+        # Deferred items whose date falls on or before the meeting's day join its agenda.
         day = starts_at.astimezone(dt.UTC).date()
+        carried = _carry_deferred(locked, until=day) if locked.kind == MeetingKind.DECISION else []
+        # The items are due on the meeting's day when it is later than their date.
         locked.items.filter(outcome=ItemOutcome.OPEN, decide_by__lt=day).update(decide_by=day)
         audit_record(
             actor=actor,
@@ -285,6 +335,7 @@ def meeting_schedule(
                 "sequence": locked.sequence,
                 "delegates": [p.email for p in delegates],
                 "reason": reason.strip(),
+                "carried": [i.carried_from_id for i in carried],
             },
         )
         return locked

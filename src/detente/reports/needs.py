@@ -25,6 +25,7 @@ from detente.incidents.selectors import (
     incidents_of,
 )
 from detente.initiatives.selectors import waiting_for
+from detente.meetings.selectors import actions_for_home
 from detente.people.models import Person, Role
 from detente.reports.dashboards import CisoFigures, cached_ciso_figures
 from detente.tension.models import TensionSnapshot
@@ -36,8 +37,8 @@ LEADERS = (Role.CIO, Role.CISO)
 @dataclass(frozen=True)
 class Need:
     """One thing to do: ``kind`` (sign, acknowledge, clock, brief, fix, expiring, request, plan,
-    radar, override, initiative), a sentence, the page that does it, and whether it is urgent
-    (shown red, first)."""
+    radar, override, initiative, action), a sentence, the page that does it, and whether it is
+    urgent (shown red, first)."""
 
     kind: str
     label: str
@@ -252,6 +253,22 @@ def _plan() -> list[Need]:
     ]
 
 
+def _meeting_actions(person: Person, today: dt.date) -> list[Need]:
+    """Decision meetings' actions: the person's own (theirs to do), and for a leader everyone's
+    (to follow, not counted); an overdue one is urgent."""
+    out = []
+    for a in actions_for_home(person):
+        mine = a.owner_id == person.pk
+        who = "your action" if mine else f"action of {a.owner.name}"
+        when = f"overdue since {a.due:%Y-%m-%d}" if a.due < today else f"due {a.due:%Y-%m-%d}"
+        label = f"M-{a.meeting_id} {who}: {a.title} ({when})"
+        out.append(
+            Need("action", label, "web:meeting", a.meeting_id, urgent=a.due < today,
+                 actionable=mine)
+        )  # fmt: skip
+    return out
+
+
 def _radar(needs: Needs, person: Person) -> None:
     if not radar_readable_by(person):
         return
@@ -277,6 +294,7 @@ def needs_for(person: Person) -> Needs:
             items += _open_sev1(incidents)
         items += _clocks(person, now, incidents) + _briefings_due(person, now)
         items += _signatures(person) + _overrides(person, now) + _initiatives(person)
+        items += _meeting_actions(person, now.date())
     if role == Role.CIO:
         items += _expiring(person, now)
     elif role == Role.CISO:
@@ -311,4 +329,5 @@ def needs_count(person: Person) -> int:
         count += len(briefings_due_by(person, now=now))
         count += sum(1 for r in clocks_running(person, now=now) if r.late_by is not None)
         count += len(overrides_awaiting(person)) + len(waiting_for(person))
+        count += sum(1 for a in actions_for_home(person) if a.owner_id == person.pk)
     return count

@@ -13,6 +13,11 @@ urlpatterns: list[URLPattern] = [
         views_meetings.meeting_schedule,
         name="meeting_schedule",
     ),
+    path(
+        "meetings/<int:meeting_id>/minutes",
+        views_meetings.meeting_minutes,
+        name="meeting_minutes",
+    ),
     path("meetings/<int:meeting_id>/ics", views_meetings.meeting_invitation, name="meeting_ics"),
     path("reset/", views_meetings.reset, name="reset"),
     path("reset/sign", views_meetings.reset_action, name="reset_action"),

@@ -12,13 +12,16 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from detente.core.errors import DetenteError, NotFound, PermissionDenied
+from detente.core import clock
+from detente.core.errors import DetenteError, InputError, NotFound, PermissionDenied
 from detente.meetings import selectors, services
 from detente.meetings.ics import meeting_ics
+from detente.meetings.models import Meeting, MeetingStatus
 from detente.people.models import Role
 from detente.people.selectors import person_by_email
 from detente.tension.signals import Period
 from detente.web.auth import facilitator_door, signed_in
+from detente.web.forms_meetings import MinutesForm
 from detente.web.views import _person, _render
 
 LEADERS = (Role.CIO, Role.CISO)
@@ -55,6 +58,38 @@ def meeting_propose(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("web:meeting", args=[meeting.pk]))
 
 
+def _meeting_page(
+    request: HttpRequest, found: Meeting, form: MinutesForm | None = None, status: int = 200
+) -> HttpResponse:
+    is_leader = _person(request).role in LEADERS
+    # the minutes form: for a leader, once the meeting has started and until it is minuted
+    takes_minutes = (
+        is_leader
+        and found.status == MeetingStatus.SCHEDULED
+        and found.starts_at is not None
+        and found.starts_at <= clock.now()
+    )
+    if takes_minutes and form is None:
+        form = MinutesForm(
+            meeting=found,
+            initial={f"attended_{a.person_id}": not a.delegate for a in found.attendees.all()},
+        )
+    return _render(
+        request,
+        "meetings/meeting.html",
+        {
+            "m": found,
+            "state": selectors.follow_through(found),
+            "items": found.items.select_related("decision"),
+            "attendees": found.attendees.select_related("person"),
+            "actions": found.actions.select_related("owner"),
+            "is_leader": is_leader,
+            "form": form if takes_minutes else None,
+        },
+        status,
+    )
+
+
 @signed_in
 @require_GET
 def meeting(request: HttpRequest, meeting_id: int) -> HttpResponse:
@@ -62,18 +97,43 @@ def meeting(request: HttpRequest, meeting_id: int) -> HttpResponse:
         found = selectors.meeting_get(meeting_id)
     except NotFound as exc:
         return _render(request, "error.html", {"message": str(exc)}, 404)
-    return _render(
-        request,
-        "meetings/meeting.html",
-        {
-            "m": found,
-            "state": selectors.follow_through(found),
-            "items": found.items.all(),
-            "attendees": found.attendees.select_related("person"),
-            "actions": found.actions.select_related("owner"),
-            "is_leader": _person(request).role in LEADERS,
-        },
-    )
+    return _meeting_page(request, found)
+
+
+@signed_in
+@require_POST
+def meeting_minutes(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    """Attendance, minutes, each item decided or deferred, the actions: one service call (the
+    same as ``detente meeting minutes`` and the API); a refusal comes back on the form."""
+    try:
+        found = selectors.meeting_get(meeting_id)
+    except NotFound as exc:
+        return _render(request, "error.html", {"message": str(exc)}, 404)
+    form = MinutesForm(request.POST, meeting=found)
+    if not form.is_valid():
+        return _meeting_page(request, found, form, 400)
+    try:
+        services.meeting_minutes(
+            actor=_person(request),
+            meeting=found,
+            minutes=form.cleaned_data["minutes"],
+            attended=form.attended,
+            outcomes=form.outcomes,
+            actions=form.actions,
+        )
+    except DetenteError as exc:
+        if isinstance(exc, PermissionDenied):
+            messages.error(request, str(exc))
+            return HttpResponseRedirect(reverse("web:meeting", args=[meeting_id]))
+        if not isinstance(exc, InputError):
+            # a rule (not yet held, already minuted, a blank principle without a why): the
+            # page says it above the form, which keeps what was typed
+            messages.error(request, str(exc))
+            return _meeting_page(request, found, form, exc.http_status)
+        form.refused(exc)
+        return _meeting_page(request, found, form, 400)
+    messages.success(request, f"M-{meeting_id} minuted: every item decided or deferred.")
+    return HttpResponseRedirect(reverse("web:meeting", args=[meeting_id]))
 
 
 @signed_in

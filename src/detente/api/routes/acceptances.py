@@ -9,8 +9,8 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from detente.acceptances import services
-from detente.acceptances.models import RiskAcceptance
-from detente.acceptances.selectors import visible_acceptances
+from detente.acceptances.models import AcceptanceStatus, RiskAcceptance
+from detente.acceptances.selectors import principles_lacking, visible_acceptances
 from detente.api.auth import actor, require_write
 from detente.api.schemas import (
     ERRORS,
@@ -29,11 +29,16 @@ from detente.inventory.selectors import asset_get, service_by_slug
 from detente.people.models import Person
 
 router = Router(tags=["acceptances"])
+OPEN = (AcceptanceStatus.DRAFT, AcceptanceStatus.REQUESTED)  # a request still being decided
 
 
 def _visible(person: Person) -> QuerySet[RiskAcceptance]:
     """What the person may see: the same rule as the pages (``visible_acceptances``)."""
-    return visible_acceptances(person).prefetch_related("signatures__signer", "items")
+    return (
+        visible_acceptances(person)
+        .select_related("decision")
+        .prefetch_related("signatures__signer", "items")
+    )
 
 
 def _get(request: HttpRequest, pk: int) -> RiskAcceptance:
@@ -58,6 +63,7 @@ def acceptance_out(a: RiskAcceptance) -> dict[str, Any]:
              "signed_at": s.signed_at, "facts": s.facts}
             for s in signatures
         ],
+        "principles_missing": [p.key for p in principles_lacking(a)] if a.status in OPEN else [],
     }  # fmt: skip
 
 

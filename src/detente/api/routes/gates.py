@@ -19,6 +19,7 @@ from ninja.files import UploadedFile
 from detente.api.auth import actor, require_write
 from detente.api.schemas import ERRORS, In, Limit, PathId
 from detente.core.errors import InputError, NotFound
+from detente.decisions.principles import missing_of
 from detente.people.models import Role
 
 router = Router(tags=["gates"])
@@ -67,6 +68,7 @@ class OverrideOut(Schema):
     status: str
     decision: int
     second_due: str
+    principles_missing: list[str]  # of its decision record (keys of the five principles)
 
 
 class CoverageOut(Schema):
@@ -206,7 +208,14 @@ def gate_run_get(request: HttpRequest, run_id: PathId) -> dict[str, Any]:
     person = actor(request)
     if person.role == Role.SERVICE_OWNER and run.service.owner_id != person.pk:
         raise NotFound(f"gate run {run_id} does not exist")  # as for findings: not visible
-    return run_summary(run)
+    out = run_summary(run)
+    if out.get("override") is not None:
+        # which of the five principles the override's decision record still lacks
+        out["override"] = {
+            **out["override"],
+            "principles_missing": [p.key for p in missing_of(run.override.decision)],
+        }
+    return out
 
 
 @router.post(
@@ -224,7 +233,8 @@ def gate_override_sign(
     done = sign(actor=person, override=override_by_id(override_id), approve=body.approve,
                 comment=body.comment)  # fmt: skip
     return {"id": done.pk, "run": done.run_id, "status": done.status,
-            "decision": done.decision_id, "second_due": done.second_due.isoformat()}  # fmt: skip
+            "decision": done.decision_id, "second_due": done.second_due.isoformat(),
+            "principles_missing": [p.key for p in missing_of(done.decision)]}  # fmt: skip
 
 
 @router.get("/gate/coverage", response={200: list[CoverageOut], **ERRORS},

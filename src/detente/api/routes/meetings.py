@@ -84,8 +84,13 @@ def meeting_out(meeting: Any) -> Obj:
                 "outcome": i.outcome,
                 "decision": i.decision_id,
                 "deferred_to": i.deferred_to.isoformat() if i.deferred_to else None,
+                "carried_from": (
+                    f"M-{i.carried_from.meeting_id} item {i.carried_from.position}"
+                    if i.carried_from
+                    else None
+                ),
             }
-            for i in meeting.items.all()
+            for i in meeting.items.select_related("carried_from")
         ],
         "actions": [
             {
