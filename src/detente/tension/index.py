@@ -237,12 +237,8 @@ def explain_change(
         "index_after": round(index, 1),
         "index_delta": round(index - index_before, 1),
         "signals": moved,
-        "triggers_added": [
-            dict(t) for k, t in new_triggers.items() if k not in old_triggers
-        ],
-        "triggers_cleared": [
-            dict(t) for k, t in old_triggers.items() if k not in new_triggers
-        ],
+        "triggers_added": [dict(t) for k, t in new_triggers.items() if k not in old_triggers],
+        "triggers_cleared": [dict(t) for k, t in old_triggers.items() if k not in new_triggers],
         "hysteresis": reason,
         "since": before["period"] if before is not None else None,
     }
