@@ -8,7 +8,7 @@ conflict (several SEV2s briefed in time, more open disagreement) rather than rel
 *recovering* year is red, then a reset (both leaders sign, a facilitator) and calm months.
 
 Kinds and what the radar must say (docs/tension.md, checked by ``demo/tests/test_scenarios_gen.py``
-on a fixed sample and by ``bench/scenario_years.py`` on 200 years):
+on a small fixed sample with hypothesis and by ``bench/scenario_years.py`` on 200 years a kind):
 
 - calm — never red; a single bad month of incidents alone does not turn it amber;
 - simmering — amber at some point, never red;
