@@ -344,7 +344,7 @@ def _compute(
     for row in reversed(earlier):
         if row["period"] != expected:
             break
-        run.insert(0, row)
+        run.insert(0, dict(row))
         expected = Period.parse(row["period"]).previous().label
     history = [(row["zone"], row["raw_zone"]) for row in run]
     zone = dti.with_hysteresis(raw, history, periods=t.periods_to_step_down)

@@ -4,6 +4,8 @@ the radar page's zone history and on the month's page."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -48,16 +50,21 @@ def test_a_recovering_year_stores_each_change_and_shows_it_everywhere() -> None:
         # the first signal moved towards the new zone; its evidence records exist
         first = change["signals"][0]
         assert (first["delta"] > 0) == (change["direction"] == "up")
-        models = {"pulses": PulseResponse, "decisions": DecisionRecord, "findings": Finding}
+        managers: dict[str, Any] = {
+            "pulses": PulseResponse.objects, "decisions": DecisionRecord.objects,
+            "findings": Finding.objects,
+        }  # fmt: skip
         for kind, ids in first["evidence"].items():
-            if kind in models:
-                assert models[kind].objects.filter(pk__in=ids).count() == len(ids), (kind, ids)
+            if kind in managers:
+                assert managers[kind].filter(pk__in=ids).count() == len(ids), (kind, ids)
         event = AuditEvent.objects.get(verb="tension.radar_computed", subject_id=str(now.pk))
+        assert event.after is not None
         assert event.after["change"]["to"] == now.zone
     assert changed >= 3  # up to amber, up to red, down again
 
     red = next(s for s in snapshots if s.change and s.change["to_zone"] == "red")
     stored = TensionSnapshot.objects.get(pk=red.pk).change
+    assert stored is not None
     # the API: the month and the history carry the change, the evidence as links
     ciso = cast[Role.CISO]
     token = token_issue(actor=ciso, person=ciso, name="t")[1]
