@@ -255,6 +255,7 @@ def radar(
                     "top_signals": top,
                     "action": snap.actions,
                     "action_state": action_state(snap),
+                    "change": snap.change,
                     "signals": snap.signals,
                 }
             )
@@ -283,6 +284,18 @@ def radar(
     )
     for trigger in snap.triggers:
         console.print(f"  ! {trigger['label']}  evidence {trigger['evidence']}")
+    if (change := snap.change) is not None:
+        console.print(
+            f"Zone {change['from_zone']} -> {change['to_zone']} since {change['since']}"
+            f" (index {change['index_before']:.0f} -> {change['index_after']:.0f}); moved by:"
+        )
+        for moved in change["signals"][:5]:
+            evidence = "; ".join(f"{k} {v}" for k, v in moved["evidence"].items())
+            console.print(f"  {moved['delta']:+.1f} pts  {moved['name']}  {evidence}")
+        for trigger in change["triggers_added"]:
+            console.print(f"  + {trigger['label']}")
+        for trigger in change["triggers_cleared"]:
+            console.print(f"  - {trigger['label']} (cleared)")
     emit(rows, columns, OutputFormat.TABLE, title="Top signals")
     console.print(f"[bold]Action:[/bold] {snap.actions.get('action', '')}")
     for line in snap.actions.get("agenda", []):

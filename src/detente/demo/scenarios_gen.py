@@ -8,7 +8,7 @@ conflict (several SEV2s briefed in time, more open disagreement) rather than rel
 *recovering* year is red, then a reset (both leaders sign, a facilitator) and calm months.
 
 Kinds and what the radar must say (docs/tension.md, checked by ``demo/tests/test_scenarios_gen.py``
-on a fixed sample and by ``bench/scenario_years.py`` on 200 years):
+on a small fixed sample with hypothesis and by ``bench/scenario_years.py`` on 200 years a kind):
 
 - calm — never red; a single bad month of incidents alone does not turn it amber;
 - simmering — amber at some point, never red;
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from typing import Any
 
 from detente.core import clock
 from detente.demo.scenarios import _COVERT, _OVERT, _SIMMER, CALM, Month, Pulse, build_year
@@ -29,6 +30,7 @@ from detente.meetings.models import ResetEngagement
 from detente.meetings.services import reset_grant, reset_start
 from detente.people.models import Person, Role
 from detente.people.services import person_upsert
+from detente.policy.services import policy_ensure_default
 from detente.tension.models import TensionSnapshot
 from detente.tension.signals import Period
 
@@ -123,16 +125,35 @@ def _facilitator() -> Person:
     )
 
 
-def run_year(kind: str, seed: int, *, start: Period | None = None) -> list[TensionSnapshot]:
-    """Build one generated year of ``kind`` from ``seed`` through the services."""
-    rng = random.Random(f"{kind}-{seed}")  # noqa: S311 - reproducible noise, not secrets
-    plan = generate(kind, rng)
+def organisation() -> dict[Role, Person]:
+    """The generated years' organisation: the default policy, the CIO, CISO, IT lead and the
+    facilitator. Made once and reused by every year (the bench builds each year in a savepoint
+    rolled back afterwards, so every year starts from this organisation without history)."""
+    policy_ensure_default()
     cast = {
         role: person_upsert(
             name=f"{role.label} Gen", email=f"{role.value}@scenario.detente", role=role
         )
         for role in (Role.CIO, Role.CISO, Role.IT_LEAD)
     }
+    cast[Role.FACILITATOR] = _facilitator()
+    return cast
+
+
+def run_year(
+    kind: str,
+    seed: int,
+    *,
+    start: Period | None = None,
+    cast: dict[Role, Person] | None = None,
+    plan: list[Month] | None = None,
+) -> list[TensionSnapshot]:
+    """Build one generated year of ``kind`` from ``seed`` through the services (``cast``: an
+    organisation made by ``organisation()``, made here when not given; ``plan``: the months,
+    drawn by ``generate`` from the seed when not given)."""
+    rng = random.Random(f"{kind}-{seed}")  # noqa: S311 - reproducible noise, not secrets
+    plan = plan if plan is not None else generate(kind, rng)
+    cast = cast or organisation()
 
     def between(number: int, snapshot: TensionSnapshot) -> None:
         """The recovering pair starts a reset the month the radar turns red."""
@@ -141,13 +162,29 @@ def run_year(kind: str, seed: int, *, start: Period | None = None) -> list[Tensi
         with clock.frozen_at(clock.now()):
             reset = reset_start(
                 actor=cast[Role.CIO],
-                facilitator=_facilitator(),
+                facilitator=cast[Role.FACILITATOR],
                 scope=["radar", "pulse", "decisions"],
                 goals="Decision rights, risk appetite, escalation protocol",
             )
             reset_grant(actor=cast[Role.CISO], reset=reset)
 
     return build_year(plan, start=start or Period(2025, 1), cast=cast, between=between)
+
+
+def judge(
+    kind: str, seed: int, snapshots: list[TensionSnapshot], *, step_down: int
+) -> dict[str, Any]:
+    """One year's outcome as plain data (the bench's workers send it back to the parent)."""
+    return {
+        "kind": kind,
+        "seed": seed,
+        "zones": [s.zone for s in snapshots],
+        "raw_zones": [s.raw_zone for s in snapshots],
+        "right": verdict(kind, snapshots, step_down=step_down),
+        "recovery": recovery_months(snapshots, step_down=step_down)
+        if kind == "recovering"
+        else None,
+    }
 
 
 def verdict(kind: str, snapshots: list[TensionSnapshot], *, step_down: int) -> bool:

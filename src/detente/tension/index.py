@@ -150,3 +150,95 @@ def slope(values: Sequence[float]) -> float:
     num = sum((i - mean_x) * (y - mean_y) for i, y in enumerate(tail))
     den = sum((i - mean_x) ** 2 for i in range(n))
     return round(num / den, 2)
+
+
+# A signal whose contribution moved by less than this many index points did not move the zone.
+MOVED_AT = 0.05
+
+
+def explain_change(
+    history: Sequence[Mapping[str, Any]],
+    *,
+    period: str,
+    index: float,
+    zone: str,
+    raw: str,
+    signals: Sequence[Mapping[str, Any]],
+    triggers: Sequence[Mapping[str, Any]],
+    periods_to_step_down: int,
+) -> dict[str, Any] | None:
+    """Why the zone changed from the month before: None when it did not.
+
+    ``history`` holds the unbroken run of preceding months' snapshots as mappings (period, index,
+    zone, raw_zone, signals, triggers), oldest first; empty when there is none (the first month is
+    explained against a green baseline with no signal, so a first month that opens amber or red
+    says why too). A rise is explained against the month before; a step down against the last
+    month whose own zone still held the old zone (hysteresis kept the zone since, so the signals
+    that brought it down moved over those months, not only in the last one).
+
+    The explanation names every signal whose contribution to the index moved (points before,
+    after and the delta, the moves towards the new zone first, with this month's evidence
+    records, or the baseline's for a signal that fell to nothing), the red lines and triggers
+    that appeared or cleared (a trigger lifts the zone on its own), the index before and after,
+    and how hysteresis bore on the change."""
+    before = history[-1] if history else None
+    previous_zone = before["zone"] if before is not None else "green"
+    if zone == previous_zone:
+        return None
+    up = RANK[zone] > RANK[previous_zone]
+    if not up:
+        before = next(
+            (h for h in reversed(history) if RANK[h["raw_zone"]] >= RANK[previous_zone]), before
+        )
+    earlier = {s["key"]: s for s in (before or {}).get("signals", [])}
+    now = {s["key"]: s for s in signals}
+    moved = []
+    for key in [*now, *(k for k in earlier if k not in now)]:
+        old, new = earlier.get(key), now.get(key)
+        was = float(old["contribution"]) if old else 0.0
+        is_ = float(new["contribution"]) if new else 0.0
+        delta = round(is_ - was, 2)
+        if abs(delta) < MOVED_AT:
+            continue
+        shown = new if new is not None and (is_ > 0 or old is None) else old
+        assert shown is not None
+        moved.append(
+            {
+                "key": key,
+                "name": shown["name"],
+                "sub_index": shown.get("sub_index"),
+                "before": round(was, 2),
+                "after": round(is_, 2),
+                "delta": delta,
+                "value_before": old.get("value") if old else None,
+                "value_after": new.get("value") if new else None,
+                "evidence": {k: v for k, v in (shown.get("evidence") or {}).items() if v},
+            }
+        )
+    # Towards the new zone first: up, the biggest rises; down, the biggest falls.
+    moved.sort(key=lambda m: (-m["delta"] if up else m["delta"], m["key"]))
+    old_triggers = {t["key"]: t for t in (before or {}).get("triggers", [])}
+    new_triggers = {t["key"]: t for t in triggers}
+    index_before = float(before["index"]) if before is not None else 0.0
+    if up:
+        reason = "entered at once (the radar goes up without waiting)"
+    else:
+        reason = (
+            f"stepped down after {periods_to_step_down} month(s) whose own zone was below "
+            f"{previous_zone} (hysteresis)"
+        )
+    return {
+        "period": period,
+        "from_zone": previous_zone,
+        "to_zone": zone,
+        "direction": "up" if up else "down",
+        "raw_zone": raw,
+        "index_before": round(index_before, 1),
+        "index_after": round(index, 1),
+        "index_delta": round(index - index_before, 1),
+        "signals": moved,
+        "triggers_added": [dict(t) for k, t in new_triggers.items() if k not in old_triggers],
+        "triggers_cleared": [dict(t) for k, t in old_triggers.items() if k not in new_triggers],
+        "hysteresis": reason,
+        "since": before["period"] if before is not None else None,
+    }

@@ -75,6 +75,8 @@ class TensionSnapshot(models.Model):
     actions = models.JSONField(default=dict)  # what the zone calls for
     signals = models.JSONField(default=list)  # key, value, normalised, evidence
     policy_version = models.PositiveIntegerField(null=True, blank=True)
+    # Why the zone differs from the month before (index.explain_change); null when it does not.
+    change = models.JSONField(null=True, blank=True)
     computed_at = models.DateTimeField()
 
     class Meta:

@@ -333,18 +333,28 @@ def _compute(
     earlier = list(
         TensionSnapshot.objects.filter(period__lt=period.label)
         .order_by("-period")
-        .values_list("period", "zone", "raw_zone", "index")[: max(t.periods_to_step_down, 6)]
+        .values("period", "zone", "raw_zone", "index", "signals", "triggers")[
+            : max(t.periods_to_step_down, 6)
+        ]
     )[::-1]
-    # Hysteresis only follows an unbroken run of months up to this one.
-    history: list[tuple[str, str]] = []
+    # Hysteresis (and the zone change's explanation) only follow an unbroken run of months up to
+    # this one.
+    run: list[dict[str, Any]] = []
     expected = period.previous().label
-    for label, zone, raw_zone, _ in reversed(earlier):
-        if label != expected:
+    for row in reversed(earlier):
+        if row["period"] != expected:
             break
-        history.insert(0, (zone, raw_zone))
-        expected = Period.parse(label).previous().label
+        run.insert(0, dict(row))
+        expected = Period.parse(row["period"]).previous().label
+    history = [(row["zone"], row["raw_zone"]) for row in run]
     zone = dti.with_hysteresis(raw, history, periods=t.periods_to_step_down)
-    trend = [row[3] for row in earlier] + [value]
+    signals = [r.as_dict() for r in readings]
+    trigger_dicts = [tr.as_dict() for tr in triggers]
+    change = dti.explain_change(
+        run, period=period.label, index=value, zone=zone, raw=raw, signals=signals,
+        triggers=trigger_dicts, periods_to_step_down=t.periods_to_step_down,
+    )  # fmt: skip
+    trend = [row["index"] for row in earlier] + [value]
     actions = _actions(zone, readings, triggers, ctx.end, trend)
     actions["slope"] = dti.slope(trend)
     with transaction.atomic():
@@ -353,16 +363,18 @@ def _compute(
             defaults={
                 "index": value, "zone": zone, "raw_zone": raw,
                 "sub_indices": {k: None if v is None else round(v, 4) for k, v in subs.items()},
-                "triggers": [tr.as_dict() for tr in triggers], "actions": actions,
-                "signals": [r.as_dict() for r in readings], "policy_version": version.version,
-                "computed_at": clock.now(),
+                "triggers": trigger_dicts, "actions": actions, "signals": signals,
+                "policy_version": version.version, "change": change, "computed_at": clock.now(),
             },
         )  # fmt: skip
         audit_record(
             actor=actor, verb="tension.radar_computed", subject_type="tension_snapshot",
             subject_id=snapshot.pk,
             after={"period": period.label, "index": value, "zone": zone, "raw_zone": raw,
-                   "triggers": [tr.key for tr in triggers]},
+                   "triggers": [tr.key for tr in triggers],
+                   "change": None if change is None else
+                   {"from": change["from_zone"], "to": change["to_zone"],
+                    "signals": [m["key"] for m in change["signals"][:5]]}},
         )  # fmt: skip
         return snapshot
 

@@ -75,6 +75,22 @@ def _not_a_reader(request: HttpRequest) -> HttpResponse:
     return _render(request, "error.html", {"message": message}, 403)
 
 
+@dataclass(frozen=True)
+class ZoneChange:
+    """One month whose zone differs from the month before, with what moved it."""
+
+    snap: TensionSnapshot
+    change: dict[str, Any]
+    moved: list[tuple[dict[str, Any], list[Link]]]
+
+
+def _zone_change(snap: TensionSnapshot) -> ZoneChange | None:
+    if not snap.change:
+        return None
+    moved = [(m, links(m.get("evidence") or {})) for m in snap.change["signals"]]
+    return ZoneChange(snap, snap.change, moved)
+
+
 @signed_in
 @require_GET
 def radar(request: HttpRequest) -> HttpResponse:
@@ -91,6 +107,7 @@ def radar(request: HttpRequest) -> HttpResponse:
         for _ in range(MAX_MONTHS - 1):
             first = first.previous()
         history = selectors.snapshots(first, last)
+    changes = [c for s in history[::-1] if (c := _zone_change(s)) is not None]
     points = [SeriesPoint(s.period, round(s.index, 1)) for s in history]
     chart = bar_chart(points, title="Tension index by month", maximum=100)
     this = Period.of(clock.now())
@@ -101,6 +118,7 @@ def radar(request: HttpRequest) -> HttpResponse:
             "latest": latest,
             "top": selectors.top_signals(latest) if latest else [],
             "history": history[::-1],
+            "changes": changes,
             "chart": mark_safe(chart),  # noqa: S308 - escaped SVG
             "can_compute": _person(request).role in selectors.tension_policy().radar_computers,
             "default_last": this.label,
@@ -165,6 +183,7 @@ def radar_period(request: HttpRequest, period: str) -> HttpResponse:
         "radar_period.html",
         {
             "snap": snap,
+            "c": _zone_change(snap),
             "subs": subs,
             "triggers": [(t, links(t.get("evidence") or {})) for t in snap.triggers],
             "actions": actions,

@@ -72,12 +72,51 @@ class TriggerOut(Schema):
     links: list[LinkOut]
 
 
+class MovedSignalOut(Schema):
+    key: str
+    name: str
+    sub_index: str | None
+    before: float = Field(description="Index points it accounted for the month before")
+    after: float = Field(description="Index points it accounts for this month")
+    delta: float = Field(description="after - before, in index points")
+    value_before: float | None
+    value_after: float | None
+    evidence: dict[str, list[int]]
+    links: list[LinkOut]
+
+
+class ChangedTriggerOut(Schema):
+    key: str
+    label: str
+    severity: str
+    evidence: dict[str, list[int]]
+
+
+class ChangeOut(Schema):
+    period: str
+    from_zone: str = Field(description="The zone the month before")
+    to_zone: str
+    direction: str = Field(description="up or down")
+    raw_zone: str
+    index_before: float
+    index_after: float
+    index_delta: float
+    signals: list[MovedSignalOut] = Field(description="Signals that moved, towards the new zone")
+    triggers_added: list[ChangedTriggerOut]
+    triggers_cleared: list[ChangedTriggerOut]
+    hysteresis: str
+    since: str | None = Field(description="The month the signals are compared with")
+
+
 class RadarSummaryOut(Schema):
     period: str
     index: float
     zone: str
     raw_zone: str = Field(description="This period alone, before hysteresis")
     computed_at: dt.datetime
+    change: ChangeOut | None = Field(
+        description="Why the zone differs from the month before (null: it does not)"
+    )
 
 
 class RadarOut(RadarSummaryOut):
@@ -203,10 +242,17 @@ def signal_out(s: dict[str, Any]) -> dict[str, Any]:
     return {**s, "links": links(s.get("evidence") or {})}
 
 
+def change_out(change: dict[str, Any] | None) -> dict[str, Any] | None:
+    if change is None:
+        return None
+    moved = [m | {"links": links(m.get("evidence") or {})} for m in change["signals"]]
+    return change | {"signals": moved}
+
+
 def summary_out(snap: TensionSnapshot) -> dict[str, Any]:
     return {
         "period": snap.period, "index": snap.index, "zone": snap.zone, "raw_zone": snap.raw_zone,
-        "computed_at": snap.computed_at,
+        "computed_at": snap.computed_at, "change": change_out(snap.change),
     }  # fmt: skip
 
 
