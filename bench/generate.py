@@ -173,10 +173,10 @@ def _distinct_fragment(text: str, rng: random.Random, n: int) -> str:
     """A finding's own title and ~2 KB description, as a SAST tool's message: a slice of a long
     text at a random place, numbered, so no two are alike."""
     start = rng.randrange(len(text) - 2100)
-    body = text[start : start + rng.randint(1900, 2100)]
+    words = text[start : start + rng.randint(1900, 2100)]
     body = {
-        "Title": f"rule {n % 400}: {body[:60]} (line {n})",
-        "Description": f"Finding {n}: {body}",
+        "Title": f"rule {n % 400}: {words[:60]} (line {n})",
+        "Description": f"Finding {n}: {words}",
         "References": [f"https://rules.example.org/sast/{n % 400}"],
         "CweIDs": [f"CWE-{(n % 400) + 20}"],
         "CVSS": {"nvd": {"V3Vector": VECTORS[n % len(VECTORS)], "V3Score": 6.5}},

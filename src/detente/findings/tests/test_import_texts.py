@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from detente.core import clock
+from detente.core import bulk, clock
 from detente.findings import importer, parse_worker
 from detente.findings.importer import ImportOptions
 from detente.findings.models import Finding, Vulnerability
@@ -49,7 +49,7 @@ def test_texts_are_written_in_batches_and_the_first_text_of_an_id_wins(
     monkeypatch.setattr(parse_worker, "BATCH", 4)
     monkeypatch.setattr(parse_worker, "PARALLEL_MIN_BYTES", 0 if parallel else 1 << 62)
     written: list[int] = []
-    original = importer.insert_new_rows
+    original = bulk.insert_new_rows
 
     def recording(table: str, columns: object, rows: list[object], *, key: str) -> None:
         if table == Vulnerability._meta.db_table:
