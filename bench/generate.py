@@ -5,6 +5,7 @@ CVSS from two sources). CVE ids come from a pool that includes every CVE of the 
 snapshot, so enrichment finds matches; the EPSS file has ~300,000 rows like the real daily file.
 
     python bench/generate.py large N OUT.json [--variant]   one report of N findings
+    python bench/generate.py distinct N OUT.json            N findings, 90% with their own texts
     python bench/generate.py many COUNT N OUTDIR             COUNT reports of N findings
     python bench/generate.py intel OUTDIR                    KEV (copied from samples) + EPSS
 """
@@ -168,6 +169,73 @@ def write_report(
         out.write("]}")
 
 
+def _distinct_fragment(text: str, rng: random.Random, n: int) -> str:
+    """A finding's own title and ~2 KB description, as a SAST tool's message: a slice of a long
+    text at a random place, numbered, so no two are alike."""
+    start = rng.randrange(len(text) - 2100)
+    words = text[start : start + rng.randint(1900, 2100)]
+    body = {
+        "Title": f"rule {n % 400}: {words[:60]} (line {n})",
+        "Description": f"Finding {n}: {words}",
+        "References": [f"https://rules.example.org/sast/{n % 400}"],
+        "CweIDs": [f"CWE-{(n % 400) + 20}"],
+        "CVSS": {"nvd": {"V3Vector": VECTORS[n % len(VECTORS)], "V3Score": 6.5}},
+    }
+    return json.dumps(body)[1:-1]
+
+
+def write_distinct(path: Path, n: int, *, seed: int = 5) -> None:
+    """N findings over TARGETS targets, as large as the standard report, where 90% carry their
+    own vulnerability id, title and ~2 KB description (the shape of a SAST report: hundreds of
+    thousands of distinct texts) and the rest repeat pool CVEs as the standard report does."""
+    rng = random.Random(seed)
+    pool = cve_pool()
+    text = " ".join(rng.choice(WORDS) for _ in range(200_000))
+    fragments: dict[int, str] = {}
+    artifact = "bench/distinct:1.0"
+    per_target: list[list[str]] = [[] for _ in range(TARGETS)]
+    for i in range(n):
+        pkg = f"src/module_{i % 5000:04d}/file_{i % 97}.py"
+        if i % 10 == 0:
+            cve_index = i % POOL
+            vuln_id = pool[cve_index]
+            fragment = fragments.get(cve_index)
+            if fragment is None:
+                seeded = random.Random(cve_index * 7919 + 11)
+                fragment = fragments[cve_index] = _fragment(seeded, vuln_id)
+        else:
+            vuln_id = f"SAST-{i:08d}"
+            fragment = _distinct_fragment(text, rng, i)
+        severity = SEVERITIES[(i * 7) % len(SEVERITIES)]
+        per_target[i % TARGETS].append(
+            f'{{"VulnerabilityID":"{vuln_id}","PkgID":"{pkg}@1.0","PkgName":"{pkg}",'
+            f'"InstalledVersion":"1.{i % 9}.0","Status":"affected",'
+            f'"Severity":"{severity}",{fragment}}}'
+        )
+    _write_trivy(path, artifact, per_target)
+
+
+def _write_trivy(path: Path, artifact: str, per_target: list[list[str]]) -> None:
+    with path.open("w") as out:
+        out.write(
+            f'{{"SchemaVersion":2,"ArtifactName":"{artifact}","ArtifactType":"container_image",'
+            '"Metadata":{"OS":{"Family":"debian","Name":"12.5"}},"Results":['
+        )
+        for t, vulns in enumerate(per_target):
+            if t:
+                out.write(",")
+            out.write(
+                f'{{"Target":"{artifact} (layer {t})","Class":"lang-pkgs","Type":"jar",'
+                '"Vulnerabilities":['
+            )
+            for start in range(0, len(vulns), 10_000):
+                if start:
+                    out.write(",")
+                out.write(",".join(vulns[start : start + 10_000]))
+            out.write("]}")
+        out.write("]}")
+
+
 def write_intel(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     kev = SAMPLES / "intel/known_exploited_vulnerabilities_2026-08-07.json"
@@ -189,6 +257,8 @@ def main(argv: list[str]) -> None:
         write_report(
             Path(argv[2]), int(argv[1]), variant="--variant" in argv, name="bench/large:1.0"
         )
+    elif kind == "distinct":
+        write_distinct(Path(argv[2]), int(argv[1]))
     elif kind == "many":
         folder = Path(argv[3])
         folder.mkdir(parents=True, exist_ok=True)

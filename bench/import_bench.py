@@ -8,7 +8,10 @@ For each database (SQLite always; PostgreSQL when DATABASE_URL or --pg-url is re
 1. fresh database (migrated, KEV + EPSS loaded), then ``detente import large.json``;
 2. ``detente import large-variant.json`` on that database (5% changed, 5% new, 5% gone);
 3. fresh database, ``detente import FOLDER`` of COUNT reports of PER findings;
-4. fresh database, ``detente import`` of one PER-finding report: the fixed cost of one import.
+4. fresh database, ``detente import`` of one PER-finding report: the fixed cost of one import;
+5. with ``--distinct``: fresh database, ``detente import distinct.json`` (as many findings as the
+   large report, 90% with their own id, title and ~2 KB description: a SAST-like report), then
+   the same file again (re-import).
 
 Each measurement is a fresh ``detente`` process. Wall time is measured around it; CPU time and
 ru_maxrss (the largest single process: the importer or its parse child) come from ``wait4``;
@@ -72,17 +75,21 @@ def generate(*args: str) -> None:
     subprocess.run([str(PYTHON), str(BENCH / "generate.py"), *args], check=True, cwd=ROOT)
 
 
-def ensure_data(large: int, many: tuple[int, int]) -> dict[str, Path]:
+def ensure_data(large: int, many: tuple[int, int], distinct: bool = False) -> dict[str, Path]:
     OUT.mkdir(exist_ok=True)
     paths = {
         "intel": OUT / "intel",
         "large": OUT / f"large-{large}.json",
         "variant": OUT / f"large-{large}-variant.json",
         "many": OUT / f"many-{many[0]}x{many[1]}",
+        "distinct": OUT / f"distinct-{large}.json",
     }
+    if distinct and not paths["distinct"].exists():
+        print(f"generating {paths['distinct'].name} …", flush=True)
+        generate("distinct", str(large), str(paths["distinct"]))
     if not (paths["intel"] / "epss.csv").exists():
         generate("intel", str(paths["intel"]))
-    if large and not paths["large"].exists():
+    if large and not paths["large"].exists():  # also the size of the distinct report
         print(f"generating {paths['large'].name} …", flush=True)
         generate("large", str(large), str(paths["large"]))
     if large and not paths["variant"].exists():
@@ -232,7 +239,7 @@ def measure(case: str, db: str, findings: int, argv: list[str], env: dict[str, s
 
 
 def run(args: argparse.Namespace) -> list[Result]:
-    paths = ensure_data(args.large, (args.many[0], args.many[1]))
+    paths = ensure_data(args.large, (args.many[0], args.many[1]), args.distinct)
     if args.db == "both":
         args.db = "sqlite,postgres"
     dbs = []
@@ -248,11 +255,18 @@ def run(args: argparse.Namespace) -> list[Result]:
         for kind in dbs:
             database = Database(kind, args.pg_url, paths["intel"], Path(tmp))
             try:
-                if args.large:
+                if args.large and not args.skip_large:
                     env = database.fresh()
                     for case, path in (("large", paths["large"]), ("re-import", paths["variant"])):
                         # the variant drops 5% and adds 5%: as many findings as the original
                         argv = [str(DETENTE), "import", str(path)]
+                        result = measure(case, kind, args.large, argv, env)
+                        print(result.row(), flush=True)
+                        results.append(result)
+                if args.distinct:
+                    env = database.fresh()
+                    argv = [str(DETENTE), "import", str(paths["distinct"])]
+                    for case in ("distinct", "distinct again"):
                         result = measure(case, kind, args.large, argv, env)
                         print(result.row(), flush=True)
                         results.append(result)
@@ -297,6 +311,13 @@ def main(argv: list[str] | None = None) -> None:
         help="COUNT reports of PER findings imported as one folder",
     )  # fmt: skip
     parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both")
+    parser.add_argument(
+        "--distinct", action="store_true",
+        help="also import a report of --large findings that mostly carry their own texts",
+    )  # fmt: skip
+    parser.add_argument(
+        "--skip-large", action="store_true", help="do not import the large report and its variant"
+    )
     parser.add_argument(
         "--pg-url", default=os.environ.get("DATABASE_URL", PG_DEFAULT),
         help=f"an existing database to connect through (it creates {BENCH_DB})",

@@ -108,6 +108,9 @@ IMPORT_SCANNER_LEN = _max_length(ScanImport, "scanner")
 # Not column limits (text columns): how much of a vulnerability's texts is kept.
 DESCRIPTION_LIMIT = 20_000
 REFERENCES_LIMIT = 20
+# Vulnerability texts are written in batches of this many ids (about 20 MB at 2 KB each) instead
+# of once at the end of the file: memory stays bounded whatever the number of distinct texts.
+TEXT_BATCH = 10_000
 
 FINDING_COLUMNS = (
     "fingerprint", "asset_id", "scanner", "vuln_id", "cve", "aliases", "title", "severity",
@@ -257,7 +260,11 @@ class _Run:
         self.times: dict[dt.datetime | None, Any] = {None: None}
         self.isos: dict[Any, str] = {}  # datetimes, and stored bases (text), to ISO text
         self.bases: dict[Any, dt.datetime] = {}
+        # vulnerability texts waiting to be written (at most TEXT_BATCH: a report where every
+        # finding carries its own 2 KB text must not hold them all), and every id described so
+        # far in this file (the texts table keeps the first text it is given for an id)
         self.vulns: dict[str, tuple[str, str, str]] = {}
+        self.described: set[str] = set()
         self.cves: dict[str | tuple[str, tuple[str, ...]], str | None] = {}
         self.inserts: list[tuple[Any, ...]] = []
         self.updates: list[tuple[Any, ...]] = []
@@ -455,6 +462,8 @@ class _Run:
         targets = self.targets
         enriched = self.enriched
         vulns = self.vulns
+        described = self.described
+        describe = described.add
         stored = self.s.stored
         append = self.inserts.append
         now_iso = self.now_iso
@@ -486,7 +495,8 @@ class _Run:
                 found = self.facts_for(pf, cve, target)
             facts, new_deadline = found
             vuln_id = pf.vuln_id
-            if pf.description and vuln_id not in vulns and vuln_id not in stored:
+            if pf.description and vuln_id not in described and vuln_id not in stored:
+                describe(vuln_id)
                 vulns[vuln_id] = (
                     pf.title[:VULN_TITLE_LEN],
                     pf.description[:DESCRIPTION_LIMIT],
@@ -702,6 +712,8 @@ class _Run:
 
     def flush(self) -> None:
         self.maybe_defer_indexes()
+        if len(self.vulns) >= TEXT_BATCH:
+            self.write_texts()
         if self.inserts:
             # in fingerprint order: the unique index is then written page by page, not at random
             self.inserts.sort(key=_first)
@@ -759,13 +771,20 @@ class _Run:
                 ScanScope.objects.filter(asset=scope.asset, scanner=scope.scanner).update(
                     last_import=self.scan, last_seen=self.now
                 )
-        if self.vulns:
-            insert_new_rows(
-                Vulnerability._meta.db_table,
-                ("vuln_id", "title", "description", '"references"'),
-                [(vid, *rest) for vid, rest in self.vulns.items()],
-                key="vuln_id",
-            )
+        self.write_texts()
+
+    def write_texts(self) -> None:
+        """Write the waiting vulnerability texts (an id already stored keeps its text)."""
+        if not self.vulns:
+            return
+        self.copier.wait()  # the connection's next statement: the previous COPY ends first
+        insert_new_rows(
+            Vulnerability._meta.db_table,
+            ("vuln_id", "title", "description", '"references"'),
+            [(vid, *rest) for vid, rest in self.vulns.items()],
+            key="vuln_id",
+        )
+        self.vulns = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -901,8 +920,9 @@ def _parsed_batches(
     also takes the findings' fingerprints."""
     if _parallel(size):
         yield from parse_worker.parse_batches(
-            stream, name, fmt=fmt, digest=digest, identify=Identifier(options)
-        )
+            stream, name, fmt=fmt, digest=digest, batch=parse_worker.BATCH,
+            identify=Identifier(options),
+        )  # fmt: skip
     else:
         if digest is not None:
             digest.hexdigest = parse_worker.stream_sha256(stream)
@@ -1048,7 +1068,7 @@ def _import(
                 "notes": len(run.notes),
             },
         )
-    session.stored.update(run.vulns)  # committed (or part of the caller's transaction)
+    session.stored.update(run.described)  # committed (or part of the caller's transaction)
     if not is_postgres() and scan.new > 50_000:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA optimize")
