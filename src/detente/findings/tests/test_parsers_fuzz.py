@@ -353,7 +353,6 @@ def test_seeds_themselves_parse_without_skips() -> None:
 DETENTE = str(Path(sys.executable).with_name("detente"))
 
 
-@pytest.mark.django_db(transaction=True)
 def test_cli_never_exits_3_on_mutated_reports(tmp_path: Path) -> None:
     """A handful of mutated reports (one per format family, fixed) through ``detente import``:
     exit 0 (read, bad records noted) or 2 (refused, named); never 3 (an internal error)."""
