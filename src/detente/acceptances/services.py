@@ -140,7 +140,7 @@ def _has_owner(findings: Sequence[Finding], service: BusinessService | None) -> 
     return owned.filter(assets__findings__in=[f.pk for f in findings]).exists()
 
 
-def acceptance_request(
+def acceptance_request(  # noqa: PLR0913 - keyword-only service: one argument per field of the request
     *,
     actor: Person,
     title: str,

@@ -170,7 +170,7 @@ _ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-def readable(value: Any) -> str:
+def readable(value: Any) -> str:  # noqa: PLR0911 - a dispatch on the value's type, one return per type
     """A value as a person reads it: no Python reprs, no microseconds, control characters
     escaped (``\\x1b``), times in UTC to the minute, nested records as ``key: value; …``."""
     if value is None:

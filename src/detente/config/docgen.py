@@ -148,7 +148,7 @@ def _is_model(annotation: Any) -> bool:
     return hasattr(annotation, "model_fields") and hasattr(annotation, "model_json_schema")
 
 
-def _type_name(annotation: Any) -> str:
+def _type_name(annotation: Any) -> str:  # noqa: PLR0911 - a dispatch on the annotation's kind, one return each
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Literal:

@@ -441,7 +441,7 @@ class _Run:
             append(cve)  # type: ignore[arg-type]
         return cves
 
-    def handle_chunk(self, chunk: list[ParsedFinding], fps: list[str] | None = None) -> None:
+    def handle_chunk(self, chunk: list[ParsedFinding], fps: list[str] | None = None) -> None:  # noqa: PLR0915 - the hot loop, written out for speed (see docstring)
         """Every finding of a chunk: the new ones straight into rows, the known ones through
         ``handle_existing``. One loop with the new-row path written out: at a million findings a
         method call per finding is a second of the import."""

@@ -398,7 +398,7 @@ def _vex_not_affected(finding_ids: list[int]) -> dict[int, dict[str, Any]]:
     return found
 
 
-def _matches(
+def _matches(  # noqa: PLR0911 - one return per rule condition (gate branch edits this)
     rule: GateRule, item: Item, criticality: str, internet_facing: bool, exposed: bool
 ) -> bool:
     if rule.criticality and criticality not in rule.criticality:
@@ -465,7 +465,7 @@ def evaluate(request: GateRequest, *, doc: PolicyDocument | None = None) -> Resu
         return _evaluate(request, doc)
 
 
-def _evaluate(request: GateRequest, doc: PolicyDocument | None) -> Result:
+def _evaluate(request: GateRequest, doc: PolicyDocument | None) -> Result:  # noqa: C901, PLR0912, PLR0915 - one pass over the build's findings; split pending
     started = time.perf_counter()
     now = request.now or clock.now()
     if doc is None:

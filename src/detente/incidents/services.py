@@ -187,7 +187,7 @@ def regimes_configure(
 # ----------------------------------------------------------------------------- declare and move
 
 
-def incident_declare(
+def incident_declare(  # noqa: PLR0913 - keyword-only service: one argument per field of the incident
     *,
     actor: Person,
     title: str,

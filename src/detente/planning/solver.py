@@ -301,7 +301,7 @@ def _fill(problem: Problem, *, rule: str, improve_until: float) -> list[int | No
     return assignment
 
 
-def _improve(
+def _improve(  # noqa: C901, PLR0912 - the local search's moves in one loop; split pending
     problem: Problem,
     assignment: list[int | None],
     remaining: list[float],

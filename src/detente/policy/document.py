@@ -212,6 +212,17 @@ class PolicyDocument(msgspec.Struct, frozen=True, forbid_unknown_fields=True, di
 
 
 def _check(doc: PolicyDocument) -> None:
+    known = _check_deadlines(doc)
+    _check_acceptances(doc, known)
+    _check_incidents(doc)
+    _check_planning(doc)
+    _check_tension(doc)
+    check_api_register(doc.api_register)
+    check_initiatives(doc.initiatives)
+
+
+def _check_deadlines(doc: PolicyDocument) -> set[str]:
+    """The deadline section's references are to known classes; returns the known classes."""
     d = doc.deadlines
     known = set(d.classes)
     for severity, cls in d.by_severity.items():
@@ -247,6 +258,10 @@ def _check(doc: PolicyDocument) -> None:
         raise InputError(
             f"unknown deadline class {d.kev_class!r}", record="deadlines", field="kev_class"
         )
+    return known
+
+
+def _check_acceptances(doc: PolicyDocument, known: set[str]) -> None:
     for cls, rule in doc.acceptances.by_class.items():
         if cls not in known:
             raise InputError(f"unknown deadline class {cls!r}", record="acceptances.by_class")
@@ -259,6 +274,9 @@ def _check(doc: PolicyDocument) -> None:
         raise InputError(
             f"no acceptance rule for deadline class {cls!r}", record="acceptances.by_class"
         )
+
+
+def _check_incidents(doc: PolicyDocument) -> None:
     missing_sev = {"sev1", "sev2", "sev3", "sev4"} - set(doc.incidents.cadence)
     if missing_sev:
         raise InputError(
@@ -272,10 +290,6 @@ def _check(doc: PolicyDocument) -> None:
         raise InputError(
             "must not be negative", record="incidents", field="reminder_minutes_before"
         )
-    _check_planning(doc)
-    _check_tension(doc)
-    check_api_register(doc.api_register)
-    check_initiatives(doc.initiatives)
 
 
 def _check_planning(doc: PolicyDocument) -> None:

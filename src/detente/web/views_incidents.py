@@ -385,7 +385,7 @@ def _answer(person: Person, incident: Incident, post: Any) -> str:
     return f"Your answer to briefing #{done.number}'s ask {ask} is recorded on the timeline."
 
 
-def _act(action: str, person: Person, incident: Incident, post: Any) -> str | None:
+def _act(action: str, person: Person, incident: Incident, post: Any) -> str | None:  # noqa: PLR0911 - one return per form action (issue 21 moves views)
     if action == "status":
         if post.get("to") == IncidentStatus.CLOSED and post.get("confirmed") != "yes":
             raise InputError(

@@ -67,7 +67,7 @@ def initiative_detail(request: HttpRequest, initiative_id: int) -> HttpResponse:
     )  # fmt: skip
 
 
-def _act(
+def _act(  # noqa: PLR0911 - one return per form action (issue 21 moves views)
     action: str, person: Person, initiative: Initiative, post: Any, files: Any = None
 ) -> str | None:
     number = post.get("phase")

@@ -14,7 +14,7 @@ from detente.findings.parsers.base import (
     ParseError,
     Parser,
     Severity,
-    as_int,
+    as_line,
     as_str,
     expect_dict,
     expect_list,
@@ -61,7 +61,7 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
                     ParseError("expected a string", record=record, field="filename/test_id")
                 )
                 continue
-            line = as_int(result.get("line_number"), record=record, field="line_number")
+            line = as_line(result.get("line_number"), record=record, field="line_number")
             raw_severity = result.get("issue_severity")
             severity = severity_from(
                 raw_severity, SEVERITIES, record=record, field="issue_severity"

@@ -365,12 +365,17 @@ def severity_from_score(score: float) -> Severity:
 _CWE_RE = re.compile(r"(?:CWE[-_ ]?)?(\d{1,5})\s*$", re.IGNORECASE)
 
 
+# The largest number an integer column (line, CWE) takes on every supported database.
+DB_INT_MAX = 2**31 - 1
+
+
 def parse_cwe(value: object) -> int | None:
-    """``"CWE-79"``, ``"79"``, ``79`` → 79; empty, zero or unparsable → None."""
+    """``"CWE-79"``, ``"79"``, ``79`` → 79; empty, zero, negative, out of range or unparsable
+    → None."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value or None
+        return value if 0 < value <= DB_INT_MAX else None
     match = _CWE_RE.match(str(value).strip())
     if not match:
         return None
@@ -419,6 +424,22 @@ def as_int(value: object, *, record: str, field: str) -> int | None:
         raise ParseError(
             f"expected a whole number, got {value!r}", record=record, field=field
         ) from None
+
+
+def line_number(value: int | None, *, record: str, field: str) -> int | None:
+    """A line number the database takes: 0 (no line) → None; negative or beyond ``DB_INT_MAX``
+    → None, noted as dropped (the finding stays)."""
+    if value is None or value == 0:
+        return None
+    if 0 < value <= DB_INT_MAX:
+        return value
+    note(DROPPED, record, field, f"line {value} is out of range (1 to {DB_INT_MAX}): dropped")
+    return None
+
+
+def as_line(value: object, *, record: str, field: str) -> int | None:
+    """``as_int`` for a line number (see ``line_number``)."""
+    return line_number(as_int(value, record=record, field=field), record=record, field=field)
 
 
 def as_float(value: object, *, record: str, field: str) -> float | None:

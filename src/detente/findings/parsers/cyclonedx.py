@@ -28,6 +28,7 @@ from detente.findings.parsers.base import (
     expect_dict,
     expect_list,
     normalise_cvss_vector,
+    parse_cwe,
     parse_json_or_xml,
     read_json,
     severity_from,
@@ -183,15 +184,14 @@ def _lookup(components: Mapping[str, _Component], ref: str) -> _Component | None
 
 
 def _cwe_ints(values: list[Any]) -> list[int]:
+    """The CWE numbers among ``values`` ("79", "CWE-79", 79); others (0, out of range) left out."""
     found = []
     for value in values:
         text = as_str(value)
-        if (
-            text is not None
-            and text.removeprefix("CWE-").isdigit()
-            and int(text.removeprefix("CWE-"))
-        ):
-            found.append(int(text.removeprefix("CWE-")))
+        if text is not None and text.removeprefix("CWE-").isdigit():
+            number = parse_cwe(text.removeprefix("CWE-"))
+            if number is not None:
+                found.append(number)
     return found
 
 

@@ -19,6 +19,7 @@ from defusedxml.ElementTree import parse as xml_parse
 
 from detente.findings.parsers.base import (
     COMMON_SEVERITIES,
+    DB_INT_MAX,
     ParsedFinding,
     ParseError,
     Parser,
@@ -104,7 +105,7 @@ def _maven_component(gav: str) -> _Component | None:
 def _first_cwe(values: list[str]) -> int | None:
     for value in values:
         match = _CWE_RE.match(value.strip())
-        if match and int(match.group(1)):
+        if match and 0 < int(match.group(1)) <= DB_INT_MAX:
             return int(match.group(1))
     return None
 

@@ -19,7 +19,7 @@ from detente.findings.parsers.base import (
     Parser,
     Severity,
     as_float,
-    as_int,
+    as_line,
     as_str,
     expect_dict,
     expect_list,
@@ -225,7 +225,7 @@ def _code_scanning(alerts: list[Any]) -> Iterator[ParsedFinding]:
             )
             location = obj_or_empty(instance.get("location"))
             path = as_str(location.get("path"))
-            line = as_int(
+            line = as_line(
                 location.get("start_line"),
                 record=record,
                 field="most_recent_instance.location.start_line",

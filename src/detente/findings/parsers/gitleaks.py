@@ -18,7 +18,7 @@ from detente.findings.parsers.base import (
     ParseError,
     Parser,
     Severity,
-    as_int,
+    as_line,
     as_str,
     expect_dict,
     expect_list,
@@ -59,7 +59,7 @@ def _read(entry: dict[str, Any], record: str) -> _Leak:
         rule = as_str(entry.get("RuleID"))
         title = as_str(entry.get("Description")) or rule
         file_path = entry.get("File")
-        line = as_int(entry.get("StartLine"), record=record, field="StartLine")
+        line = as_line(entry.get("StartLine"), record=record, field="StartLine")
         secret = entry.get("Secret")
         if secret is None:
             secret = entry.get("Match")
@@ -70,7 +70,7 @@ def _read(entry: dict[str, Any], record: str) -> _Leak:
         rule = as_str(entry.get("rule"))
         title = rule
         file_path = entry.get("file")
-        line = as_int(entry.get("lineNumber"), record=record, field="lineNumber")
+        line = as_line(entry.get("lineNumber"), record=record, field="lineNumber")
         secret = entry.get("offender")
         commit = as_str(entry.get("commit"))
         raw_tags = entry.get("tags")

@@ -14,11 +14,12 @@ from typing import IO, Any
 
 from detente.findings.parsers.base import (
     COMMON_SEVERITIES,
+    DB_INT_MAX,
     ParsedFinding,
     ParseError,
     Parser,
     Severity,
-    as_int,
+    as_line,
     as_str,
     declare_scope,
     expect_dict,
@@ -86,7 +87,7 @@ def cwes_from(*values: object) -> tuple[int, ...]:
                 if number:
                     found.setdefault(number, None)
         elif isinstance(value, int) and not isinstance(value, bool):
-            if value:
+            if 0 < value <= DB_INT_MAX:
                 found.setdefault(value, None)
         elif isinstance(value, list):
             for item in value:
@@ -283,7 +284,7 @@ def _location(raw: object, artifacts: list[Any], where: str) -> tuple[str | None
     region = physical.get("region")
     if region is not None:
         region = expect_dict(region, record=where, field="physicalLocation.region")
-        line = as_int(region.get("startLine"), record=where, field="region.startLine")
+        line = as_line(region.get("startLine"), record=where, field="region.startLine")
     return uri, line, logical
 
 

@@ -16,7 +16,7 @@ from detente.findings.parsers.base import (
     ParseError,
     Parser,
     Severity,
-    as_int,
+    as_line,
     as_str,
     expect_dict,
     expect_list,
@@ -94,7 +94,7 @@ def _cli_results(document: dict[str, Any]) -> Iterator[ParsedFinding]:
                 require(result, "start", record=record), record=record, field="start"
             )
             end = obj_or_empty(result.get("end"))
-            line = as_int(start.get("line"), record=record, field="start.line")
+            line = as_line(start.get("line"), record=record, field="start.line")
             span = (
                 check_id,
                 path,
@@ -197,7 +197,7 @@ def _app_vulns(document: dict[str, Any]) -> Iterator[ParsedFinding]:
                 vuln.get("dependencyFileLocation"), record=record, field="dependencyFileLocation"
             )
             file_path = as_str(location.get("path"))
-            line = as_int(
+            line = as_line(
                 location.get("startLine"), record=record, field="dependencyFileLocation.startLine"
             )
             matched = vuln.get("matchedDependency")

@@ -12,7 +12,7 @@ import io
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from detente.findings.parsers.base import (
     COMMON_SEVERITIES,
@@ -30,6 +30,9 @@ from detente.findings.parsers.base import (
     skip_record,
     strip_nuls,
 )
+
+if TYPE_CHECKING:
+    import _csv
 
 SCANNER = "nessus"
 
@@ -153,6 +156,17 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
     if csv.field_size_limit() < _FIELD_LIMIT:
         csv.field_size_limit(_FIELD_LIMIT)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    columns = _read_header(reader)
+    items = _collect(reader, columns)
+    for (plugin, host, port, protocol), item in items.items():
+        try:
+            yield _finding(columns, item, plugin=plugin, host=host, port=port, protocol=protocol)
+        except ParseError as exc:
+            skip_record(exc)
+
+
+def _read_header(reader: _csv.Reader) -> _Columns:
+    """The header's columns; refused unless it names the plugin, the title and the severity."""
     try:
         header = next(reader)
     except StopIteration:
@@ -167,54 +181,52 @@ def parse(stream: IO[bytes], name: str) -> Iterator[ParsedFinding]:
                 record="header",
                 field=names[0],
             )
+    return columns
 
-    items: dict[tuple[str, str, str, str], _Item] = {}
+
+_Key = tuple[str, str, str, str]  # plugin, host, port, protocol
+
+
+def _collect(reader: _csv.Reader, columns: _Columns) -> dict[_Key, _Item]:
+    """One item per plugin on a host's port: the first row's values, every row's CVEs (exports
+    repeat a plugin's row once per CVE). Bad rows are skipped and named."""
+    items: dict[_Key, _Item] = {}
     line = 1
     try:
         for row in reader:
+            line = reader.line_num
             try:
-                line = reader.line_num
-                record = f"row {line}"
-                if not any(cell.strip() for cell in row):
-                    continue  # trailing blank rows (Tenable.sc pads exports)
-                plugin = columns.get(row, _PLUGIN)
-                if plugin is None:
-                    skip_record(
-                        ParseError("required field is missing", record=record, field=_PLUGIN[0])
-                    )
-                    continue
-                state = (columns.get(row, _STATE) or "").lower()
-                if state == "fixed":
-                    continue  # a fixed item is absent from the scan: re-import closes it
-                host = columns.first_value(row, _HOST) or columns.first_value(row, _HOST_FALLBACK)
-                if host is None:
-                    skip_record(
-                        ParseError("required field is missing", record=record, field=_HOST[0])
-                    )
-                    continue
-                port = columns.get(row, _PORT) or "0"
-                protocol = (columns.get(row, _PROTOCOL) or "tcp").lower()
-                key = (plugin, host, port, protocol)
-                item = items.get(key)
-                if item is None:
-                    column, raw = columns.first_named(row, _SEVERITY)
-                    severity = severity_from(raw, _SEVERITIES, record=record, field=column)
-                    item = _Item(
-                        record=record, row=row, severity=severity, scanner_severity=raw or ""
-                    )
-                    items[key] = item
-                for match in _CVE_RE.findall(columns.get(row, _CVE) or ""):
-                    item.cves.setdefault(match.upper(), None)
+                _take_row(columns, row, f"row {line}", items)
             except ParseError as exc:
                 skip_record(exc)
     except csv.Error as exc:
         raise ParseError(f"not valid CSV ({exc})", record=f"row {line + 1}") from None
+    return items
 
-    for (plugin, host, port, protocol), item in items.items():
-        try:
-            yield _finding(columns, item, plugin=plugin, host=host, port=port, protocol=protocol)
-        except ParseError as exc:
-            skip_record(exc)
+
+def _take_row(columns: _Columns, row: list[str], record: str, items: dict[_Key, _Item]) -> None:
+    if not any(cell.strip() for cell in row):
+        return  # trailing blank rows (Tenable.sc pads exports)
+    plugin = columns.get(row, _PLUGIN)
+    if plugin is None:
+        raise ParseError("required field is missing", record=record, field=_PLUGIN[0])
+    state = (columns.get(row, _STATE) or "").lower()
+    if state == "fixed":
+        return  # a fixed item is absent from the scan: re-import closes it
+    host = columns.first_value(row, _HOST) or columns.first_value(row, _HOST_FALLBACK)
+    if host is None:
+        raise ParseError("required field is missing", record=record, field=_HOST[0])
+    port = columns.get(row, _PORT) or "0"
+    protocol = (columns.get(row, _PROTOCOL) or "tcp").lower()
+    key = (plugin, host, port, protocol)
+    item = items.get(key)
+    if item is None:
+        column, raw = columns.first_named(row, _SEVERITY)
+        severity = severity_from(raw, _SEVERITIES, record=record, field=column)
+        item = _Item(record=record, row=row, severity=severity, scanner_severity=raw or "")
+        items[key] = item
+    for match in _CVE_RE.findall(columns.get(row, _CVE) or ""):
+        item.cves.setdefault(match.upper(), None)
 
 
 def _finding(

@@ -27,6 +27,7 @@ from detente.findings.parsers.base import (
     Parser,
     Severity,
     declare_scope,
+    line_number,
     normalise_cvss_vector,
     parse_cwe,
     severity_from,
@@ -457,7 +458,7 @@ def _misconfigurations(result: _Result, ctx: _Context, prefix: str) -> Iterator[
                 asset_kind=ctx.asset_kind,
                 asset_name=ctx.asset_name,
                 file_path=target or None,
-                line=line or None,
+                line=line_number(line, record=record, field="CauseMetadata.StartLine"),
                 description=text or None,
                 references=tuple(refs[:MAX_REFERENCES]),
             )
@@ -488,7 +489,7 @@ def _secrets(result: _Result, ctx: _Context, prefix: str) -> Iterator[ParsedFind
                 asset_kind=ctx.asset_kind,
                 asset_name=ctx.asset_name,
                 file_path=target or None,
-                line=item.StartLine or None,
+                line=line_number(item.StartLine, record=record, field="StartLine"),
                 description=f"Secret of category {item.Category} found" if item.Category else None,
             )
         except ParseError as exc:

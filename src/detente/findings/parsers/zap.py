@@ -14,6 +14,7 @@ from typing import IO, Any
 from defusedxml.ElementTree import iterparse
 
 from detente.findings.parsers.base import (
+    DB_INT_MAX,
     ParsedFinding,
     ParseError,
     Parser,
@@ -61,7 +62,8 @@ def _cwe(value: object) -> int | None:
         number = int(text)
     except ValueError:
         return None
-    return number if number > 0 else None  # ZAP writes -1 and 0 for "no CWE"
+    # ZAP writes -1 and 0 for "no CWE"
+    return number if 0 < number <= DB_INT_MAX else None
 
 
 def _site_asset(name: str | None, host: str | None, port: str | None, ssl: str | None) -> str:
