@@ -20,7 +20,7 @@ FACILITATOR_PATHS = ("/api/resets/facilitator",)
 
 def _least_privilege(request: HttpRequest, person: Person) -> None:
     """A facilitator reads their reset's evidence pack and nothing else."""
-    if person.role == Role.FACILITATOR and (
+    if person.has_role(Role.FACILITATOR) and (
         request.method not in SAFE_METHODS or request.path not in FACILITATOR_PATHS
     ):
         raise PermissionDenied("a facilitator reads only the reset's evidence pack")

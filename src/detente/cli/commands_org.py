@@ -58,7 +58,7 @@ def _actor(email: str | None) -> Any:
 
     if email or os.environ.get("DETENTE_ACTOR"):
         return person_by_email(email)
-    if Person.objects.filter(active=True, role__in=ORG_WRITERS).exists():
+    if Person.objects.holding(*ORG_WRITERS).filter(active=True).exists():
         return person_by_email(None)  # asks for --as
     return None
 

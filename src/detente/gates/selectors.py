@@ -186,6 +186,6 @@ def overrides_awaiting(person: Person) -> list[GateOverride]:
     from detente.policy.services import active_policy
 
     rule = active_policy()[0].gate.override
-    if person.role not in rule.second_signers:
+    if not person.has_any_role(rule.second_signers):
         return []
     return [o for o in waiting if not (rule.other_role and o.role == person.role)]

@@ -195,7 +195,7 @@ def org_apply(
     ``actor`` None is the system (the demo, a first install); a person must be allowed to
     change the organisation (``ORG_WRITERS``).
     """
-    if actor is not None and not dry_run and actor.role not in ORG_WRITERS:
+    if actor is not None and not dry_run and not actor.has_any_role(ORG_WRITERS):
         raise PermissionDenied(
             f"{actor.get_role_display()} may not change the organisation "
             f"(who may: {', '.join(sorted(r.label for r in ORG_WRITERS))})"
@@ -478,7 +478,7 @@ _MODELS: dict[str, Any] = {
 def org_deactivate(*, actor: Person, kind: str, pk: int) -> None:
     """Deactivate one person, team, service or asset (kept for history; re-activated by
     listing it again in an organisation file). Audited; the same roles as ``org_apply``."""
-    if actor.role not in ORG_WRITERS:
+    if not actor.has_any_role(ORG_WRITERS):
         raise PermissionDenied(f"{actor.get_role_display()} may not change the organisation")
     model = _MODELS[kind]
     with transaction.atomic():

@@ -47,7 +47,7 @@ def signed_in(view: View) -> View:
         if person is None:
             query = urlencode({"next": request.get_full_path()})
             return HttpResponseRedirect(f"{reverse('web:login')}?{query}")
-        if person.role == Role.FACILITATOR:
+        if person.has_role(Role.FACILITATOR):
             # Least privilege: an external facilitator has one door (``facilitator_door``).
             return HttpResponseRedirect(reverse("web:facilitator"))
         request.person = person  # type: ignore[attr-defined]
@@ -65,7 +65,7 @@ def facilitator_door(view: View) -> View:
         if person is None:
             query = urlencode({"next": request.get_full_path()})
             return HttpResponseRedirect(f"{reverse('web:login')}?{query}")
-        if person.role != Role.FACILITATOR:
+        if not person.has_role(Role.FACILITATOR):
             return HttpResponseRedirect(reverse("web:reset"))
         request.person = person  # type: ignore[attr-defined]
         return view(request, *args, **kwargs)

@@ -58,9 +58,9 @@ class ApiAddForm(forms.Form):
         label="Owners (CIO side)",
     )
     security_contact = forms.ModelChoiceField(
-        queryset=Person.objects.filter(
-            active=True, role__in=(Role.CISO, Role.SECURITY_LEAD)
-        ).order_by("name"),
+        queryset=Person.objects.holding(Role.CISO, Role.SECURITY_LEAD)
+        .filter(active=True)
+        .order_by("name"),
         to_field_name="email",
         required=False,
         label="Security contact (CISO side)",

@@ -33,7 +33,7 @@ def meetings(request: HttpRequest) -> HttpResponse:
         "meetings/list.html",
         {
             "rows": rows,
-            "is_leader": _person(request).role in LEADERS,
+            "is_leader": _person(request).has_any_role(LEADERS),
         },
     )
 
@@ -71,7 +71,7 @@ def meeting(request: HttpRequest, meeting_id: int) -> HttpResponse:
             "items": found.items.all(),
             "attendees": found.attendees.select_related("person"),
             "actions": found.actions.select_related("owner"),
-            "is_leader": _person(request).role in LEADERS,
+            "is_leader": _person(request).has_any_role(LEADERS),
         },
     )
 
@@ -132,8 +132,8 @@ def reset(request: HttpRequest) -> HttpResponse:
         {
             "r": current,
             "state": selectors.reset_state(current) if current else None,
-            "is_leader": _person(request).role in LEADERS,
-            "facilitators": Person.objects.filter(role=Role.FACILITATOR, active=True),
+            "is_leader": _person(request).has_any_role(LEADERS),
+            "facilitators": Person.objects.holding(Role.FACILITATOR).filter(active=True),
             "scopes": services.SCOPES,
         },
     )

@@ -35,7 +35,7 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> Htt
     """The site's page frame (navigation, its current section, the needs count) and who may
     change the organisation."""
     me = _person(request)
-    frame = {"can_change_org": me.role in ORG_WRITERS}
+    frame = {"can_change_org": me.has_any_role(ORG_WRITERS)}
     return render_page(request, f"org/{template}", frame | context)
 
 

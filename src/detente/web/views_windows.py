@@ -62,7 +62,7 @@ def windows(request: HttpRequest) -> HttpResponse:
             "blackouts": Blackout.objects.select_related("service").order_by("-starts_at")[:50],
             "services": BusinessService.objects.order_by("slug"),
             "units": CapacityUnit.choices,
-            "may_plan": person.role in PLANNERS,
+            "may_plan": person.has_any_role(PLANNERS),
         },
     )
 

@@ -26,7 +26,7 @@ from detente.core.errors import InputError, NotFound
 from detente.decisions.models import DecisionRecord
 from detente.inventory.models import Asset
 from detente.inventory.selectors import service_by_slug
-from detente.people.models import Person, Role
+from detente.people.models import Person
 
 router = Router(tags=["acceptances"])
 
@@ -35,7 +35,7 @@ def _visible(person: Person) -> QuerySet[RiskAcceptance]:
     qs = RiskAcceptance.objects.select_related("requester").prefetch_related(
         "signatures__signer", "items"
     )
-    if person.role == Role.SERVICE_OWNER:
+    if person.owner_scoped:
         qs = qs.filter(items__finding__asset__service__owner=person).distinct()
     return qs
 

@@ -19,7 +19,6 @@ from ninja.files import UploadedFile
 from detente.api.auth import actor, require_write
 from detente.api.schemas import ERRORS, In, Limit, PathId
 from detente.core.errors import InputError, NotFound
-from detente.people.models import Role
 
 router = Router(tags=["gates"])
 
@@ -194,7 +193,7 @@ def gate_runs(
         raise InputError("limit 1..500", field="limit")
     target = service_by_slug(service) if service else None
     person = actor(request)
-    found = runs(target, limit, owner=person if person.role == Role.SERVICE_OWNER else None)
+    found = runs(target, limit, owner=person if person.owner_scoped else None)
     return [run_summary(r) for r in found]
 
 
@@ -205,7 +204,7 @@ def gate_run_get(request: HttpRequest, run_id: PathId) -> dict[str, Any]:
 
     run = run_by_id(run_id)
     person = actor(request)
-    if person.role == Role.SERVICE_OWNER and run.service.owner_id != person.pk:
+    if person.owner_scoped and run.service.owner_id != person.pk:
         raise NotFound(f"gate run {run_id} does not exist")  # as for findings: not visible
     return run_summary(run)
 
