@@ -51,7 +51,8 @@ from detente.access.models import OidcIdentity
 from detente.audit.services import audit_record
 from detente.core import clock
 from detente.core.errors import DetenteError, InputError, PermissionDenied
-from detente.people.models import Person, Role
+from detente.people.models import Person, Role, roles_checked
+from detente.people.services import person_roles_write
 
 LEEWAY_SECONDS = 60
 PENDING_KEY = "oidc_pending"  # session key: state → what the callback needs
@@ -188,10 +189,15 @@ def group_roles(*, inline: str, file: str) -> tuple[tuple[str, str], ...]:
     return tuple((str(group), str(role)) for group, role in mapping.items())
 
 
-def role_for(roles: Sequence[tuple[str, str]], groups: Sequence[str]) -> Role | None:
-    """The role of the first mapped group (in the mapping's order) the person is in."""
+def roles_for(roles: Sequence[tuple[str, str]], groups: Sequence[str]) -> tuple[Role, ...]:
+    """The roles of every mapped group the person is in, in the mapping's order: the first is the
+    primary role (it chooses the home page); none when no group is mapped."""
     held = set(groups)
-    return next((Role(role) for group, role in roles if group in held), None)
+    out: list[Role] = []
+    for group, role in roles:
+        if group in held and Role(role) not in out:
+            out.append(Role(role))
+    return tuple(out)
 
 
 # ------------------------------------------------------------------------------ the provider
@@ -433,7 +439,7 @@ def _sign_in(cfg: OidcConfig, claims: Mapping[str, Any], *, next_url: str) -> Si
 def oidc_person_provision(*, cfg: OidcConfig, sign_in: SignIn) -> Person:
     """The person behind a verified sign-in, created or updated from the groups; ``NoRole`` when
     none of the groups is mapped (audited; a person linked before is deactivated)."""
-    role = role_for(cfg.roles, sign_in.groups)
+    roles = roles_for(cfg.roles, sign_in.groups)
     label = f"single sign-on ({sign_in.issuer})"
     refused: DetenteError | None = None
     with transaction.atomic():
@@ -456,7 +462,8 @@ def oidc_person_provision(*, cfg: OidcConfig, sign_in: SignIn) -> Person:
                     "an operator must resolve it"
                 )
         subject_id = person.pk if person is not None else "unknown"
-        if role is None:
+        conflict = _roles_conflict(roles)
+        if not roles:
             groups = ", ".join(sign_in.groups) or "none"
             refused = NoRole(
                 f"you are signed in at {cfg.provider_name} as {sign_in.email}, but none of your "
@@ -476,6 +483,16 @@ def oidc_person_provision(*, cfg: OidcConfig, sign_in: SignIn) -> Person:
                     before={"active": True, "role": person.role},
                     after={"active": False, "reason": "no mapped group at sign-in"},
                 )  # fmt: skip
+        elif conflict:
+            refused = SsoRefused(
+                f"your groups at {cfg.provider_name} give roles that are never held together "
+                f"({conflict}); ask your administrator"
+            )
+            audit_record(
+                actor=None, actor_label=label, verb="access.signin_failed",
+                subject_type="account", subject_id=subject_id,
+                after={"reason": "sso_roles_conflict", "groups": list(sign_in.groups)},
+            )  # fmt: skip
         elif person is not None and not person.active:
             refused = SsoRefused(
                 f"{sign_in.email} is deactivated in Détente; an operator reactivates people"
@@ -486,7 +503,7 @@ def oidc_person_provision(*, cfg: OidcConfig, sign_in: SignIn) -> Person:
                 after={"reason": "sso_inactive", "groups": list(sign_in.groups)},
             )  # fmt: skip
         else:
-            person = _upsert(person=person, sign_in=sign_in, role=role, label=label)
+            person = _upsert(person=person, sign_in=sign_in, roles=roles, label=label)
             now = clock.now()
             if identity is None:
                 identity = OidcIdentity.objects.create(
@@ -507,24 +524,38 @@ def oidc_person_provision(*, cfg: OidcConfig, sign_in: SignIn) -> Person:
     return person
 
 
-def _upsert(*, person: Person | None, sign_in: SignIn, role: Role, label: str) -> Person:
+def _roles_conflict(roles: Sequence[Role]) -> str:
+    """Why these roles cannot be held together ("" when they can)."""
+    if not roles:
+        return ""
+    try:
+        roles_checked(roles[0], roles)
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
+def _upsert(*, person: Person | None, sign_in: SignIn, roles: Sequence[Role], label: str) -> Person:
+    """Create or update the person; their roles become exactly the mapped groups' roles (a group
+    removed at the provider takes its role away at this sign-in)."""
     user_model = get_user_model()
+    wanted = roles_checked(roles[0], roles)
     if person is None:
-        person = Person.objects.create(name=sign_in.name, email=sign_in.email, role=role)
+        person = Person.objects.create(name=sign_in.name, email=sign_in.email, role=wanted[0])
+        person_roles_write(person=person, roles=wanted)
         audit_record(
             actor=None, actor_label=label, verb="person.created", subject_type="person",
             subject_id=person.pk,
-            after={"name": person.name, "email": person.email, "role": role.value,
-                   "groups": list(sign_in.groups)},
+            after={"name": person.name, "email": person.email, "role": wanted[0],
+                   "roles": list(wanted), "groups": list(sign_in.groups)},
         )  # fmt: skip
-    elif person.role != role:
-        before = person.role
-        person.role = role
-        person.save(update_fields=["role"])
+    elif person.roles != wanted:
+        before = list(person.roles)
+        person_roles_write(person=person, roles=wanted)
         audit_record(
             actor=None, actor_label=label, verb="person.role_changed", subject_type="person",
-            subject_id=person.pk, before={"role": before},
-            after={"role": role.value, "groups": list(sign_in.groups)},
+            subject_id=person.pk, before={"role": before[0], "roles": before},
+            after={"role": wanted[0], "roles": list(wanted), "groups": list(sign_in.groups)},
         )  # fmt: skip
     if person.user is None:
         user = user_model.objects.filter(username=person.email).first()

@@ -29,6 +29,22 @@ class Role(models.TextChoices):
 EXCLUSIVE_ROLES = frozenset({Role.AUDITOR, Role.FACILITATOR})
 
 
+def roles_checked(primary: str, roles: Iterable[str]) -> tuple[str, ...]:
+    """A person's roles, the primary first and the others in ``Role``'s order; ``ValueError``
+    naming the problem for an unknown role, a repeat, or an exclusive role held with another."""
+    listed = [str(r) for r in roles]
+    for role in [primary, *listed]:
+        if role not in Role.values:
+            raise ValueError(f"no role {role!r} (roles: {', '.join(Role.values)})")
+    if len(set(listed)) != len(listed):
+        raise ValueError(f"a role is listed twice in {listed}")
+    held = {primary, *listed}
+    alone = sorted(held & EXCLUSIVE_ROLES)
+    if alone and len(held) > 1:
+        raise ValueError(f"the {alone[0]} role is held alone, not with {sorted(held - {alone[0]})}")
+    return (primary, *[r.value for r in Role if r in held and r != primary])
+
+
 class PersonQuerySet(models.QuerySet["Person"]):
     def holding(self, *roles: str) -> PersonQuerySet:
         """People who hold any of ``roles``, as their primary role or an added one."""

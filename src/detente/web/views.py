@@ -544,15 +544,17 @@ def acceptance_detail(request: HttpRequest, acceptance_id: int) -> HttpResponse:
         )
     person = _person(request)
     signed_roles = {s.role for s in a.signatures.all()}
-    can_sign = a.status == "requested" and bool(roles_to_sign(person, a))
+    sign_roles = roles_to_sign(person, a) if a.status == "requested" else []
     return _render(
         request,
         "acceptance.html",
         {
             "a": a,
+            # several roles held: the service signs as the first still needed (one signature)
+            "sign_as": Role(sign_roles[0]).label if sign_roles else "",
             "items": a.items.select_related("finding", "finding__asset"),
             "signatures": a.signatures.select_related("signer"),
-            "can_sign": can_sign,
+            "can_sign": bool(sign_roles),
             "can_revoke": (
                 a.status == "approved"
                 and person.has_any_role({*a.required_roles, Role.CISO, Role.CIO})

@@ -47,7 +47,7 @@ def _page(request: HttpRequest) -> int:
 @signed_in
 @require_GET
 def people(request: HttpRequest) -> HttpResponse:
-    rows = Person.objects.order_by("-active", "name").prefetch_related("teams")
+    rows = Person.objects.order_by("-active", "name").prefetch_related("teams", "extra_roles")
     return _render(request, "people.html", {"rows": rows[:PAGE]})
 
 

@@ -26,7 +26,8 @@ class OrgPersonOut(Schema):
     id: int
     name: str
     email: str
-    role: str
+    role: str  # the primary role
+    roles: list[str]  # every role, the primary first
     active: bool
 
 
@@ -94,10 +95,12 @@ def list_people(
     rows = Person.objects.order_by("name", "id")
     if not filters.inactive:
         rows = rows.filter(active=True)
+    page = rows.prefetch_related("extra_roles")[offset : offset + limit]
     return [
-        dict(r)
-        for r in rows.values("id", "name", "email", "role", "active")[offset : offset + limit]
-    ]
+        {"id": p.pk, "name": p.name, "email": p.email, "role": p.role, "roles": list(p.roles),
+         "active": p.active}
+        for p in page
+    ]  # fmt: skip
 
 
 @router.get("/org/services", response={200: list[OrgServiceOut], **ERRORS})

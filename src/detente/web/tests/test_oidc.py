@@ -413,8 +413,9 @@ def test_the_mapping_file_is_the_org_role_mapping_format(tmp_path: Path) -> None
     roles = oidc.group_roles(inline="", file=str(mapping))
 
     assert roles == (("sec-team", "security_lead"), ("it", "it_lead"))
-    assert oidc.role_for(roles, ["it", "sec-team"]) == Role.SECURITY_LEAD
-    assert oidc.role_for(roles, ["elsewhere"]) is None  # default_role is for catalog imports
+    # every mapped group gives its role; the mapping's order chooses the primary one
+    assert oidc.roles_for(roles, ["it", "sec-team"]) == (Role.SECURITY_LEAD, Role.IT_LEAD)
+    assert oidc.roles_for(roles, ["elsewhere"]) == ()  # default_role is for catalog imports
 
 
 @pytest.mark.parametrize(
