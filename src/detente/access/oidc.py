@@ -29,9 +29,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 import yaml
@@ -98,6 +99,8 @@ class OidcConfig:
     provider_name: str
     timeout: float
     redirect_uri: str  # empty: built from the request
+    post_logout_redirect_uri: str = ""  # empty: built from the request
+    groups_url: str = ""  # Graph-style getMemberObjects, for a group overage; empty: refuse
 
     @property
     def discovery_url(self) -> str:
@@ -145,6 +148,8 @@ def oidc_config() -> OidcConfig:
         provider_name=provider_name(),
         timeout=float(settings.DETENTE_OIDC_TIMEOUT_SECONDS),
         redirect_uri=settings.DETENTE_OIDC_REDIRECT_URI.strip(),
+        post_logout_redirect_uri=settings.DETENTE_OIDC_POST_LOGOUT_REDIRECT_URI.strip(),
+        groups_url=settings.DETENTE_OIDC_GROUPS_URL.strip(),
     )
 
 
@@ -291,6 +296,7 @@ class SignIn:
     name: str
     groups: tuple[str, ...]
     next_url: str
+    id_token: str = ""  # kept in the session for single logout (``id_token_hint``)
 
 
 def oidc_complete(
@@ -330,9 +336,83 @@ def oidc_complete(
     claims = verify_id_token(
         cfg, id_token=id_token, nonce=entry["nonce"], access_token=token.get("access_token")
     )
-    if _lacks_profile(cfg, claims) and isinstance(token.get("access_token"), str):
-        claims = _with_userinfo(cfg, provider, claims, token["access_token"])
-    return _sign_in(cfg, claims, next_url=str(entry.get("next") or ""))
+    access_token = token.get("access_token")
+    if _lacks_profile(cfg, claims) and isinstance(access_token, str):
+        claims = _with_userinfo(cfg, provider, claims, access_token)
+    if _group_overage(cfg, claims):
+        claims = {**claims, cfg.groups_claim: _overage_groups(cfg, access_token)}
+    sign_in = _sign_in(cfg, claims, next_url=str(entry.get("next") or ""))
+    return replace(sign_in, id_token=id_token)
+
+
+def _group_overage(cfg: OidcConfig, claims: Mapping[str, Any]) -> bool:
+    """The token names a source for the groups instead of listing them: Entra ID does this when a
+    person is in more groups than a token holds (``_claim_names``/``_claim_sources``, OpenID
+    Connect Core §5.6.2 distributed claims; ``hasgroups`` in the implicit flow)."""
+    if cfg.groups_claim in claims:
+        return False
+    names = claims.get("_claim_names")
+    return bool(claims.get("hasgroups")) or (isinstance(names, dict) and cfg.groups_claim in names)
+
+
+def _overage_groups(cfg: OidcConfig, access_token: object) -> list[str]:
+    """Every group the person is in, from the configured Graph-style endpoint
+    (``POST …/me/getMemberObjects`` with the sign-in's access token; ``@odata.nextLink`` pages
+    followed). Refused, clearly, when no endpoint is set or it does not answer: signing someone
+    in with a partial group list could give the wrong roles."""
+    if not cfg.groups_url:
+        raise SsoError(
+            "the identity provider left your groups out of the token (too many groups) and no "
+            "groups endpoint is configured (DETENTE_OIDC_GROUPS_URL); ask your administrator"
+        )
+    if not isinstance(access_token, str):
+        raise SsoError("the identity provider sent no access token to read your groups with")
+    headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+    groups: list[str] = []
+    url: str | None = cfg.groups_url
+    for _ in range(100):  # pages; a bound so a looping nextLink cannot hold the sign-in
+        if url is None:
+            return groups
+        try:
+            response = (
+                requests.post(url, json={"securityEnabledOnly": False}, headers=headers,
+                              timeout=cfg.timeout)
+                if url == cfg.groups_url
+                else requests.get(url, headers=headers, timeout=cfg.timeout)
+            )  # fmt: skip
+            response.raise_for_status()
+            page = response.json()
+        except requests.RequestException as exc:
+            raise SsoUnavailable(
+                f"the groups endpoint did not answer at {cfg.groups_url} ({type(exc).__name__})"
+            ) from None
+        except ValueError:
+            raise SsoUnavailable("the groups endpoint's answer is not JSON") from None
+        values = page.get("value") if isinstance(page, dict) else None
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise SsoUnavailable("the groups endpoint's answer has no list of groups ('value')")
+        groups += values
+        link = page.get("@odata.nextLink")
+        url = link if isinstance(link, str) and link else None
+    raise SsoUnavailable("the groups endpoint kept sending more pages")
+
+
+def oidc_logout_url(*, cfg: OidcConfig, id_token: str, post_logout_redirect_uri: str) -> str:
+    """Where to send the browser to end the session at the provider too (RP-initiated logout:
+    ``end_session_endpoint`` with ``id_token_hint``, ``client_id`` and
+    ``post_logout_redirect_uri``); "" when the provider offers no such endpoint or cannot be
+    reached (the Détente session ends anyway)."""
+    try:
+        endpoint = _provider(cfg).metadata.get("end_session_endpoint")
+    except SsoError:
+        return ""
+    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+        return ""
+    query = urlencode(
+        {"id_token_hint": id_token, "client_id": cfg.client_id,
+         "post_logout_redirect_uri": post_logout_redirect_uri}
+    )  # fmt: skip
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
 
 
 def verify_id_token(
