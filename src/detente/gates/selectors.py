@@ -188,4 +188,5 @@ def overrides_awaiting(person: Person) -> list[GateOverride]:
     rule = active_policy()[0].gate.override
     if not person.has_any_role(rule.second_signers):
         return []
-    return [o for o in waiting if not (rule.other_role and o.role == person.role)]
+    mine = [r for r in person.roles if r in rule.second_signers]
+    return [o for o in waiting if not rule.other_role or any(r != o.role for r in mine)]
