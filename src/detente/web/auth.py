@@ -143,7 +143,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
         if locked is not None:  # not even checked: a locked account gives no oracle
             return _refused(request, _wait_message(locked.seconds), locked.seconds)
         user = authenticate(request, username=email, password=request.POST.get("password", ""))
-        if user is None or getattr(user, "person", None) is None:
+        person = getattr(user, "person", None) if user is not None else None
+        if person is None or not person.active:  # a deactivated person does not sign in
             lockout = _failed(request, email, "password")
             if lockout is not None:
                 return _refused(request, _wait_message(lockout.seconds), lockout.seconds)
