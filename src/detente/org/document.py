@@ -61,7 +61,7 @@ class PersonEntry(_Entry):
 
     name: str = Field(min_length=1, max_length=200)
     email: str = Field(max_length=254)
-    role: str
+    role: str = ""  # one of role / roles is given
     roles: tuple[str, ...] = ()
 
     @model_validator(mode="before")
@@ -81,6 +81,8 @@ class PersonEntry(_Entry):
 
     @model_validator(mode="after")
     def _all_roles(self) -> PersonEntry:
+        if not self.role:
+            raise ValueError("give the person's role: (or roles: [..])")
         try:
             roles = roles_checked(self.role, self.roles or (self.role,))
         except ValueError as exc:
