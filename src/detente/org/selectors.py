@@ -83,8 +83,8 @@ def org_current(*, assets: bool = True) -> Current:
     ).order_by("id"):
         email_of[pk] = email
         others = sorted(extra.get(pk, set()) - {role}, key=order.__getitem__)
-        row = PersonRow(name=name, email=email, role=role, roles=(role, *others))
-        people[email] = (pk, active, row)
+        person = PersonRow(name=name, email=email, role=role, roles=(role, *others))
+        people[email] = (pk, active, person)
     members: dict[int, list[str]] = defaultdict(list)
     for team_id, person_id in Team.members.through.objects.values_list("team_id", "person_id"):
         members[team_id].append(email_of[person_id])

@@ -144,7 +144,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             return _refused(request, _wait_message(locked.seconds), locked.seconds)
         user = authenticate(request, username=email, password=request.POST.get("password", ""))
         person = getattr(user, "person", None) if user is not None else None
-        if person is None or not person.active:  # a deactivated person does not sign in
+        if user is None or person is None or not person.active:  # deactivated: no sign-in
             lockout = _failed(request, email, "password")
             if lockout is not None:
                 return _refused(request, _wait_message(lockout.seconds), lockout.seconds)

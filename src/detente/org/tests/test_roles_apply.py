@@ -22,7 +22,7 @@ def _doc(people: list[dict[str, Any]]) -> Any:
     return parse_document({"version": 1, "people": people}, file="org.yaml")
 
 
-PEOPLE = [
+PEOPLE: list[dict[str, Any]] = [
     {"name": "Claire", "email": "claire@x.org", "roles": ["cio", "change_manager"]},
     {"name": "Sam", "email": "sam@x.org", "role": "ciso"},
     {
@@ -44,6 +44,7 @@ def test_apply_writes_every_role_and_a_second_apply_changes_nothing() -> None:
     ola = Person.objects.get(email="ola@x.org")
     assert ola.roles == (Role.ENGINEER, Role.SERVICE_OWNER)  # ``role:`` names the primary
     added = AuditEvent.objects.get(verb="person.created", subject_id=str(claire.pk))
+    assert added.after is not None
     assert added.after["roles"] == ["cio", "change_manager"]
 
     again = org_apply(document=_doc(PEOPLE), actor=None)
