@@ -4,6 +4,7 @@ rules; impossible sets and people who may not change the organisation are refuse
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 
 from detente.audit.models import AuditEvent
@@ -22,11 +23,13 @@ def _signed_in(person: Person) -> Client:
     return client
 
 
-def _user(person: Person) -> object:
+def _user(person: Person) -> User:
     from detente.access.services import account_set_password
 
     account_set_password(person=person, password="correct horse battery staple")
-    return Person.objects.get(pk=person.pk).user
+    user = Person.objects.get(pk=person.pk).user
+    assert user is not None
+    return user
 
 
 def test_the_cio_gives_someone_a_second_role() -> None:
