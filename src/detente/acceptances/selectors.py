@@ -26,7 +26,7 @@ def visible_acceptances(person: Person) -> QuerySet[RiskAcceptance]:
     """Every acceptance, except for a service owner: those covering their services' findings or
     requested for one of their services (what the acceptance pages answer with 200)."""
     query = RiskAcceptance.objects.select_related("requester").prefetch_related("signatures")
-    if person.role == Role.SERVICE_OWNER:
+    if person.owner_scoped:
         query = query.filter(
             Q(items__finding__asset__service__owner=person) | Q(service__owner=person)
         ).distinct()
@@ -37,7 +37,7 @@ def awaiting_signature_of(person: Person) -> list[RiskAcceptance]:
     """Requested acceptances ``person`` may sign now: their role is required and not yet signed,
     they did not request it and have not signed it in another role; a service owner only for
     their own services. Oldest request first."""
-    if person.role == Role.AUDITOR:
+    if person.has_role(Role.AUDITOR):
         return []
     pending = (
         visible_acceptances(person)
@@ -45,15 +45,20 @@ def awaiting_signature_of(person: Person) -> list[RiskAcceptance]:
         .exclude(requester=person)
         .order_by("requested_at", "id")
     )
-    out = []
-    for acceptance in pending:
-        if person.role not in acceptance.required_roles:
-            continue
-        signatures = list(acceptance.signatures.all())
-        if any(s.role == person.role or s.signer_id == person.pk for s in signatures):
-            continue
-        out.append(acceptance)
-    return out
+    return [a for a in pending if roles_to_sign(person, a)]
+
+
+def roles_to_sign(person: Person, acceptance: RiskAcceptance) -> list[str]:
+    """The required roles ``person`` holds that are not signed yet; none once they signed in any
+    role or when they requested it (separation of duties: one person, one signature, even when
+    they hold two of the required roles)."""
+    if person.pk == acceptance.requester_id:
+        return []
+    signatures = list(acceptance.signatures.all())
+    if any(s.signer_id == person.pk for s in signatures):
+        return []
+    signed = {s.role for s in signatures}
+    return [r for r in acceptance.required_roles if r not in signed and person.has_role(r)]
 
 
 def requested_by(person: Person, *, limit: int = 20) -> list[RiskAcceptance]:
@@ -129,6 +134,8 @@ def acceptance_ids_of(finding: Finding) -> list[int]:
 def acceptances_of(finding: Finding) -> QuerySet[RiskAcceptance]:
     """The acceptances that cover ``finding``."""
     return RiskAcceptance.objects.filter(items__finding=finding).distinct()
+
+
 def principles_lacking(acceptance: RiskAcceptance) -> list[Principle]:
     """The five principles this acceptance (with its decision record, if any) still lacks."""
     return missing_of_request(

@@ -158,7 +158,7 @@ def acceptance_request(  # noqa: PLR0913 - keyword-only service: one argument pe
     renewal_of: RiskAcceptance | None = None,
 ) -> RiskAcceptance:
     """Ask to defer remediation of the open findings in ``scope`` until ``until``."""
-    if actor.role not in REQUESTER_ROLES:
+    if not actor.has_any_role(REQUESTER_ROLES):
         raise PermissionDenied(f"a {actor.get_role_display()} cannot request a risk acceptance")
     if not justification.strip():
         raise InputError("state the business benefit of deferring", field="justification")
@@ -287,7 +287,7 @@ def _role_for(locked: RiskAcceptance, signer: Person, role: str | None) -> str:
     else:
         candidates = open_roles
     for candidate in candidates:
-        if signer.role != candidate:
+        if not signer.has_role(candidate):
             continue
         if candidate == Role.SERVICE_OWNER:
             owners = {
@@ -420,11 +420,11 @@ def acceptance_revoke(
     with transaction.atomic():
         locked = _locked(acceptance)
         if locked.status in (S.DRAFT, S.REQUESTED):
-            if actor.pk != locked.requester_id and actor.role not in (Role.CISO, Role.CIO):
+            if actor.pk != locked.requester_id and not actor.has_any_role((Role.CISO, Role.CIO)):
                 raise PermissionDenied(
                     "only the requester, the CISO or the CIO withdraws a request"
                 )
-        elif actor.role not in {*locked.required_roles, Role.CISO, Role.CIO}:
+        elif not actor.has_any_role({*locked.required_roles, Role.CISO, Role.CIO}):
             raise PermissionDenied(f"a {actor.get_role_display()} cannot revoke RA-{locked.pk}")
         _close(locked, actor, S.REVOKED, reason.strip())
         return locked

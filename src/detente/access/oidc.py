@@ -29,9 +29,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 import yaml
@@ -51,7 +52,8 @@ from detente.access.models import OidcIdentity
 from detente.audit.services import audit_record
 from detente.core import clock
 from detente.core.errors import DetenteError, InputError, PermissionDenied
-from detente.people.models import Person, Role
+from detente.people.models import Person, Role, roles_checked
+from detente.people.services import person_roles_write
 
 LEEWAY_SECONDS = 60
 PENDING_KEY = "oidc_pending"  # session key: state → what the callback needs
@@ -97,6 +99,8 @@ class OidcConfig:
     provider_name: str
     timeout: float
     redirect_uri: str  # empty: built from the request
+    post_logout_redirect_uri: str = ""  # empty: built from the request
+    groups_url: str = ""  # Graph-style getMemberObjects, for a group overage; empty: refuse
 
     @property
     def discovery_url(self) -> str:
@@ -144,6 +148,8 @@ def oidc_config() -> OidcConfig:
         provider_name=provider_name(),
         timeout=float(settings.DETENTE_OIDC_TIMEOUT_SECONDS),
         redirect_uri=settings.DETENTE_OIDC_REDIRECT_URI.strip(),
+        post_logout_redirect_uri=settings.DETENTE_OIDC_POST_LOGOUT_REDIRECT_URI.strip(),
+        groups_url=settings.DETENTE_OIDC_GROUPS_URL.strip(),
     )
 
 
@@ -188,10 +194,15 @@ def group_roles(*, inline: str, file: str) -> tuple[tuple[str, str], ...]:
     return tuple((str(group), str(role)) for group, role in mapping.items())
 
 
-def role_for(roles: Sequence[tuple[str, str]], groups: Sequence[str]) -> Role | None:
-    """The role of the first mapped group (in the mapping's order) the person is in."""
+def roles_for(roles: Sequence[tuple[str, str]], groups: Sequence[str]) -> tuple[Role, ...]:
+    """The roles of every mapped group the person is in, in the mapping's order: the first is the
+    primary role (it chooses the home page); none when no group is mapped."""
     held = set(groups)
-    return next((Role(role) for group, role in roles if group in held), None)
+    out: list[Role] = []
+    for group, role in roles:
+        if group in held and Role(role) not in out:
+            out.append(Role(role))
+    return tuple(out)
 
 
 # ------------------------------------------------------------------------------ the provider
@@ -285,6 +296,7 @@ class SignIn:
     name: str
     groups: tuple[str, ...]
     next_url: str
+    id_token: str = ""  # kept in the session for single logout (``id_token_hint``)
 
 
 def oidc_complete(
@@ -324,9 +336,83 @@ def oidc_complete(
     claims = verify_id_token(
         cfg, id_token=id_token, nonce=entry["nonce"], access_token=token.get("access_token")
     )
-    if _lacks_profile(cfg, claims) and isinstance(token.get("access_token"), str):
-        claims = _with_userinfo(cfg, provider, claims, token["access_token"])
-    return _sign_in(cfg, claims, next_url=str(entry.get("next") or ""))
+    access_token = token.get("access_token")
+    if _lacks_profile(cfg, claims) and isinstance(access_token, str):
+        claims = _with_userinfo(cfg, provider, claims, access_token)
+    if _group_overage(cfg, claims):
+        claims = {**claims, cfg.groups_claim: _overage_groups(cfg, access_token)}
+    sign_in = _sign_in(cfg, claims, next_url=str(entry.get("next") or ""))
+    return replace(sign_in, id_token=id_token)
+
+
+def _group_overage(cfg: OidcConfig, claims: Mapping[str, Any]) -> bool:
+    """The token names a source for the groups instead of listing them: Entra ID does this when a
+    person is in more groups than a token holds (``_claim_names``/``_claim_sources``, OpenID
+    Connect Core §5.6.2 distributed claims; ``hasgroups`` in the implicit flow)."""
+    if cfg.groups_claim in claims:
+        return False
+    names = claims.get("_claim_names")
+    return bool(claims.get("hasgroups")) or (isinstance(names, dict) and cfg.groups_claim in names)
+
+
+def _overage_groups(cfg: OidcConfig, access_token: object) -> list[str]:
+    """Every group the person is in, from the configured Graph-style endpoint
+    (``POST …/me/getMemberObjects`` with the sign-in's access token; ``@odata.nextLink`` pages
+    followed). Refused, clearly, when no endpoint is set or it does not answer: signing someone
+    in with a partial group list could give the wrong roles."""
+    if not cfg.groups_url:
+        raise SsoError(
+            "the identity provider left your groups out of the token (too many groups) and no "
+            "groups endpoint is configured (DETENTE_OIDC_GROUPS_URL); ask your administrator"
+        )
+    if not isinstance(access_token, str):
+        raise SsoError("the identity provider sent no access token to read your groups with")
+    headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+    groups: list[str] = []
+    url: str | None = cfg.groups_url
+    for _ in range(100):  # pages; a bound so a looping nextLink cannot hold the sign-in
+        if url is None:
+            return groups
+        try:
+            response = (
+                requests.post(url, json={"securityEnabledOnly": False}, headers=headers,
+                              timeout=cfg.timeout)
+                if url == cfg.groups_url
+                else requests.get(url, headers=headers, timeout=cfg.timeout)
+            )  # fmt: skip
+            response.raise_for_status()
+            page = response.json()
+        except requests.RequestException as exc:
+            raise SsoUnavailable(
+                f"the groups endpoint did not answer at {cfg.groups_url} ({type(exc).__name__})"
+            ) from None
+        except ValueError:
+            raise SsoUnavailable("the groups endpoint's answer is not JSON") from None
+        values = page.get("value") if isinstance(page, dict) else None
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise SsoUnavailable("the groups endpoint's answer has no list of groups ('value')")
+        groups += values
+        link = page.get("@odata.nextLink")
+        url = link if isinstance(link, str) and link else None
+    raise SsoUnavailable("the groups endpoint kept sending more pages")
+
+
+def oidc_logout_url(*, cfg: OidcConfig, id_token: str, post_logout_redirect_uri: str) -> str:
+    """Where to send the browser to end the session at the provider too (RP-initiated logout:
+    ``end_session_endpoint`` with ``id_token_hint``, ``client_id`` and
+    ``post_logout_redirect_uri``); "" when the provider offers no such endpoint or cannot be
+    reached (the Détente session ends anyway)."""
+    try:
+        endpoint = _provider(cfg).metadata.get("end_session_endpoint")
+    except SsoError:
+        return ""
+    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+        return ""
+    query = urlencode(
+        {"id_token_hint": id_token, "client_id": cfg.client_id,
+         "post_logout_redirect_uri": post_logout_redirect_uri}
+    )  # fmt: skip
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
 
 
 def verify_id_token(
@@ -433,7 +519,7 @@ def _sign_in(cfg: OidcConfig, claims: Mapping[str, Any], *, next_url: str) -> Si
 def oidc_person_provision(*, cfg: OidcConfig, sign_in: SignIn) -> Person:
     """The person behind a verified sign-in, created or updated from the groups; ``NoRole`` when
     none of the groups is mapped (audited; a person linked before is deactivated)."""
-    role = role_for(cfg.roles, sign_in.groups)
+    roles = roles_for(cfg.roles, sign_in.groups)
     label = f"single sign-on ({sign_in.issuer})"
     refused: DetenteError | None = None
     with transaction.atomic():
@@ -456,7 +542,8 @@ def oidc_person_provision(*, cfg: OidcConfig, sign_in: SignIn) -> Person:
                     "an operator must resolve it"
                 )
         subject_id = person.pk if person is not None else "unknown"
-        if role is None:
+        conflict = _roles_conflict(roles)
+        if not roles:
             groups = ", ".join(sign_in.groups) or "none"
             refused = NoRole(
                 f"you are signed in at {cfg.provider_name} as {sign_in.email}, but none of your "
@@ -476,6 +563,16 @@ def oidc_person_provision(*, cfg: OidcConfig, sign_in: SignIn) -> Person:
                     before={"active": True, "role": person.role},
                     after={"active": False, "reason": "no mapped group at sign-in"},
                 )  # fmt: skip
+        elif conflict:
+            refused = SsoRefused(
+                f"your groups at {cfg.provider_name} give roles that are never held together "
+                f"({conflict}); ask your administrator"
+            )
+            audit_record(
+                actor=None, actor_label=label, verb="access.signin_failed",
+                subject_type="account", subject_id=subject_id,
+                after={"reason": "sso_roles_conflict", "groups": list(sign_in.groups)},
+            )  # fmt: skip
         elif person is not None and not person.active:
             refused = SsoRefused(
                 f"{sign_in.email} is deactivated in Détente; an operator reactivates people"
@@ -486,7 +583,7 @@ def oidc_person_provision(*, cfg: OidcConfig, sign_in: SignIn) -> Person:
                 after={"reason": "sso_inactive", "groups": list(sign_in.groups)},
             )  # fmt: skip
         else:
-            person = _upsert(person=person, sign_in=sign_in, role=role, label=label)
+            person = _upsert(person=person, sign_in=sign_in, roles=roles, label=label)
             now = clock.now()
             if identity is None:
                 identity = OidcIdentity.objects.create(
@@ -507,24 +604,38 @@ def oidc_person_provision(*, cfg: OidcConfig, sign_in: SignIn) -> Person:
     return person
 
 
-def _upsert(*, person: Person | None, sign_in: SignIn, role: Role, label: str) -> Person:
+def _roles_conflict(roles: Sequence[Role]) -> str:
+    """Why these roles cannot be held together ("" when they can)."""
+    if not roles:
+        return ""
+    try:
+        roles_checked(roles[0], roles)
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
+def _upsert(*, person: Person | None, sign_in: SignIn, roles: Sequence[Role], label: str) -> Person:
+    """Create or update the person; their roles become exactly the mapped groups' roles (a group
+    removed at the provider takes its role away at this sign-in)."""
     user_model = get_user_model()
+    wanted = roles_checked(roles[0], roles)
     if person is None:
-        person = Person.objects.create(name=sign_in.name, email=sign_in.email, role=role)
+        person = Person.objects.create(name=sign_in.name, email=sign_in.email, role=wanted[0])
+        person_roles_write(person=person, roles=wanted)
         audit_record(
             actor=None, actor_label=label, verb="person.created", subject_type="person",
             subject_id=person.pk,
-            after={"name": person.name, "email": person.email, "role": role.value,
-                   "groups": list(sign_in.groups)},
+            after={"name": person.name, "email": person.email, "role": wanted[0],
+                   "roles": list(wanted), "groups": list(sign_in.groups)},
         )  # fmt: skip
-    elif person.role != role:
-        before = person.role
-        person.role = role
-        person.save(update_fields=["role"])
+    elif person.roles != wanted:
+        before = list(person.roles)
+        person_roles_write(person=person, roles=wanted)
         audit_record(
             actor=None, actor_label=label, verb="person.role_changed", subject_type="person",
-            subject_id=person.pk, before={"role": before},
-            after={"role": role.value, "groups": list(sign_in.groups)},
+            subject_id=person.pk, before={"role": before[0], "roles": before},
+            after={"role": wanted[0], "roles": list(wanted), "groups": list(sign_in.groups)},
         )  # fmt: skip
     if person.user is None:
         user = user_model.objects.filter(username=person.email).first()

@@ -51,11 +51,11 @@ def token_issue(
     *, actor: Person, person: Person, name: str, scope: str = Scope.READ, days: int = 90
 ) -> tuple[ApiToken, str]:
     """Issue a token; return it with its only plaintext copy."""
-    if actor.pk != person.pk and actor.role not in (Role.CISO, Role.SECURITY_LEAD):
+    if actor.pk != person.pk and not actor.has_any_role((Role.CISO, Role.SECURITY_LEAD)):
         raise PermissionDenied("you issue tokens for yourself only")
     if scope not in Scope.values:
         raise InputError(f"unknown scope {scope!r}", field="scope")
-    if person.role == Role.AUDITOR and scope != Scope.READ:
+    if person.has_role(Role.AUDITOR) and scope != Scope.READ:
         raise PermissionDenied("an auditor's token can only read")
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise InputError(f"a token lives 1 to {MAX_TOKEN_DAYS} days", field="days")
@@ -80,7 +80,7 @@ def token_issue(
 
 
 def token_revoke(*, actor: Person, token: ApiToken) -> None:
-    if actor.pk != token.person_id and actor.role not in (Role.CISO, Role.SECURITY_LEAD):
+    if actor.pk != token.person_id and not actor.has_any_role((Role.CISO, Role.SECURITY_LEAD)):
         raise PermissionDenied("you revoke your own tokens only")
     with transaction.atomic():
         locked = ApiToken.objects.select_for_update().get(pk=token.pk)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import logout
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
@@ -20,7 +21,7 @@ FACILITATOR_PATHS = ("/api/resets/facilitator",)
 
 def _least_privilege(request: HttpRequest, person: Person) -> None:
     """A facilitator reads their reset's evidence pack and nothing else."""
-    if person.role == Role.FACILITATOR and (
+    if person.has_role(Role.FACILITATOR) and (
         request.method not in SAFE_METHODS or request.path not in FACILITATOR_PATHS
     ):
         raise PermissionDenied("a facilitator reads only the reset's evidence pack")
@@ -44,7 +45,8 @@ class TokenAuth(HttpBearer):
         person, scope = found
         _least_privilege(request, person)
         request.detente_person = person  # type: ignore[attr-defined]
-        request.detente_scope = scope  # type: ignore[attr-defined]
+        # rights are the person's now, not when the token was made: an auditor only reads
+        request.detente_scope = "read" if person.has_role(Role.AUDITOR) else scope  # type: ignore[attr-defined]
         return person
 
 
@@ -56,7 +58,10 @@ class PersonSessionAuth(SessionAuth):
         if not user:
             return None
         person: Person | None = getattr(user, "person", None)
-        if person is None or not person.active or not request.session.get("second_factor_ok"):
+        if person is not None and not person.active:
+            logout(request)  # a deactivated person's session ends
+            return None
+        if person is None or not request.session.get("second_factor_ok"):
             return None
         _least_privilege(request, person)
         request.detente_person = person  # type: ignore[attr-defined]

@@ -232,7 +232,8 @@ class PersonOut(Schema):
     id: int
     name: str
     email: str
-    role: str
+    role: str  # the primary role
+    roles: list[str]  # every role held, the primary first
 
 
 class AuditEventOut(Schema):

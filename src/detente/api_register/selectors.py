@@ -35,23 +35,23 @@ REPORT_READ_ROLES = frozenset({Role.CIO, Role.CISO, Role.SECURITY_LEAD, Role.AUD
 
 def can_register(person: Person) -> bool:
     """Register APIs and upload spec versions."""
-    return person.role in REGISTER_ROLES
+    return person.has_any_role(REGISTER_ROLES)
 
 
 def can_record_pentest(person: Person) -> bool:
     """Record pen tests and attach their reports."""
-    return person.role in PENTEST_ROLES
+    return person.has_any_role(PENTEST_ROLES)
 
 
 def can_promote(person: Person, api: Api) -> bool:
     """Change an API's exposure stage (forcing past the gate is the policy's ``force_roles``)."""
-    return person.role in PROMOTE_ROLES or api.owners.filter(pk=person.pk).exists()
+    return person.has_any_role(PROMOTE_ROLES) or api.owners.filter(pk=person.pk).exists()
 
 
 def can_read_pentest_report(person: Person, api: Api) -> bool:
     """Download a pen test's report file."""
     return (
-        person.role in REPORT_READ_ROLES
+        person.has_any_role(REPORT_READ_ROLES)
         or api.security_contact_id == person.pk
         or api.owners.filter(pk=person.pk).exists()
     )
@@ -69,7 +69,7 @@ class ApiActions:
 
 
 def api_actions(person: Person, api: Api | None = None) -> ApiActions:
-    writer = person.role != Role.AUDITOR
+    writer = not person.has_role(Role.AUDITOR)
     return ApiActions(
         register=writer and can_register(person),
         update=writer and api is not None and can_register(person),

@@ -48,7 +48,7 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 
 
 def _check_role(actor: Person | None, roles: frozenset[str], what: str) -> None:
-    if actor is not None and actor.role not in roles:
+    if actor is not None and not actor.has_any_role(roles):
         raise PermissionDenied(f"a {actor.get_role_display()} does not {what}")
 
 
@@ -376,7 +376,7 @@ def api_promote(  # noqa: C901, PLR0912 - the promotion gate's checks in order; 
         elif check.allowed:
             outcome = Outcome.PROMOTED
         elif force:
-            if actor.role not in policy.force_roles:
+            if not actor.has_any_role(policy.force_roles):
                 raise PermissionDenied(
                     f"only {', '.join(policy.force_roles)} may force a promotion past the gate"
                 )

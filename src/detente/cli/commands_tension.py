@@ -75,7 +75,7 @@ def profile_take_cmd(
     person = _actor(actor)
     given = _answers_file(answers)
     model = profiles.questionnaire()
-    spec = model.roles.get(person.role)
+    spec = model.roles.get(person.leader_role)
     if spec is None:
         raise InputError("the questionnaire is for the CIO and the CISO")
     if given is not None:
@@ -180,7 +180,7 @@ def pulse_answer_cmd(
         meta = given.pop("meta", {})
         main = given
     else:
-        main = _ask([(i.id, i.text_for(person.role)) for i in model.items])
+        main = _ask([(i.id, i.text_for(person.leader_role)) for i in model.items])
         meta = _ask([(m, "How do you think your counterpart answered this?") for m in model.meta])
     done = pulse_answer(
         actor=person, answers=main, meta=meta, period=Period.parse(period) if period else None

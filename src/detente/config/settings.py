@@ -241,6 +241,11 @@ DETENTE_OIDC_GROUP_ROLES_FILE = env_str("DETENTE_OIDC_GROUP_ROLES_FILE", "")
 DETENTE_OIDC_PROVIDER_NAME = env_str("DETENTE_OIDC_PROVIDER_NAME", "single sign-on")
 DETENTE_OIDC_REDIRECT_URI = env_str("DETENTE_OIDC_REDIRECT_URI", "")  # default: from the request
 DETENTE_OIDC_TIMEOUT_SECONDS = env_int("DETENTE_OIDC_TIMEOUT_SECONDS", 10)
+# Where the provider sends the browser after single logout (default: the sign-in page, from the
+# request) and where a person's groups are fetched when the token says there were too many to
+# include (Entra ID's group overage; a Graph-style getMemberObjects URL). docs/sso.md.
+DETENTE_OIDC_POST_LOGOUT_REDIRECT_URI = env_str("DETENTE_OIDC_POST_LOGOUT_REDIRECT_URI", "")
+DETENTE_OIDC_GROUPS_URL = env_str("DETENTE_OIDC_GROUPS_URL", "")
 DETENTE_PASSWORD_SIGNIN = env_bool("DETENTE_PASSWORD_SIGNIN", True)
 
 # The audit chain's key and witness live outside the database (detente.audit.keys / .witness).

@@ -60,7 +60,7 @@ def decision_create(
     review_date: dt.date | None = None,
     escalation_level: str = EscalationLevel.TEAM,
 ) -> DecisionRecord:
-    if actor.role == Role.AUDITOR:
+    if actor.has_role(Role.AUDITOR):
         raise RuleViolation("auditors read; they do not record decisions")
     if pressure_point not in PressurePoint.values:
         raise InputError(f"unknown pressure point {pressure_point!r}", field="pressure_point")
@@ -105,7 +105,7 @@ def decision_decide(
 ) -> DecisionRecord:
     """Record the outcome. A principle left blank (``decisions.principles``) needs the decider to
     say why (``why_blank``); the reason is kept on the record and in the audit trail."""
-    if actor.role not in (Role.CIO, Role.CISO):
+    if not actor.has_any_role((Role.CIO, Role.CISO)):
         raise RuleViolation("only the CIO or the CISO records the decision")
     if not decision.strip():
         raise InputError("state the decision", field="decision")

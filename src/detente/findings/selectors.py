@@ -15,7 +15,7 @@ from django.db.models import F, Q, QuerySet
 from detente.core import clock
 from detente.core.errors import InputError, NotFound
 from detente.findings.models import NO_DEADLINE, Finding, Status, Vulnerability
-from detente.people.models import Person, Role
+from detente.people.models import Person
 
 OPEN_LIKE = (Status.OPEN,)
 PAGE_KEY = ("priority", "due", "id")
@@ -37,7 +37,7 @@ def visible_findings(person: Person | None) -> QuerySet[Finding]:
     """What ``person`` may see: service owners see their own services' findings; every other
     role (auditors included) sees all. ``None`` is the system (CLI without --as)."""
     qs = Finding.objects.all()
-    if person is not None and person.role == Role.SERVICE_OWNER:
+    if person is not None and person.owner_scoped:
         qs = qs.filter(asset__service__owner=person)
     return qs
 

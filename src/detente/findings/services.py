@@ -77,7 +77,7 @@ def scan_import(
 
     A bad file stops the run with an error naming it; files imported before it stay imported.
     """
-    if actor is not None and actor.role not in IMPORTER_ROLES:
+    if actor is not None and not actor.has_any_role(IMPORTER_ROLES):
         raise PermissionDenied(f"a {actor.get_role_display()} does not import scans")
     options = options or ImportOptions()
     session = Session()

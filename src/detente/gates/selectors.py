@@ -186,9 +186,10 @@ def overrides_awaiting(person: Person) -> list[GateOverride]:
     from detente.policy.services import active_policy
 
     rule = active_policy()[0].gate.override
-    if person.role not in rule.second_signers:
+    if not person.has_any_role(rule.second_signers):
         return []
-    return [o for o in waiting if not (rule.other_role and o.role == person.role)]
+    mine = [r for r in person.roles if r in rule.second_signers]
+    return [o for o in waiting if not rule.other_role or any(r != o.role for r in mine)]
 
 
 def overrides_list(*, status: str | None = None) -> QuerySet[GateOverride]:
@@ -215,7 +216,8 @@ def override_signers(override: GateOverride) -> list[Person]:
     rule = active_policy()[0].gate.override
     roles = [r for r in rule.second_signers if not (rule.other_role and r == override.role)]
     return list(
-        Person.objects.filter(active=True, role__in=roles)
+        Person.objects.holding(*roles)
+        .filter(active=True)
         .exclude(pk=override.actor_id)
         .order_by("role", "email")
     )

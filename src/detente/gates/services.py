@@ -42,7 +42,7 @@ def gate_run_record(
     imported: bool = False,
 ) -> GateRun:
     """Store one gate decision with its facts (files' digests, rules hit, duration)."""
-    if actor is not None and actor.role == Role.AUDITOR:
+    if actor is not None and actor.has_role(Role.AUDITOR):
         raise PermissionDenied("auditors read; they do not record gate runs")
     with transaction.atomic():
         run = GateRun.objects.create(
@@ -113,7 +113,7 @@ def gate_override(*, run: GateRun, actor: Person, reason: str) -> GateOverride:
     """Pass a blocked run: a decision record, an audit event, and a second signature owed."""
     doc, _ = active_policy()
     rule = doc.gate.override
-    if actor.role not in rule.roles:
+    if not actor.has_any_role(rule.roles):
         raise PermissionDenied(
             f"policy lets {', '.join(rule.roles)} override the gate, not a "
             f"{actor.get_role_display()}"
@@ -149,7 +149,7 @@ def gate_override(*, run: GateRun, actor: Person, reason: str) -> GateOverride:
         override = GateOverride.objects.create(
             run=locked,
             actor=actor,
-            role=actor.role,
+            role=next(r for r in actor.roles if r in rule.roles),
             reason=reason.strip(),
             decision=record,
             created_at=now,
@@ -189,12 +189,14 @@ def gate_override_sign(
         locked = _locked(override)
         if actor.pk == locked.actor_id:
             raise PermissionDenied("separation of duties: nobody signs their own override")
-        if actor.role not in rule.second_signers:
+        if not actor.has_any_role(rule.second_signers):
             raise PermissionDenied(
                 f"policy lets {', '.join(rule.second_signers)} co-sign an override, not a "
                 f"{actor.get_role_display()}"
             )
-        if rule.other_role and actor.role == locked.role:
+        if rule.other_role and not any(
+            r in rule.second_signers and r != locked.role for r in actor.roles
+        ):
             raise PermissionDenied(f"the second signature comes from another role than "
                                    f"{locked.role}")  # fmt: skip
         if not approve and not comment.strip():

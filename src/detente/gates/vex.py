@@ -51,7 +51,7 @@ def _mark(statement: VexStatement) -> int:
 
 def _reviewers(actor: Person) -> None:
     doc, _ = active_policy()
-    if actor.role not in doc.gate.vex_reviewers:
+    if not actor.has_any_role(doc.gate.vex_reviewers):
         raise PermissionDenied(
             f"policy lets {', '.join(doc.gate.vex_reviewers)} review VEX statements, not a "
             f"{actor.get_role_display()}"
@@ -61,7 +61,7 @@ def _reviewers(actor: Person) -> None:
 def vex_apply(*, actor: Person, path: Path, review: bool = False) -> VexApplied:
     """Record every statement of the document; with ``review`` (a role the policy names) its
     ``not_affected`` statements are reviewed at once."""
-    if actor.role == Role.AUDITOR:
+    if actor.has_role(Role.AUDITOR):
         raise PermissionDenied("auditors read; they do not apply VEX")
     if review:
         _reviewers(actor)

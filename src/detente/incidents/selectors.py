@@ -155,7 +155,7 @@ def overdue_briefings(
     anyone else sees those where they hold an incident role."""
     doc, _ = active_policy()
     query = Incident.objects.filter(status__in=HANDLING).select_related("lead", "cio", "ciso")
-    if viewer is not None and viewer.role not in (Role.CIO, Role.CISO):
+    if viewer is not None and not viewer.has_any_role((Role.CIO, Role.CISO)):
         query = query.filter(
             Q(lead=viewer) | Q(cio=viewer) | Q(ciso=viewer) | Q(liaison=viewer) | Q(scribe=viewer)
         )
@@ -193,7 +193,7 @@ def incidents_of(person: Person) -> list[Incident]:
     """Open incidents the person sees on their home: all of them for a CIO or CISO, else those
     where they hold an incident role. SEV1 first, then the oldest declaration."""
     query = Incident.objects.exclude(status="closed").select_related("lead", "cio", "ciso")
-    if person.role not in (Role.CIO, Role.CISO):
+    if not person.has_any_role((Role.CIO, Role.CISO)):
         query = query.filter(_involving(person))
     return sorted(query, key=lambda i: (i.severity, i.declared_at, i.pk))
 
@@ -201,7 +201,7 @@ def incidents_of(person: Person) -> list[Incident]:
 def briefings_to_acknowledge(person: Person) -> list[Briefing]:
     """Briefings waiting for this person's acknowledgement (the incident's CIO, or any CIO when
     the incident names none), oldest first."""
-    if person.role != Role.CIO:
+    if not person.has_role(Role.CIO):
         return []
     return list(
         Briefing.objects.filter(acknowledged_at__isnull=True)

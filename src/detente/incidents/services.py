@@ -106,7 +106,7 @@ def _entry(incident: Incident, author: Person | None, kind: str, text: str) -> T
 
 def _responder(incident: Incident, actor: Person, what: str) -> None:
     ids = {incident.lead_id, incident.ciso_id, incident.liaison_id, incident.scribe_id}
-    if actor.pk not in ids and actor.role not in RESPONDER_ROLES:
+    if actor.pk not in ids and not actor.has_any_role(RESPONDER_ROLES):
         raise PermissionDenied(f"{actor} holds no role on INC-{incident.pk} and cannot {what}")
 
 
@@ -116,7 +116,7 @@ def _leaders(incident: Incident) -> list[Person]:
 
 
 def _first_with_role(role: Role) -> Person | None:
-    return Person.objects.filter(role=role, active=True).order_by("id").first()
+    return Person.objects.holding(role).filter(active=True).order_by("id").first()
 
 
 # ----------------------------------------------------------------------------- regimes
@@ -134,7 +134,7 @@ def regimes_configure(
     us_timezone: str | None = None,
 ) -> RegimeProfile:
     """Configure the organisation's regimes once (CISO or CIO); ``None`` leaves a field alone."""
-    if actor.role not in (Role.CISO, Role.CIO):
+    if not actor.has_any_role((Role.CISO, Role.CIO)):
         raise PermissionDenied("only the CISO or the CIO configures the regulatory regimes")
     checks: list[tuple[str, str | None, Sequence[str]]] = [
         ("gdpr_role", gdpr_role, GdprRole.values),
@@ -206,7 +206,7 @@ def incident_declare(  # noqa: PLR0913 - keyword-only service: one argument per 
     scribe: Person | None = None,
 ) -> Incident:
     """Declare an incident now. Awareness defaults to now; detection to awareness."""
-    if actor.role == Role.AUDITOR:
+    if actor.has_role(Role.AUDITOR):
         raise PermissionDenied("an auditor does not declare incidents")
     if not title.strip():
         raise InputError("an incident needs a title", field="title")
@@ -214,7 +214,7 @@ def incident_declare(  # noqa: PLR0913 - keyword-only service: one argument per 
         raise InputError("choose the incident type", field="type")
     if type not in IncidentType.values:
         raise InputError(f"unknown type {type!r}", field="type")
-    if lead.role not in LEAD_ROLES:
+    if not lead.has_any_role(LEAD_ROLES):
         raise InputError(
             f"{lead} cannot lead an incident (a CISO, security lead, IT lead or engineer can)",
             field="lead",
@@ -521,7 +521,7 @@ def briefing_acknowledge(*, actor: Person, briefing: Briefing | int) -> Briefing
         if incident.cio_id is not None:
             if actor.pk != incident.cio_id:
                 raise PermissionDenied(f"only INC-{incident.pk}'s CIO acknowledges its briefings")
-        elif actor.role != Role.CIO:
+        elif not actor.has_role(Role.CIO):
             raise PermissionDenied("only a CIO acknowledges briefings")
         if locked.acknowledged_at is not None:
             raise RuleViolation(f"briefing {pk} was already acknowledged")
@@ -560,7 +560,7 @@ def briefing_answer(*, actor: Person, briefing: Briefing | int, ask: int, answer
         if incident.cio_id is not None:
             if actor.pk != incident.cio_id:
                 raise PermissionDenied(f"only INC-{incident.pk}'s CIO answers its briefings' asks")
-        elif actor.role != Role.CIO:
+        elif not actor.has_role(Role.CIO):
             raise PermissionDenied("only a CIO answers a briefing's asks")
         if incident.status == IncidentStatus.CLOSED:
             raise RuleViolation(f"INC-{incident.pk} is closed")

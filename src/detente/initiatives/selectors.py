@@ -314,7 +314,7 @@ def waiting_for(person: Person) -> list[Waiting]:
     planned phase, an open go/no-go decision on a paused phase (its sponsors and the CIO and
     CISO), communication items they own on a planned phase. One query per initiative."""
     out: list[Waiting] = []
-    leader = person.role in (Role.CIO, Role.CISO)
+    leader = person.has_any_role((Role.CIO, Role.CISO))
     for initiative in Initiative.objects.select_related("cio_sponsor", "ciso_sponsor"):
         sponsor = (
             Side.CIO

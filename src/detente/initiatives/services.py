@@ -89,7 +89,7 @@ def _sponsor(actor: Person, initiative: Initiative, what: str) -> str:
 def _leaders(initiative: Initiative) -> list[Person]:
     """Both sponsors and the CIO and CISO themselves."""
     people = [initiative.cio_sponsor, initiative.ciso_sponsor]
-    people += list(Person.objects.filter(role__in=(Role.CIO, Role.CISO), active=True))
+    people += list(Person.objects.holding(Role.CIO, Role.CISO).filter(active=True))
     return people
 
 
@@ -129,7 +129,7 @@ def _transition(
 
 def initiative_create(*, actor: Person, spec: InitiativeSpec, source: str = "") -> Initiative:
     """Create an initiative and its planned phases from a checked file."""
-    if actor.role == Role.AUDITOR:
+    if actor.has_role(Role.AUDITOR):
         raise PermissionDenied("auditors read; they do not start initiatives")
     sponsors = {}
     for name, email, roles in (
@@ -140,11 +140,16 @@ def initiative_create(*, actor: Person, spec: InitiativeSpec, source: str = "") 
         if person is None:
             raise InputError(f"no active person with e-mail {email!r}", file=source or None,
                              record="sponsors", field=name)  # fmt: skip
-        if person.role not in roles:
+        if not person.has_any_role(roles):
             allowed = ", ".join(sorted(str(r.label) for r in roles))
             raise InputError(f"{person} cannot sponsor the {name.replace('_', ' ')} ({allowed})",
                              file=source or None, record="sponsors", field=name)  # fmt: skip
         sponsors[name] = person
+    if sponsors["cio_side"].pk == sponsors["ciso_side"].pk:  # one person holding both sides' roles
+        raise InputError(
+            f"separation of duties: the two sponsors are two people, not {spec.cio_sponsor} twice",
+            file=source or None, record="sponsors", field="ciso_side",
+        )  # fmt: skip
     services = []
     for index, slug in enumerate(spec.services):
         try:
@@ -508,9 +513,9 @@ def _objecting_side(actor: Person, initiative: Initiative) -> str:
     side = side_of(actor, initiative)
     if side is not None:
         return side
-    if actor.role == Role.CIO:
+    if actor.has_role(Role.CIO):
         return Side.CIO
-    if actor.role == Role.CISO:
+    if actor.has_role(Role.CISO):
         return Side.CISO
     raise PermissionDenied("only the initiative's sponsors, the CIO or the CISO cancel it")
 
@@ -600,7 +605,7 @@ def metrics_record(
 ) -> int:
     """Store points (a point already stored for the same metric and time is replaced: uploads
     and pulls are idempotent). Returns how many were written."""
-    if actor is not None and actor.role == Role.AUDITOR:
+    if actor is not None and actor.has_role(Role.AUDITOR):
         raise PermissionDenied("auditors read; they do not record metrics")
     known = guarded_metrics(initiative)
     seen: set[tuple[str, dt.datetime]] = set()

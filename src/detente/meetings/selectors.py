@@ -153,7 +153,7 @@ def actions_for_home(person: Person) -> list[Action]:
     open action of the meetings (both leaders follow the follow-through). Overdue ones first,
     then by due date."""
     rows = Action.objects.filter(done_at__isnull=True).select_related("meeting", "owner")
-    if person.role not in (Role.CIO, Role.CISO):
+    if not person.has_any_role((Role.CIO, Role.CISO)):
         rows = rows.filter(owner=person)
     today = clock.now().date()
     return sorted(rows, key=lambda a: (a.due >= today, a.due, a.pk))

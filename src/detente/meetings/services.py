@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 
+from detente.audit.models import AuditEvent
 from detente.audit.services import audit_record
 from detente.core import clock
 from detente.core.errors import InputError, PermissionDenied, RuleViolation
@@ -60,7 +61,7 @@ MAX_ACCESS_DAYS = 120
 
 
 def _leader_only(actor: Person | None, what: str) -> Person:
-    if actor is None or actor.role not in LEADERS:
+    if actor is None or not actor.has_any_role(LEADERS):
         raise PermissionDenied(f"only the CIO or the CISO {what}")
     return actor
 
@@ -285,7 +286,7 @@ def meeting_schedule(
     if not 15 <= minutes <= 480:
         raise InputError("a meeting lasts 15 to 480 minutes", field="minutes")
     for person in delegates:
-        if not person.active or person.role in (Role.AUDITOR, Role.FACILITATOR):
+        if not person.active or person.has_any_role((Role.AUDITOR, Role.FACILITATOR)):
             raise InputError(
                 f"{person.email} cannot be a delegate (inactive, auditor or facilitator)",
                 field="delegates",
@@ -520,7 +521,7 @@ def meeting_minutes(  # noqa: C901, PLR0912, PLR0915 - split pending (meetings b
 
 def action_done(*, actor: Person, action: Action) -> Action:
     """Its owner (or a leader) marks an action done."""
-    if actor.pk != action.owner_id and actor.role not in LEADERS:
+    if actor.pk != action.owner_id and not actor.has_any_role(LEADERS):
         raise PermissionDenied("the action's owner or a leader marks it done")
     with transaction.atomic():
         locked = Action.objects.select_for_update().get(pk=action.pk)
@@ -564,7 +565,7 @@ def reset_start(
     """Propose a reset: the facilitator, the evidence the pair shares, the goals. The proposing
     leader signs the scope; the other leader's signature (``reset_grant``) starts it."""
     _leader_only(actor, "starts a reset")
-    if facilitator.role != Role.FACILITATOR or not facilitator.active:
+    if not facilitator.has_role(Role.FACILITATOR) or not facilitator.active:
         raise InputError(f"{facilitator.email} is not an active facilitator", field="facilitator")
     wrong = sorted(set(scope) - set(SCOPES))
     if wrong or not scope:
@@ -591,8 +592,9 @@ def reset_start(
             started_at=now,
             access_days=access_days,
             baseline=baseline,
-            cio_signed_at=now if actor.role == Role.CIO else None,
-            ciso_signed_at=now if actor.role == Role.CISO else None,
+            # one seat even for a person holding both roles: the other leader signs the other
+            cio_signed_at=now if actor.leader_role == Role.CIO else None,
+            ciso_signed_at=now if actor.leader_role == Role.CISO else None,
         )
         audit_record(
             actor=actor,
@@ -618,7 +620,13 @@ def reset_grant(*, actor: Person, reset: ResetEngagement) -> ResetEngagement:
         locked = ResetEngagement.objects.select_for_update().get(pk=reset.pk)
         if locked.status != ResetStatus.PROPOSED:
             raise RuleViolation(f"RS-{locked.pk} is {locked.status}")
-        mine = "cio_signed_at" if actor.role == Role.CIO else "ciso_signed_at"
+        if actor.pk == locked.started_by_id:
+            raise RuleViolation(
+                "separation of duties: the other leader signs the scope, not who proposed it"
+            )
+        mine = "cio_signed_at" if locked.cio_signed_at is None else "ciso_signed_at"
+        if not actor.has_role(Role.CIO if mine == "cio_signed_at" else Role.CISO):
+            raise PermissionDenied(f"RS-{locked.pk} waits for the other leader's signature")
         if getattr(locked, mine) is not None:
             raise RuleViolation(
                 "separation of duties: the other leader signs the scope too "
@@ -690,7 +698,7 @@ def reset_session_propose(
         )
         for person in [*_leaders(), reset.facilitator]:
             Attendee.objects.create(
-                meeting=meeting, person=person, delegate=person.role == Role.FACILITATOR
+                meeting=meeting, person=person, delegate=person.has_role(Role.FACILITATOR)
             )
         for position, line in enumerate(lines, start=1):
             AgendaItem.objects.create(
@@ -764,7 +772,20 @@ def reset_end(*, actor: Person, reset: ResetEngagement) -> ResetEngagement:
         locked = ResetEngagement.objects.select_for_update().get(pk=reset.pk)
         if locked.status != ResetStatus.ACTIVE:
             raise RuleViolation(f"RS-{locked.pk} is {locked.status}")
-        mine = "cio_end_signed_at" if actor.role == Role.CIO else "ciso_end_signed_at"
+        signed_before = AuditEvent.objects.filter(
+            verb="reset.end_signed", subject_type="reset", subject_id=str(locked.pk), actor=actor
+        ).exists()
+        if signed_before:  # one person, one signature, even holding both leaders' roles
+            raise RuleViolation(
+                "separation of duties: you already signed the end; the other leader signs too"
+            )
+        mine = "cio_end_signed_at" if actor.leader_role == Role.CIO else "ciso_end_signed_at"
+        if (
+            getattr(locked, mine) is not None
+            and actor.has_role(Role.CIO)
+            and actor.has_role(Role.CISO)
+        ):
+            mine = "ciso_end_signed_at" if mine == "cio_end_signed_at" else "cio_end_signed_at"
         if getattr(locked, mine) is not None:
             raise RuleViolation(
                 f"the {actor.get_role_display()} already signed the end; the other leader signs too"
@@ -788,7 +809,7 @@ def reset_end(*, actor: Person, reset: ResetEngagement) -> ResetEngagement:
 
 def facilitator_reset(person: Person) -> ResetEngagement:
     """The reset whose access window is open for this facilitator now (checked on every read)."""
-    if person.role != Role.FACILITATOR:
+    if not person.has_role(Role.FACILITATOR):
         raise PermissionDenied("only the reset's facilitator reads through this door")
     now = clock.now()
     found = ResetEngagement.objects.filter(

@@ -22,11 +22,12 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from detente.core.errors import InputError
 from detente.inventory.models import AssetKind, Criticality, DataClassification
-from detente.people.models import Role
+from detente.people.models import Role, roles_checked
 
 VERSION = 1
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
@@ -54,9 +55,40 @@ class _Entry(BaseModel):
 
 
 class PersonEntry(_Entry):
+    """A person: ``role: x`` for one role or ``roles: [x, y]`` for several (the first listed, or
+    ``role`` when both are given, is the primary one). ``roles`` always holds every role, the
+    primary first, the others in the product's role order."""
+
     name: str = Field(min_length=1, max_length=200)
     email: str = Field(max_length=254)
-    role: str
+    role: str = ""  # one of role / roles is given
+    roles: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_or_several(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("roles") in (None, ()):
+            return data
+        listed = data["roles"]
+        if isinstance(listed, str):
+            listed = [listed]
+        if not isinstance(listed, list | tuple) or not listed:
+            raise ValueError("roles is a list of roles")
+        primary = data.get("role", listed[0])
+        if primary not in listed:
+            raise ValueError(f"role {primary!r} is not among roles {list(listed)}")
+        return {**data, "role": primary, "roles": tuple(listed)}
+
+    @model_validator(mode="after")
+    def _all_roles(self) -> PersonEntry:
+        if not self.role:
+            raise ValueError("give the person's role: (or roles: [..])")
+        try:
+            roles = roles_checked(self.role, self.roles or (self.role,))
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+        object.__setattr__(self, "roles", roles)  # frozen: normalised once, here
+        return self
 
     @field_validator("email")
     @classmethod
@@ -373,7 +405,10 @@ def _entry_dict(entry: _Entry) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if isinstance(entry, AssetEntry) and entry.name == entry.identifier:
         entry = entry.model_copy(update={"name": None})
-    for name, value in entry.model_dump().items():
+    dumped = entry.model_dump()
+    if isinstance(entry, PersonEntry):  # one role: ``role:``; several: ``roles:`` (primary first)
+        dumped.pop("roles" if len(entry.roles) == 1 else "role")
+    for name, value in dumped.items():
         if value is None or value == ():
             continue
         out[name] = list(value) if isinstance(value, tuple) else value

@@ -15,7 +15,7 @@ from detente.org.document import (
     ServiceEntry,
     TeamEntry,
 )
-from detente.people.models import Person, Team
+from detente.people.models import Person, PersonRole, Role, Team
 
 
 # What the database holds, with the entries' field names: plain slotted rows, because building
@@ -25,6 +25,7 @@ class PersonRow:
     name: str
     email: str
     role: str
+    roles: tuple[str, ...]  # every role, the primary first (as ``PersonEntry.roles``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +74,17 @@ class Current:
 def org_current(*, assets: bool = True) -> Current:
     people: dict[str, tuple[int, bool, PersonRow]] = {}
     email_of: dict[int, str] = {}
+    extra: dict[int, set[str]] = defaultdict(set)
+    for person_id, extra_role in PersonRole.objects.values_list("person_id", "role"):
+        extra[person_id].add(extra_role)
+    order = {r.value: i for i, r in enumerate(Role)}
     for pk, name, email, role, active in Person.objects.values_list(
         "id", "name", "email", "role", "active"
     ).order_by("id"):
         email_of[pk] = email
-        people[email] = (pk, active, PersonRow(name=name, email=email, role=role))
+        others = sorted(extra.get(pk, set()) - {role}, key=order.__getitem__)
+        person = PersonRow(name=name, email=email, role=role, roles=(role, *others))
+        people[email] = (pk, active, person)
     members: dict[int, list[str]] = defaultdict(list)
     for team_id, person_id in Team.members.through.objects.values_list("team_id", "person_id"):
         members[team_id].append(email_of[person_id])

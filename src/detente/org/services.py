@@ -27,12 +27,12 @@ from detente.org.document import (
     exposure_flag,
 )
 from detente.org.selectors import Current, org_current
-from detente.people.models import Person, Role, Team
+from detente.people.models import Person, PersonRole, Role, Team
 
 # Who may change the organisation. The CIO and CISO own it; the IT lead keeps the inventory.
 ORG_WRITERS = frozenset({Role.CIO, Role.CISO, Role.IT_LEAD})
 
-PERSON_FIELDS = ("name", "role")
+PERSON_FIELDS = ("name", "roles")
 TEAM_FIELDS = ("name", "parent", "members")
 SERVICE_FIELDS = (
     "name", "owner", "team", "criticality", "data_classification", "internet_facing",
@@ -195,7 +195,7 @@ def org_apply(
     ``actor`` None is the system (the demo, a first install); a person must be allowed to
     change the organisation (``ORG_WRITERS``).
     """
-    if actor is not None and not dry_run and actor.role not in ORG_WRITERS:
+    if actor is not None and not dry_run and not actor.has_any_role(ORG_WRITERS):
         raise PermissionDenied(
             f"{actor.get_role_display()} may not change the organisation "
             f"(who may: {', '.join(sorted(r.label for r in ORG_WRITERS))})"
@@ -295,10 +295,22 @@ def _write_people(
             updates.append(Person(id=ids[e.email], name=e.name, role=e.role, active=True))
             events.append(_event(change, ids[e.email]))
     Person.objects.bulk_update(updates, ["name", "role", "active"], batch_size=500)
+    _write_roles([e for e in wanted if e.email in changes], ids)
     removed = [ids[k] for k, c in changes.items() if c.action == "removed"]
     _deactivate(Person, removed)
     events += [_event(c, ids[k]) for k, c in changes.items() if c.action == "removed"]
     return ids
+
+
+def _write_roles(entries: Sequence[PersonEntry], ids: dict[str, int]) -> None:
+    """The added roles (``PersonRole``) of the people added or changed: replaced by the file's."""
+    touched = [ids[e.email] for e in entries]
+    for start in range(0, len(touched), _BATCH):
+        PersonRole.objects.filter(person_id__in=touched[start : start + _BATCH]).delete()
+    PersonRole.objects.bulk_create(
+        [PersonRole(person_id=ids[e.email], role=r) for e in entries for r in e.roles[1:]],
+        batch_size=500,
+    )
 
 
 def _write_teams(
@@ -478,7 +490,7 @@ _MODELS: dict[str, Any] = {
 def org_deactivate(*, actor: Person, kind: str, pk: int) -> None:
     """Deactivate one person, team, service or asset (kept for history; re-activated by
     listing it again in an organisation file). Audited; the same roles as ``org_apply``."""
-    if actor.role not in ORG_WRITERS:
+    if not actor.has_any_role(ORG_WRITERS):
         raise PermissionDenied(f"{actor.get_role_display()} may not change the organisation")
     model = _MODELS[kind]
     with transaction.atomic():

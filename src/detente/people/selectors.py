@@ -38,12 +38,12 @@ def people_list(*, inactive: bool = False) -> QuerySet[Person]:
 
 def anyone_active_in(roles: Iterable[str]) -> bool:
     """Whether an active person holds one of ``roles``."""
-    return Person.objects.filter(active=True, role__in=list(roles)).exists()
+    return Person.objects.holding(*roles).filter(active=True).exists()
 
 
 def people_in(roles: Iterable[str]) -> QuerySet[Person]:
     """Active people holding one of ``roles``, by name."""
-    return Person.objects.filter(active=True, role__in=list(roles)).order_by("name", "id")
+    return Person.objects.holding(*roles).filter(active=True).order_by("name", "id")
 
 
 def people_by_name() -> QuerySet[Person]:

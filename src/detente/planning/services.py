@@ -42,9 +42,10 @@ EFFORT_SETTERS = PLANNERS | {Role.ENGINEER}
 
 
 def _may_plan(actor: Person, service: BusinessService | None = None) -> None:
-    if actor.role not in PLANNERS:
+    if not actor.has_any_role(PLANNERS):
         raise PermissionDenied(f"a {actor.get_role_display()} cannot change the patch plan")
-    if actor.role == Role.SERVICE_OWNER and (service is None or service.owner_id != actor.pk):
+    wider = actor.has_any_role(PLANNERS - {Role.SERVICE_OWNER})
+    if not wider and (service is None or service.owner_id != actor.pk):
         raise PermissionDenied("a service owner changes only their own services' windows")
 
 
@@ -110,7 +111,7 @@ def blackout_add(
 ) -> Blackout:
     """No changes in ``[starts_at, ends_at)``: for ``service``, or for every service."""
     _may_plan(actor, service) if service is not None else None
-    if service is None and actor.role not in (Role.CIO, Role.IT_LEAD, Role.CHANGE_MANAGER):
+    if service is None and not actor.has_any_role((Role.CIO, Role.IT_LEAD, Role.CHANGE_MANAGER)):
         raise PermissionDenied(f"a {actor.get_role_display()} cannot set a global blackout")
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise InputError("blackout times need a time zone", field="starts_at")
@@ -191,7 +192,7 @@ def blackout_update(
             raise NotFound(f"blackout {pk} does not exist")
         if locked.service is not None:
             _may_plan(actor, locked.service)
-        elif actor.role not in (Role.CIO, Role.IT_LEAD, Role.CHANGE_MANAGER):
+        elif not actor.has_any_role((Role.CIO, Role.IT_LEAD, Role.CHANGE_MANAGER)):
             raise PermissionDenied(f"a {actor.get_role_display()} cannot set a global blackout")
         if starts_at.tzinfo is None or ends_at.tzinfo is None:
             raise InputError("blackout times need a time zone", field="starts_at")
@@ -214,7 +215,7 @@ def blackout_update(
 
 def effort_override_set(*, actor: Person, item_key: str, hours: float, reason: str) -> None:
     """Override the policy's default effort for one work item (its key, e.g. ``host:12``)."""
-    if actor.role not in EFFORT_SETTERS:
+    if not actor.has_any_role(EFFORT_SETTERS):
         raise PermissionDenied(f"a {actor.get_role_display()} cannot set efforts")
     if hours <= 0:
         raise InputError("the effort must be positive", field="hours")
@@ -238,7 +239,7 @@ def effort_override_set(*, actor: Person, item_key: str, hours: float, reason: s
 
 
 def _refuse_auditor(actor: Person | None) -> None:
-    if actor is not None and actor.role == Role.AUDITOR:
+    if actor is not None and actor.has_role(Role.AUDITOR):
         raise PermissionDenied("an auditor reads the plan but cannot change it")
 
 
@@ -402,7 +403,7 @@ def emergency_change_call(
     """Call an emergency change: only roles the policy names, at most N per service and month."""
     doc, _ = active_policy()
     rule = doc.planning.emergency
-    if actor.role not in rule.roles:
+    if not actor.has_any_role(rule.roles):
         raise PermissionDenied(
             f"a {actor.get_role_display()} cannot call an emergency change "
             f"(policy: {', '.join(rule.roles)})"

@@ -210,7 +210,7 @@ def _data_version() -> int:
 
 
 def _scope(person: Person) -> str:
-    return f"owner-{person.pk}" if person.role == Role.SERVICE_OWNER else "all"
+    return f"owner-{person.pk}" if person.owner_scoped else "all"
 
 
 def _cached(name: str, person: Person, compute: Callable[[], T]) -> T:

@@ -10,7 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from detente.acceptances.selectors import awaiting_signature_of, expiring, requested_by
+from detente.acceptances.models import RiskAcceptance
+from detente.acceptances.selectors import (
+    awaiting_signature_of,
+    expiring,
+    requested_by,
+    roles_to_sign,
+)
 from detente.core import clock
 from detente.core.errors import NotFound
 from detente.core.text import duration
@@ -64,11 +70,15 @@ class Needs:
         return [n for n in self.items if n.urgent]
 
 
+def _as(person: Person, acceptance: RiskAcceptance) -> str:
+    return " or ".join(str(Role(r).label) for r in roles_to_sign(person, acceptance))
+
+
 def _signatures(person: Person) -> list[Need]:
     out = []
     for a in awaiting_signature_of(person):
         label = (
-            f"Sign RA-{a.pk} “{a.title}” as {Role(person.role).label}: requested by "
+            f"Sign RA-{a.pk} “{a.title}” as {_as(person, a)}: requested by "
             f"{a.requester.name}, until {a.requested_until:%Y-%m-%d}"
         )
         out.append(Need("sign", label, "web:acceptance", a.pk))
@@ -283,35 +293,33 @@ def needs_for(person: Person) -> Needs:
     """Everything on the person's "needs you now" block, urgent first."""
     now = clock.now()
     needs = Needs()
-    role = person.role
+    held = set(person.roles)
     items: list[Need] = []
-    if role != Role.AUDITOR:
+    if Role.AUDITOR not in held:
         # incidents first: acknowledgements (CIO), open SEV1s, late clocks, briefings I owe
-        if role == Role.CIO:
+        if Role.CIO in held:
             items += _acknowledgements(person)
         incidents = incidents_of(person)
-        if role in LEADERS:
+        if held & set(LEADERS):
             items += _open_sev1(incidents)
         items += _clocks(person, now, incidents) + _briefings_due(person, now)
         items += _signatures(person) + _overrides(person, now) + _initiatives(person)
         items += _meeting_actions(person, now.date())
-    if role == Role.CIO:
-        items += _expiring(person, now)
-    elif role == Role.CISO:
-        items = _exploited(person) + items + _expiring(person, now)
-    elif role == Role.SECURITY_LEAD:
-        items += _exploited(person) + _my_requests(person)
-    elif role == Role.SERVICE_OWNER:
+    # each role's own items; a person with several roles gets each item once
+    if Role.CISO in held:
+        items = _exploited(person) + items
+    elif held & {Role.SECURITY_LEAD, Role.SERVICE_OWNER, Role.IT_LEAD, Role.ENGINEER}:
         items += _exploited(person)
+    if held & {Role.IT_LEAD, Role.ENGINEER}:
+        items += _overdue(cached_ciso_figures(person), "")
+    elif Role.SERVICE_OWNER in held:
         items += _overdue(cached_ciso_figures(person), " on your services")
-        items += _my_requests(person) + _expiring(person, now)
-    elif role in (Role.IT_LEAD, Role.ENGINEER):
-        items += _exploited(person) + _overdue(cached_ciso_figures(person), "")
+    if held & {Role.SECURITY_LEAD, Role.SERVICE_OWNER, Role.IT_LEAD, Role.ENGINEER}:
         items += _my_requests(person)
-        if role == Role.IT_LEAD:
-            items += _plan() + _expiring(person, now)
-    elif role == Role.CHANGE_MANAGER:
+    if held & {Role.IT_LEAD, Role.CHANGE_MANAGER}:
         items += _plan()
+    if held & {Role.CIO, Role.CISO, Role.SERVICE_OWNER, Role.IT_LEAD}:
+        items += _expiring(person, now)
     # auditors: nothing to do; their home lists what to review
     needs.items = sorted(items, key=lambda n: not n.urgent)
     _radar(needs, person)
@@ -321,11 +329,10 @@ def needs_for(person: Person) -> Needs:
 def needs_count(person: Person) -> int:
     """The navigation's badge: things only this person can move (sign, acknowledge, brief, file)."""
     now = clock.now()
-    role = person.role
     count = len(awaiting_signature_of(person))
-    if role == Role.CIO:
+    if person.has_role(Role.CIO):
         count += len(briefings_to_acknowledge(person))
-    if role != Role.AUDITOR:
+    if not person.has_role(Role.AUDITOR):
         count += len(briefings_due_by(person, now=now))
         count += sum(1 for r in clocks_running(person, now=now) if r.late_by is not None)
         count += len(overrides_awaiting(person)) + len(waiting_for(person))

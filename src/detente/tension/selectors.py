@@ -37,7 +37,7 @@ def _score(profile: LeaderProfile) -> profiles.ProfileScore:
 
 
 def leader(role: str) -> Person:
-    found = Person.objects.filter(role=role, active=True).order_by("id").first()
+    found = Person.objects.holding(role).filter(active=True).order_by("id").first()
     if found is None:
         raise NotFound(f"no active {role.upper()} in the organisation")
     return found
@@ -53,8 +53,8 @@ def pair_guidance(*, ciso_reports_to_cio: bool = False) -> profiles.Pairing:
 def pulse_show(*, viewer: Person, period: Period) -> dict[str, Any]:
     """The viewer's answers; the counterpart's only after both have answered (blind reveal)."""
     rows = {p.role: p for p in PulseResponse.objects.filter(period=period.label)}
-    mine = rows.get(viewer.role)
-    other_role = Role.CISO if viewer.role == Role.CIO else Role.CIO
+    mine = rows.get(viewer.leader_role)
+    other_role = Role.CISO if viewer.leader_role == Role.CIO else Role.CIO
     other = rows.get(other_role)
     both = mine is not None and other is not None
     out: dict[str, Any] = {
@@ -112,7 +112,7 @@ def tension_policy() -> Tension:
 
 def radar_readable_by(person: Person) -> bool:
     """Who sees the radar is policy: ``tension.radar_readers``."""
-    return person.role in tension_policy().radar_readers
+    return person.has_any_role(tension_policy().radar_readers)
 
 
 def radar_check_reader(person: Person) -> None:

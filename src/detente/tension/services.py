@@ -46,13 +46,13 @@ def profile_take(
     conflict_answers: dict[str, int] | None = None,
 ) -> LeaderProfile:
     """Score the actor's questionnaire (their role's set) and store it as their current profile."""
-    if actor.role not in LEADER_ROLES:
+    if not actor.has_any_role(LEADER_ROLES):
         raise PermissionDenied("the questionnaire is for the CIO and the CISO")
-    score = profiles.score_profile(actor.role, answers, conflict_answers)
+    score = profiles.score_profile(actor.leader_role, answers, conflict_answers)
     with transaction.atomic():
         profile = LeaderProfile.objects.create(
             person=actor,
-            role=actor.role,
+            role=actor.leader_role,
             answers=dict(answers),
             conflict_answers=dict(conflict_answers) if conflict_answers else None,
             dimensions=score.dimensions,
@@ -66,8 +66,8 @@ def profile_take(
         audit_record(
             actor=actor, verb="tension.profile_taken", subject_type="leader_profile",
             subject_id=profile.pk,
-            after={"role": actor.role, "primary": score.primary, "secondary": score.secondary,
-                   "kind": score.kind},
+            after={"role": actor.leader_role, "primary": score.primary,
+                   "secondary": score.secondary, "kind": score.kind},
         )  # fmt: skip
         return profile
 
@@ -83,7 +83,7 @@ def pulse_answer(
     period: Period | None = None,
 ) -> PulseResponse:
     """The actor's pulse for a month (default: this month): P1-P10 and the meta guesses."""
-    if actor.role not in LEADER_ROLES:
+    if not actor.has_any_role(LEADER_ROLES):
         raise PermissionDenied("the pulse is answered by the CIO and the CISO")
     model = profiles.pulse_model()
     ids = [i.id for i in model.items]
@@ -98,16 +98,18 @@ def pulse_answer(
     if period > current:
         raise RuleViolation(f"the pulse for {period.label} opens in that month")
     with transaction.atomic():
-        if PulseResponse.objects.filter(period=period.label, role=actor.role).exists():
-            raise RuleViolation(f"the {actor.role} pulse for {period.label} is already answered")
+        if PulseResponse.objects.filter(period=period.label, role=actor.leader_role).exists():
+            raise RuleViolation(
+                f"the {actor.leader_role} pulse for {period.label} is already answered"
+            )
         response = PulseResponse.objects.create(
-            person=actor, role=actor.role, period=period.label, answers=dict(answers),
+            person=actor, role=actor.leader_role, period=period.label, answers=dict(answers),
             meta=dict(meta), submitted_at=clock.now(),
         )  # fmt: skip
         # Content stays between the two leaders: the audit records that, not what, was answered.
         audit_record(
             actor=actor, verb="tension.pulse_answered", subject_type="pulse",
-            subject_id=response.pk, after={"period": period.label, "role": actor.role},
+            subject_id=response.pk, after={"period": period.label, "role": actor.leader_role},
         )  # fmt: skip
         return response
 
@@ -297,9 +299,9 @@ def _may_compute(actor: Person | None, doc: PolicyDocument) -> None:
     """Who computes the radar is policy (``tension.radar_computers``); system work may."""
     if actor is None:
         return
-    if actor.role == Role.AUDITOR:
+    if actor.has_role(Role.AUDITOR):
         raise PermissionDenied("an auditor reads the radar; it does not compute it")
-    if actor.role not in doc.tension.radar_computers:
+    if not actor.has_any_role(doc.tension.radar_computers):
         raise PermissionDenied(
             f"a {actor.get_role_display()} does not compute the radar (policy: "
             f"tension.radar_computers is {', '.join(doc.tension.radar_computers)})"

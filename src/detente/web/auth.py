@@ -30,14 +30,21 @@ from detente.core.errors import DetenteError
 from detente.people.models import Person, Role
 
 View = Callable[..., HttpResponseBase]
+ID_TOKEN_KEY = "oidc_id_token"  # noqa: S105 - a session key, not a secret
 
 
 def person_of(request: HttpRequest) -> Person | None:
+    """The signed-in person, read afresh on every request (roles included: nothing about rights
+    is kept in the session, so a role change shows at the next request). A deactivated person's
+    session ends here."""
     user = request.user
     if not user.is_authenticated or not request.session.get("second_factor_ok"):
         return None
     person: Person | None = getattr(user, "person", None)
-    return person if person is not None and person.active else None
+    if person is not None and not person.active:
+        logout(request)  # flushes the session: signing in again is refused while inactive
+        return None
+    return person
 
 
 def signed_in(view: View) -> View:
@@ -47,7 +54,7 @@ def signed_in(view: View) -> View:
         if person is None:
             query = urlencode({"next": request.get_full_path()})
             return HttpResponseRedirect(f"{reverse('web:login')}?{query}")
-        if person.role == Role.FACILITATOR:
+        if person.has_role(Role.FACILITATOR):
             # Least privilege: an external facilitator has one door (``facilitator_door``).
             return HttpResponseRedirect(reverse("web:facilitator"))
         request.person = person  # type: ignore[attr-defined]
@@ -65,7 +72,7 @@ def facilitator_door(view: View) -> View:
         if person is None:
             query = urlencode({"next": request.get_full_path()})
             return HttpResponseRedirect(f"{reverse('web:login')}?{query}")
-        if person.role != Role.FACILITATOR:
+        if not person.has_role(Role.FACILITATOR):
             return HttpResponseRedirect(reverse("web:reset"))
         request.person = person  # type: ignore[attr-defined]
         return view(request, *args, **kwargs)
@@ -136,7 +143,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
         if locked is not None:  # not even checked: a locked account gives no oracle
             return _refused(request, _wait_message(locked.seconds), locked.seconds)
         user = authenticate(request, username=email, password=request.POST.get("password", ""))
-        if user is None or getattr(user, "person", None) is None:
+        person = getattr(user, "person", None) if user is not None else None
+        if user is None or person is None or not person.active:  # deactivated: no sign-in
             lockout = _failed(request, email, "password")
             if lockout is not None:
                 return _refused(request, _wait_message(lockout.seconds), lockout.seconds)
@@ -196,8 +204,23 @@ def login_code_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
+    """Sign out here; signed in by single sign-on, also at the provider (RP-initiated logout),
+    which sends the browser back to the sign-in page."""
+    id_token = request.session.get(ID_TOKEN_KEY)
+    target = reverse("web:login")
+    if request.session.get("signed_in_with") == "sso" and isinstance(id_token, str):
+        try:
+            config = oidc.oidc_config()
+        except DetenteError:
+            config = None  # single sign-on was switched off since: end the local session only
+        if config is not None:
+            back = config.post_logout_redirect_uri or request.build_absolute_uri(target)
+            target = (
+                oidc.oidc_logout_url(cfg=config, id_token=id_token, post_logout_redirect_uri=back)
+                or target
+            )
     logout(request)
-    return HttpResponseRedirect(reverse("web:login"))
+    return HttpResponseRedirect(target)
 
 
 # ------------------------------------------------------------------------------ single sign-on
@@ -240,6 +263,7 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
     login(request, user)  # rotates the session key
     request.session["second_factor_ok"] = True
     request.session["signed_in_with"] = "sso"
+    request.session[ID_TOKEN_KEY] = sign_in.id_token  # the hint for single logout
     target = sign_in.next_url or reverse("web:home")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = reverse("web:home")

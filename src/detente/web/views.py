@@ -34,6 +34,7 @@ from detente.acceptances.selectors import (
     acceptances_of,
     latest_until,
     requested_by,
+    roles_to_sign,
     signature_states,
     visible_acceptances,
 )
@@ -111,7 +112,7 @@ def _render(
     person = _person(request)
     base = {
         "me": person,
-        "can_write": person.role != Role.AUDITOR,
+        "can_write": not person.has_role(Role.AUDITOR),
         "now": clock.now(),
         # the home already knows its needs: count them, do not ask twice
         "needs_count": context["needs"].count if context.get("needs") else needs_count(person),
@@ -140,7 +141,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _needs(person: Person, role: str) -> Needs | None:
     """The "needs you now" block, on the viewer's own home only."""
-    return needs_for(person) if person.role == role else None
+    return needs_for(person) if person.role == role else None  # the primary role's home
 
 
 @signed_in
@@ -260,8 +261,8 @@ def mywork(request: HttpRequest) -> HttpResponse:
             "needs": needs_for(person),
             "requests": requested_by(person, limit=10),
             "incidents": incidents_of(person),
-            "overdue": list(overdue) if person.role != Role.AUDITOR else [],
-            "recent": audit_recent(limit=10) if person.role == Role.AUDITOR else [],
+            "overdue": list(overdue) if not person.has_role(Role.AUDITOR) else [],
+            "recent": audit_recent(limit=10) if person.has_role(Role.AUDITOR) else [],
         },
     )
 
@@ -517,27 +518,24 @@ def acceptance_detail(request: HttpRequest, acceptance_id: int) -> HttpResponse:
         )
     person = _person(request)
     signed_roles = {s.role for s in a.signatures.all()}
-    can_sign = (
-        a.status == "requested"
-        and person.pk != a.requester_id
-        and person.role in a.required_roles
-        and person.role not in signed_roles
-        and not a.signatures.filter(signer=person).exists()
-    )
+    sign_roles = roles_to_sign(person, a) if a.status == "requested" else []
     return _render(
         request,
         "acceptance.html",
         {
             "a": a,
+            # several roles held: the service signs as the first still needed (one signature)
+            "sign_as": Role(sign_roles[0]).label if sign_roles else "",
             "items": a.items.select_related("finding", "finding__asset"),
             "signatures": a.signatures.select_related("signer"),
-            "can_sign": can_sign,
+            "can_sign": bool(sign_roles),
             "can_revoke": (
-                a.status == "approved" and person.role in {*a.required_roles, Role.CISO, Role.CIO}
+                a.status == "approved"
+                and person.has_any_role({*a.required_roles, Role.CISO, Role.CIO})
             )
             or (
                 a.status in ("draft", "requested")
-                and (person.pk == a.requester_id or person.role in (Role.CISO, Role.CIO))
+                and (person.pk == a.requester_id or person.has_any_role((Role.CISO, Role.CIO)))
             ),
             "missing": [r for r in a.required_roles if r not in signed_roles],
         },
@@ -684,7 +682,7 @@ def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
         except DetenteError as exc:
             messages.error(request, str(exc))
         return HttpResponseRedirect(reverse("web:decision", args=[decision_id]))
-    can_decide = d.status == "open" and _person(request).role in (Role.CIO, Role.CISO)
+    can_decide = d.status == "open" and _person(request).has_any_role((Role.CIO, Role.CISO))
     return _render(
         request,
         "decision.html",

@@ -220,7 +220,7 @@ def _is_the_cio(incident: Incident, person: Person) -> bool:
     """The incident's CIO, or any CIO when it names none (who acknowledges and answers)."""
     if incident.cio_id is not None:
         return person.pk == incident.cio_id
-    return person.role == Role.CIO
+    return person.has_role(Role.CIO)
 
 
 def _can_acknowledge(incident: Incident, briefing: Briefing, person: Person) -> bool:
@@ -272,7 +272,7 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
         _briefing_view(incident, b, person, clocks, not closed)
         for b in incident.briefings.select_related("author", "acknowledged_by").order_by("-number")
     ]
-    writable = person.role != Role.AUDITOR and not closed
+    writable = not person.has_role(Role.AUDITOR) and not closed
     review = selectors.review_of(incident)
     informed = selectors.time_to_inform_cio(incident)
     return _render(

@@ -58,7 +58,7 @@ def initiative_detail(request: HttpRequest, initiative_id: int) -> HttpResponse:
     person = _person(request)
     side = services.side_of(person, initiative)
     # Who may object and cancel: the sponsors, the CIO and the CISO.
-    may_object = side is not None or person.role in (Role.CIO, Role.CISO)
+    may_object = side is not None or person.has_any_role((Role.CIO, Role.CISO))
     open_phase = next((p["number"] for p in detail["phases"] if p["status"] not in ENDED), None)
     return _render(
         request, "initiatives/detail.html",

@@ -36,7 +36,7 @@ def meetings(request: HttpRequest) -> HttpResponse:
         "meetings/list.html",
         {
             "rows": rows,
-            "is_leader": _person(request).role in LEADERS,
+            "is_leader": _person(request).has_any_role(LEADERS),
         },
     )
 
@@ -61,7 +61,7 @@ def meeting_propose(request: HttpRequest) -> HttpResponse:
 def _meeting_page(
     request: HttpRequest, found: Meeting, form: MinutesForm | None = None, status: int = 200
 ) -> HttpResponse:
-    is_leader = _person(request).role in LEADERS
+    is_leader = _person(request).has_any_role(LEADERS)
     # the minutes form: for a leader, once the meeting has started and until it is minuted
     takes_minutes = (
         is_leader
@@ -192,8 +192,8 @@ def reset(request: HttpRequest) -> HttpResponse:
         {
             "r": current,
             "state": selectors.reset_state(current) if current else None,
-            "is_leader": _person(request).role in LEADERS,
-            "facilitators": Person.objects.filter(role=Role.FACILITATOR, active=True),
+            "is_leader": _person(request).has_any_role(LEADERS),
+            "facilitators": Person.objects.holding(Role.FACILITATOR).filter(active=True),
             "scopes": services.SCOPES,
         },
     )

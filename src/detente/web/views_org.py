@@ -18,7 +18,7 @@ from detente.core.errors import DetenteError
 from detente.inventory.models import Asset, BusinessService, Criticality, DataClassification
 from detente.org.document import parse_document
 from detente.org.services import ORG_WRITERS, org_apply, org_deactivate
-from detente.people.models import Person
+from detente.people.models import Person, Role
 from detente.web.auth import signed_in
 from detente.web.views import _render as render_page
 
@@ -35,7 +35,7 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> Htt
     """The site's page frame (navigation, its current section, the needs count) and who may
     change the organisation."""
     me = _person(request)
-    frame = {"can_change_org": me.role in ORG_WRITERS}
+    frame = {"can_change_org": me.has_any_role(ORG_WRITERS)}
     return render_page(request, f"org/{template}", frame | context)
 
 
@@ -47,7 +47,7 @@ def _page(request: HttpRequest) -> int:
 @signed_in
 @require_GET
 def people(request: HttpRequest) -> HttpResponse:
-    rows = Person.objects.order_by("-active", "name").prefetch_related("teams")
+    rows = Person.objects.order_by("-active", "name").prefetch_related("teams", "extra_roles")
     return _render(request, "people.html", {"rows": rows[:PAGE]})
 
 
@@ -115,6 +115,34 @@ def service_edit(request: HttpRequest, slug: str) -> HttpResponse:
             "owners": Person.objects.filter(active=True).order_by("name"),
         },
     )
+
+
+@signed_in
+@require_http_methods(["GET", "POST"])
+def person_roles(request: HttpRequest, pk: int) -> HttpResponse:
+    """A person's roles: ticked roles, one of them primary; saved through ``org_apply`` (one
+    entry, nothing else touched), so the same rules, diff and audit as the organisation file."""
+    person = Person.objects.filter(pk=pk).first()
+    if person is None:
+        return render(request, "web/error.html", {"message": f"No person {pk}."}, status=404)
+    if request.method == "POST":
+        ticked = [r for r in Role.values if r in request.POST.getlist("roles")]
+        primary = request.POST.get("primary") or (ticked[0] if ticked else "")
+        entry = {"name": person.name, "email": person.email, "role": primary, "roles": ticked}
+        try:
+            document = parse_document({"version": 1, "people": [entry]}, file="form")
+            plan = org_apply(
+                document=document, actor=_person(request), keep_missing=True, file="form"
+            )
+        except DetenteError as exc:
+            messages.error(request, str(exc))
+        else:
+            lines = "; ".join(c.line() for c in plan.changes) or "no change"
+            messages.success(request, f"{person.name}: {lines}")
+            return HttpResponseRedirect(reverse("web:org_people"))
+    return _render(
+        request, "person_roles.html", {"person": person, "choices": Role.choices},
+    )  # fmt: skip
 
 
 @signed_in

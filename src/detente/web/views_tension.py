@@ -120,7 +120,9 @@ def radar(request: HttpRequest) -> HttpResponse:
             "history": history[::-1],
             "changes": changes,
             "chart": mark_safe(chart),  # noqa: S308 - escaped SVG
-            "can_compute": _person(request).role in selectors.tension_policy().radar_computers,
+            "can_compute": _person(request).has_any_role(
+                selectors.tension_policy().radar_computers
+            ),
             "default_last": this.label,
             "default_first": this.previous().previous().label,
         },
@@ -238,7 +240,7 @@ def _blend(profile: Any) -> dict[str, Any]:
 def profile(request: HttpRequest) -> HttpResponse:
     person = _person(request)
     model = profiles.questionnaire()
-    spec = next((s for k, s in model.roles.items() if k == person.role), None)
+    spec = next((s for k, s in model.roles.items() if k == person.leader_role), None)
     given: dict[str, int] = {}
     if request.method == "POST" and spec is not None:
         main = _answers(request.POST, [i.id for i in spec.items])
@@ -296,7 +298,7 @@ def pulse(request: HttpRequest) -> HttpResponse:
     except InputError as exc:
         messages.error(request, str(exc))
         period = Period.of(clock.now())
-    leader = person.role in LEADER_ROLES
+    leader = person.has_any_role(LEADER_ROLES)
     given: dict[str, int] = {}
     meta: dict[str, int] = {}
     if request.method == "POST":
@@ -311,7 +313,7 @@ def pulse(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Pulse for {period.label} recorded.")
             return HttpResponseRedirect(f"{reverse('web:pulse')}?period={period.label}")
     shown = selectors.pulse_show(viewer=person, period=period)
-    role = person.role if leader else Role.CIO
+    role = person.leader_role if leader else Role.CIO
     texts = {i.id: i.text_for(role) for i in model.items}
     results = []
     if shown["counterpart"] is not None:

@@ -61,7 +61,7 @@ def windows(request: HttpRequest) -> HttpResponse:
             "blackouts": blackouts_recent(limit=50),
             "services": services_list(),
             "units": CapacityUnit.choices,
-            "may_plan": person.role in PLANNERS,
+            "may_plan": person.has_any_role(PLANNERS),
         },
     )
 

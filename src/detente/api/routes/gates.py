@@ -20,7 +20,6 @@ from detente.api.auth import actor, require_write
 from detente.api.schemas import ERRORS, In, Limit, PathId
 from detente.core.errors import InputError, NotFound
 from detente.decisions.principles import missing_of
-from detente.people.models import Role
 
 router = Router(tags=["gates"])
 
@@ -195,7 +194,7 @@ def gate_runs(
         raise InputError("limit 1..500", field="limit")
     target = service_by_slug(service) if service else None
     person = actor(request)
-    found = runs(target, limit, owner=person if person.role == Role.SERVICE_OWNER else None)
+    found = runs(target, limit, owner=person if person.owner_scoped else None)
     return [run_summary(r) for r in found]
 
 
@@ -206,7 +205,7 @@ def gate_run_get(request: HttpRequest, run_id: PathId) -> dict[str, Any]:
 
     run = run_by_id(run_id)
     person = actor(request)
-    if person.role == Role.SERVICE_OWNER and run.service.owner_id != person.pk:
+    if person.owner_scoped and run.service.owner_id != person.pk:
         raise NotFound(f"gate run {run_id} does not exist")  # as for findings: not visible
     out = run_summary(run)
     if out.get("override") is not None:

@@ -26,7 +26,8 @@ class OrgPersonOut(Schema):
     id: int
     name: str
     email: str
-    role: str
+    role: str  # the primary role
+    roles: list[str]  # every role, the primary first
     active: bool
 
 
@@ -92,10 +93,12 @@ def list_people(
     request: HttpRequest, filters: Query[OrgListing], limit: Limit = 100, offset: Offset = 0
 ) -> list[dict[str, Any]]:
     rows = people_list(inactive=filters.inactive)
+    page = rows.prefetch_related("extra_roles")[offset : offset + limit]
     return [
-        dict(r)
-        for r in rows.values("id", "name", "email", "role", "active")[offset : offset + limit]
-    ]
+        {"id": p.pk, "name": p.name, "email": p.email, "role": p.role, "roles": list(p.roles),
+         "active": p.active}
+        for p in page
+    ]  # fmt: skip
 
 
 @router.get("/org/services", response={200: list[OrgServiceOut], **ERRORS})

@@ -89,12 +89,12 @@ def decide(request: HttpRequest, decision_id: PathId, body: DecideIn) -> dict[st
 
 
 def person_out(p: Person) -> dict[str, Any]:
-    return {"id": p.pk, "name": p.name, "email": p.email, "role": p.role}
+    return {"id": p.pk, "name": p.name, "email": p.email, "role": p.role, "roles": list(p.roles)}
 
 
 @people.get("/people", response={200: list[PersonOut], **ERRORS})
 def list_people(request: HttpRequest) -> list[dict[str, Any]]:
-    return [person_out(p) for p in people_list()]
+    return [person_out(p) for p in people_list().prefetch_related("extra_roles")]
 
 
 @people.get("/people/me", response={200: PersonOut, **ERRORS})

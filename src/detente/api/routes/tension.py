@@ -354,11 +354,11 @@ def radar_period(request: HttpRequest, period: MonthPath) -> dict[str, Any]:
 def questionnaire(request: HttpRequest) -> dict[str, Any]:
     person = actor(request)
     model = profiles.questionnaire()
-    spec = role_model(model, person.role)
+    spec = role_model(model, person.leader_role)
     if spec is None:
         raise PermissionDenied("the questionnaire is for the CIO and the CISO")
     return {
-        "role": person.role, "scale": list(model.scale),
+        "role": person.leader_role, "scale": list(model.scale),
         "items": [{"id": i.id, "text": i.text} for i in spec.items],
         "conflict_items": [{"id": i.id, "text": i.text} for i in model.conflict_items],
     }  # fmt: skip
@@ -409,7 +409,7 @@ def pairing(request: HttpRequest, ciso_reports_to_cio: bool = False) -> dict[str
     summary="The pulse items (P1-P10) as my role reads them",
 )
 def pulse_items(request: HttpRequest) -> dict[str, Any]:
-    role = actor(request).role
+    role = actor(request).leader_role
     model = profiles.pulse_model()
     return {
         "items": [{"id": i.id, "measures": i.construct, "text": i.text_for(role)}

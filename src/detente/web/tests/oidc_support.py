@@ -50,9 +50,21 @@ class Provider:
     accounts_file: Path
     key: RSAKey
 
-    def set_account(self, login: str, *, email: str, name: str, groups: Sequence[str]) -> None:
+    def set_account(
+        self,
+        login: str,
+        *,
+        email: str,
+        name: str,
+        groups: Sequence[str],
+        groups_source: str = "",
+    ) -> None:
+        """``groups_source``: the token names that URL for the groups instead of listing them
+        (Entra ID's group overage); ``groups`` are then only what that endpoint serves."""
         accounts = json.loads(self.accounts_file.read_text())
         accounts[login] = {"email": email, "name": name, "groups": list(groups)}
+        if groups_source:
+            accounts[login]["groups_source"] = groups_source
         self.accounts_file.write_text(json.dumps(accounts))
 
     def configure(self, settings: Any, **overrides: Any) -> None:
@@ -106,7 +118,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def start_provider(folder: Path, redirect_uris: Sequence[str]) -> Iterator[Provider]:
+def start_provider(
+    folder: Path, redirect_uris: Sequence[str], post_logout_redirect_uris: Sequence[str] = ()
+) -> Iterator[Provider]:
     node, npm = _tooling()
     _install(npm)
     port = free_port()
@@ -121,6 +135,7 @@ def start_provider(folder: Path, redirect_uris: Sequence[str]) -> Iterator[Provi
         "OIDC_ISSUER": issuer,
         "OIDC_CLIENT_SECRET": CLIENT_SECRET,
         "OIDC_REDIRECT_URIS": " ".join(redirect_uris),
+        "OIDC_POST_LOGOUT_REDIRECT_URIS": " ".join(post_logout_redirect_uris),
         "OIDC_JWKS_FILE": str(jwks_file),
         "OIDC_ACCOUNTS_FILE": str(accounts_file),
         "NODE_ENV": "test",
@@ -165,10 +180,17 @@ _INPUT = re.compile(r"<input([^>]*)>")
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
 
 
-def at_provider(authorization_url: str, *, login: str, redirect_uri: str) -> str:
+def at_provider(
+    authorization_url: str,
+    *,
+    login: str,
+    redirect_uri: str,
+    agent: requests.Session | None = None,
+) -> str:
     """Do what a person does at the provider (its own login page, then its consent page) with a
-    plain HTTP client; return the URL it sends the browser back to (``redirect_uri?code=…``)."""
-    agent = requests.Session()
+    plain HTTP client; return the URL it sends the browser back to (``redirect_uri?code=…``).
+    Pass ``agent`` to keep the provider's session cookie between visits (single logout)."""
+    agent = agent if agent is not None else requests.Session()
     url = authorization_url
     for _ in range(12):
         if url.startswith(redirect_uri):
@@ -185,9 +207,83 @@ def at_provider(authorization_url: str, *, login: str, redirect_uri: str) -> str
                     fields[attrs["name"]] = unescape(attrs.get("value", ""))
             if fields.get("prompt") == "login":
                 fields |= {"login": login, "password": "any password"}
+            if "xsrf" in fields and "prompt" not in fields:  # the logout page: "Yes, sign me out"
+                fields["logout"] = "yes"
             response = agent.post(
                 urljoin(url, unescape(form.group(1))), data=fields, allow_redirects=False,
                 timeout=10,
             )  # fmt: skip
         url = urljoin(url, response.headers["location"])
     raise AssertionError(f"the provider never sent the browser back to {redirect_uri}")
+
+
+# ------------------------------------------------------------------------------ a groups endpoint
+
+
+@contextmanager
+def groups_server(provider: Provider) -> Iterator[str]:
+    """A Graph-style ``POST /v1.0/me/getMemberObjects`` on loopback, for Entra ID's group
+    overage: it asks the provider's userinfo endpoint who the bearer token belongs to (a real
+    token check, over HTTP) and answers that account's groups, one per page with
+    ``@odata.nextLink``. Yields the endpoint's URL."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    userinfo = requests.get(
+        f"{provider.issuer}/.well-known/openid-configuration", timeout=10
+    ).json()["userinfo_endpoint"]
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _groups(self) -> list[str] | None:
+            auth = self.headers.get("Authorization", "")
+            who = requests.get(userinfo, headers={"Authorization": auth}, timeout=10)
+            if not auth.startswith("Bearer ") or not who.ok:
+                return None
+            account = json.loads(provider.accounts_file.read_text()).get(who.json()["sub"], {})
+            return list(account.get("groups", []))
+
+        def _page(self, index: int) -> None:
+            groups = self._groups()
+            if groups is None:
+                self._answer(401, {"error": {"code": "InvalidAuthenticationToken"}})
+                return
+            body: dict[str, Any] = {"value": groups[index : index + 1]}
+            if index + 1 < len(groups):
+                body["@odata.nextLink"] = f"{base}/v1.0/page/{index + 1}"
+            self._answer(200, body)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            sent = json.loads(self.rfile.read(length) or b"{}")
+            if self.path != "/v1.0/me/getMemberObjects" or "securityEnabledOnly" not in sent:
+                self._answer(400, {"error": {"code": "BadRequest"}})
+                return
+            self._page(0)
+
+        def do_GET(self) -> None:
+            prefix = "/v1.0/page/"
+            if not self.path.startswith(prefix):
+                self._answer(404, {"error": {"code": "NotFound"}})
+                return
+            self._page(int(self.path[len(prefix) :]))
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"{base}/v1.0/me/getMemberObjects"
+    finally:
+        server.shutdown()
+        server.server_close()

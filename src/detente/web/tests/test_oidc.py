@@ -105,7 +105,7 @@ def test_first_sign_in_creates_the_person_with_the_role_of_the_group(idp: Provid
     created = AuditEvent.objects.get(verb="person.created")
     assert created.actor_label == f"single sign-on ({idp.issuer})"
     assert created.after == {
-        "name": "Ada Lovelace", "email": "ada@example.org", "role": "ciso",
+        "name": "Ada Lovelace", "email": "ada@example.org", "role": "ciso", "roles": ["ciso"],
         "groups": ["detente-ciso"],
     }  # fmt: skip
 
@@ -124,17 +124,23 @@ def test_a_later_sign_in_takes_the_role_from_the_groups_again(idp: Provider) -> 
     assert Person.objects.filter(email="bob@example.org").count() == 1
     assert OidcIdentity.objects.filter(person=person).count() == 1
     change = AuditEvent.objects.get(verb="person.role_changed")
-    assert change.before == {"role": "ciso"}
-    assert change.after == {"role": "engineer", "groups": ["detente-engineers"]}
+    assert change.before == {"role": "ciso", "roles": ["ciso"]}
+    assert change.after == {
+        "role": "engineer", "roles": ["engineer"], "groups": ["detente-engineers"]
+    }  # fmt: skip
 
 
-def test_two_mapped_groups_give_one_role_the_first_in_the_mapping(idp: Provider) -> None:
+def test_two_mapped_groups_give_both_roles_the_mapping_choosing_the_primary(
+    idp: Provider,
+) -> None:
     # The mapping lists detente-ciso before detente-engineers; the claim's order does not count.
     idp.set_account(
         "cy", email="cy@example.org", name="Cy", groups=["detente-engineers", "detente-ciso"]
     )
     assert sso(Client(), "cy").status_code == 302
-    assert Person.objects.get(email="cy@example.org").role == Role.CISO
+    person = Person.objects.get(email="cy@example.org")
+    assert person.role == Role.CISO
+    assert person.roles == (Role.CISO, Role.ENGINEER)
 
 
 def test_the_way_back_never_leaves_the_site(idp: Provider) -> None:
@@ -413,8 +419,9 @@ def test_the_mapping_file_is_the_org_role_mapping_format(tmp_path: Path) -> None
     roles = oidc.group_roles(inline="", file=str(mapping))
 
     assert roles == (("sec-team", "security_lead"), ("it", "it_lead"))
-    assert oidc.role_for(roles, ["it", "sec-team"]) == Role.SECURITY_LEAD
-    assert oidc.role_for(roles, ["elsewhere"]) is None  # default_role is for catalog imports
+    # every mapped group gives its role; the mapping's order chooses the primary one
+    assert oidc.roles_for(roles, ["it", "sec-team"]) == (Role.SECURITY_LEAD, Role.IT_LEAD)
+    assert oidc.roles_for(roles, ["elsewhere"]) == ()  # default_role is for catalog imports
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,10 @@
 //   OIDC_JWKS_FILE                its private signing keys (JWKS), written by the fixture, so a
 //                                 test can also sign a token as the provider would
 //   OIDC_ACCOUNTS_FILE            {"<login>": {"email", "name", "groups": [...]}}, read on every
-//                                 look-up so a test can move someone between groups
+//                                 look-up so a test can move someone between groups; an account
+//                                 with "groups_source": URL gets Entra ID's group overage instead
+//                                 of its groups (distributed claims naming that URL)
+//   OIDC_POST_LOGOUT_REDIRECT_URIS space-separated; where single logout may send the browser back
 // The login page is the package's development interaction (any password; the login names the
 // account); consent is asked once per grant. It prints "listening <issuer>" when ready.
 // On Node 20 (Debian's) the package prints "Unsupported runtime. Use Node.js v22.x LTS": a
@@ -28,6 +31,7 @@ const provider = new Provider(env('OIDC_ISSUER'), {
     client_id: 'detente',
     client_secret: env('OIDC_CLIENT_SECRET'),
     redirect_uris: env('OIDC_REDIRECT_URIS').split(' '),
+    post_logout_redirect_uris: (process.env.OIDC_POST_LOGOUT_REDIRECT_URIS || '').split(' ').filter(Boolean),
     response_types: ['code'],
     grant_types: ['authorization_code'],
     token_endpoint_auth_method: 'client_secret_basic',
@@ -47,13 +51,15 @@ const provider = new Provider(env('OIDC_ISSUER'), {
     return {
       accountId: id,
       async claims() {
-        return {
-          sub: id,
-          email: account.email,
-          email_verified: true,
-          name: account.name,
-          groups: account.groups,
-        };
+        const base = { sub: id, email: account.email, email_verified: true, name: account.name };
+        if (account.groups_source) { // too many groups for a token: where to read them instead
+          return {
+            ...base,
+            _claim_names: { groups: 'src1' },
+            _claim_sources: { src1: { endpoint: account.groups_source } },
+          };
+        }
+        return { ...base, groups: account.groups };
       },
     };
   },
