@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 
@@ -35,3 +36,9 @@ def totp_state(user: AbstractBaseUser) -> str:
     """``off`` (no device), ``pending`` (not confirmed yet) or ``on``."""
     device = TotpDevice.objects.filter(user=user).first()
     return "off" if device is None else ("on" if device.confirmed else "pending")
+
+
+def account_get(pk: int) -> AbstractBaseUser:
+    """The account a half-finished sign-in (password given, code pending) belongs to."""
+    user: AbstractBaseUser = get_user_model().objects.get(pk=pk)
+    return user

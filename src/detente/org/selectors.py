@@ -6,8 +6,9 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 
 from django.db import connection
+from django.db.models import QuerySet
 
-from detente.inventory.models import BusinessService
+from detente.inventory.models import Asset, BusinessService
 from detente.org.document import (
     AssetEntry,
     OrgDocument,
@@ -195,3 +196,27 @@ def org_export() -> OrgDocument:
             if active and declared
         ),
     )
+
+
+# ---------------------------------------------------------------- the organisation pages
+
+
+def people_listed() -> QuerySet[Person]:
+    """Everyone, active first, by name, with teams and roles (the people page)."""
+    return Person.objects.order_by("-active", "name").prefetch_related("teams", "extra_roles")
+
+
+def services_listed() -> QuerySet[BusinessService]:
+    return BusinessService.objects.select_related("owner", "team").order_by("-active", "name")
+
+
+def assets_listed() -> QuerySet[Asset]:
+    return Asset.objects.select_related("service").order_by("-active", "kind", "identifier")
+
+
+def service_for_edit(slug: str) -> BusinessService | None:
+    return BusinessService.objects.select_related("owner", "team").filter(slug=slug).first()
+
+
+def person_or_none(pk: int) -> Person | None:
+    return Person.objects.filter(pk=pk).first()

@@ -19,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from detente.access import oidc
+from detente.access.selectors import account_get
 from detente.access.services import signin_failure_record, totp_required, totp_verify
 from detente.access.throttle import (
     Lockout,
@@ -165,12 +166,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def login_code_view(request: HttpRequest) -> HttpResponse:
-    from django.contrib.auth import get_user_model
 
     pending = request.session.get("pending_user")
     if pending is None or not oidc.password_signin_enabled():
         return HttpResponseRedirect(reverse("web:login"))
-    user = get_user_model().objects.get(pk=pending)
+    user = account_get(pending)
     email = user.get_username()
     error = ""
     if request.method == "POST":

@@ -13,7 +13,7 @@ from django import forms
 
 from detente.core.errors import DetenteError
 from detente.meetings.models import AgendaItem, ItemOutcome, Meeting
-from detente.people.models import Person
+from detente.people.selectors import people_by_name
 
 ACTION_ROWS = 3
 _FOLLOWED = (("", "Not said"), ("yes", "Yes"), ("no", "No"))
@@ -54,7 +54,7 @@ class MinutesForm(forms.Form):
             )
         for item in self.open_items:
             self._item_fields(item)
-        people = Person.objects.filter(active=True).order_by("name")
+        people = people_by_name()
         owners = [("", "—")] + [(p.email, f"{p.name} ({p.email})") for p in people]
         positions = [("", "—")] + [(str(i.position), f"Item {i.position}") for i in self.items]
         for n in range(1, ACTION_ROWS + 1):

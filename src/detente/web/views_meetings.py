@@ -18,7 +18,7 @@ from detente.meetings import selectors, services
 from detente.meetings.ics import meeting_ics
 from detente.meetings.models import Meeting, MeetingStatus
 from detente.people.models import Role
-from detente.people.selectors import person_by_email
+from detente.people.selectors import people_in, person_by_email
 from detente.tension.signals import Period
 from detente.web.auth import facilitator_door, signed_in
 from detente.web.forms_meetings import MinutesForm
@@ -184,7 +184,6 @@ def reset(request: HttpRequest) -> HttpResponse:
         current = selectors.reset_get()
     except NotFound:
         current = None
-    from detente.people.models import Person
 
     return _render(
         request,
@@ -193,7 +192,7 @@ def reset(request: HttpRequest) -> HttpResponse:
             "r": current,
             "state": selectors.reset_state(current) if current else None,
             "is_leader": _person(request).has_any_role(LEADERS),
-            "facilitators": Person.objects.holding(Role.FACILITATOR).filter(active=True),
+            "facilitators": people_in((Role.FACILITATOR,)),
             "scopes": services.SCOPES,
         },
     )

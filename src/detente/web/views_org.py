@@ -15,10 +15,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from detente.core.errors import DetenteError
-from detente.inventory.models import Asset, BusinessService, Criticality, DataClassification
+from detente.inventory.models import Criticality, DataClassification
+from detente.org import selectors as org_selectors
 from detente.org.document import parse_document
 from detente.org.services import ORG_WRITERS, org_apply, org_deactivate
 from detente.people.models import Person, Role
+from detente.people.selectors import people_by_name
 from detente.web.auth import signed_in
 from detente.web.views import _render as render_page
 
@@ -47,14 +49,14 @@ def _page(request: HttpRequest) -> int:
 @signed_in
 @require_GET
 def people(request: HttpRequest) -> HttpResponse:
-    rows = Person.objects.order_by("-active", "name").prefetch_related("teams", "extra_roles")
+    rows = org_selectors.people_listed()
     return _render(request, "people.html", {"rows": rows[:PAGE]})
 
 
 @signed_in
 @require_GET
 def services(request: HttpRequest) -> HttpResponse:
-    rows = BusinessService.objects.select_related("owner", "team").order_by("-active", "name")
+    rows = org_selectors.services_listed()
     return _render(request, "services.html", {"rows": rows[:PAGE]})
 
 
@@ -62,7 +64,7 @@ def services(request: HttpRequest) -> HttpResponse:
 @require_GET
 def assets(request: HttpRequest) -> HttpResponse:
     page = _page(request)
-    rows = Asset.objects.select_related("service").order_by("-active", "kind", "identifier")
+    rows = org_selectors.assets_listed()
     chunk = list(rows[(page - 1) * PAGE : page * PAGE + 1])
     return _render(
         request,
@@ -74,7 +76,7 @@ def assets(request: HttpRequest) -> HttpResponse:
 @signed_in
 @require_http_methods(["GET", "POST"])
 def service_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    service = BusinessService.objects.select_related("owner", "team").filter(slug=slug).first()
+    service = org_selectors.service_for_edit(slug)
     if service is None:
         return render(request, "web/error.html", {"message": f"No service {slug!r}."}, status=404)
     if request.method == "POST":
@@ -112,7 +114,7 @@ def service_edit(request: HttpRequest, slug: str) -> HttpResponse:
             "service": service,
             "criticalities": Criticality.choices,
             "classifications": DataClassification.choices,
-            "owners": Person.objects.filter(active=True).order_by("name"),
+            "owners": people_by_name(),
         },
     )
 
@@ -122,7 +124,7 @@ def service_edit(request: HttpRequest, slug: str) -> HttpResponse:
 def person_roles(request: HttpRequest, pk: int) -> HttpResponse:
     """A person's roles: ticked roles, one of them primary; saved through ``org_apply`` (one
     entry, nothing else touched), so the same rules, diff and audit as the organisation file."""
-    person = Person.objects.filter(pk=pk).first()
+    person = org_selectors.person_or_none(pk)
     if person is None:
         return render(request, "web/error.html", {"message": f"No person {pk}."}, status=404)
     if request.method == "POST":
