@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from detente.access.models import ApiToken, TotpDevice
@@ -32,13 +31,12 @@ def own_token(person: Person, pk: int) -> ApiToken | None:
     return ApiToken.objects.filter(pk=pk, person=person).first()
 
 
-def totp_state(user: AbstractBaseUser) -> str:
+def totp_state(user: User) -> str:
     """``off`` (no device), ``pending`` (not confirmed yet) or ``on``."""
     device = TotpDevice.objects.filter(user=user).first()
     return "off" if device is None else ("on" if device.confirmed else "pending")
 
 
-def account_get(pk: int) -> AbstractBaseUser:
+def account_get(pk: int) -> User:
     """The account a half-finished sign-in (password given, code pending) belongs to."""
-    user: AbstractBaseUser = get_user_model().objects.get(pk=pk)
-    return user
+    return User.objects.get(pk=pk)

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from detente.web import views_api_register
+from detente.web.views import api_register as views_api_register
 
 urlpatterns: list[URLPattern] = [
     path("apis", views_api_register.api_register, name="apis"),

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from detente.web import views_gates
+from detente.web.views import gates as views_gates
 
 urlpatterns: list[URLPattern] = [
     path("gate/", views_gates.gate, name="gate"),

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from detente.web import views_initiatives
+from detente.web.views import initiatives as views_initiatives
 
 urlpatterns: list[URLPattern] = [
     path("initiatives/", views_initiatives.initiatives, name="initiatives"),

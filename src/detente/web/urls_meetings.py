@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from detente.web import views_meetings
+from detente.web.views import meetings as views_meetings
 
 urlpatterns: list[URLPattern] = [
     path("meetings/", views_meetings.meetings, name="meetings"),

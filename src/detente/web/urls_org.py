@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from detente.web import views_org
+from detente.web.views import org as views_org
 
 urlpatterns: list[URLPattern] = [
     path("org/people", views_org.people, name="org_people"),

@@ -14,7 +14,7 @@ from detente.access.models import ApiToken
 from detente.core.busy import skip_when_busy
 from detente.people.models import Person, Role
 from detente.people.services import person_upsert
-from detente.web import views
+from detente.web.views import decisions as views
 from detente.web.tests.test_headers import _client
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,7 @@ def eve() -> Person:
 def test_a_page_answers_503_html_with_retry_after(
     eve: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(views, "_render", _locked)
+    monkeypatch.setattr(views, "render_page", _locked)
     response = _client(eve).get("/decisions")
     assert (response.status_code, response["Retry-After"]) == (503, "5")
     assert "<h1>Busy</h1>" in response.content.decode()
@@ -45,7 +45,7 @@ def test_other_database_errors_are_not_hidden(eve: Person, monkeypatch: pytest.M
     def broken(*args: Any, **kwargs: Any) -> NoReturn:
         raise OperationalError("no such table: x")
 
-    monkeypatch.setattr(views, "_render", broken)
+    monkeypatch.setattr(views, "render_page", broken)
     assert _client(eve).get("/decisions").status_code == 500
 
 

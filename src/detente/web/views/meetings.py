@@ -22,7 +22,7 @@ from detente.people.selectors import people_in, person_by_email
 from detente.tension.signals import Period
 from detente.web.auth import facilitator_door, signed_in
 from detente.web.forms_meetings import MinutesForm
-from detente.web.views import _person, _render
+from detente.web.shortcuts import actor, render_page
 
 LEADERS = (Role.CIO, Role.CISO)
 
@@ -31,12 +31,12 @@ LEADERS = (Role.CIO, Role.CISO)
 @require_GET
 def meetings(request: HttpRequest) -> HttpResponse:
     rows = [(m, selectors.follow_through(m)) for m in selectors.meetings()[:100]]
-    return _render(
+    return render_page(
         request,
         "meetings/list.html",
         {
             "rows": rows,
-            "is_leader": _person(request).has_any_role(LEADERS),
+            "is_leader": actor(request).has_any_role(LEADERS),
         },
     )
 
@@ -47,7 +47,7 @@ def meeting_propose(request: HttpRequest) -> HttpResponse:
     period = request.POST.get("period", "").strip()
     try:
         meeting = services.meeting_propose(
-            actor=_person(request),
+            actor=actor(request),
             period=Period.parse(period) if period else None,
             title=request.POST.get("title", ""),
         )
@@ -61,7 +61,7 @@ def meeting_propose(request: HttpRequest) -> HttpResponse:
 def _meeting_page(
     request: HttpRequest, found: Meeting, form: MinutesForm | None = None, status: int = 200
 ) -> HttpResponse:
-    is_leader = _person(request).has_any_role(LEADERS)
+    is_leader = actor(request).has_any_role(LEADERS)
     # the minutes form: for a leader, once the meeting has started and until it is minuted
     takes_minutes = (
         is_leader
@@ -74,7 +74,7 @@ def _meeting_page(
             meeting=found,
             initial={f"attended_{a.person_id}": not a.delegate for a in found.attendees.all()},
         )
-    return _render(
+    return render_page(
         request,
         "meetings/meeting.html",
         {
@@ -96,7 +96,7 @@ def meeting(request: HttpRequest, meeting_id: int) -> HttpResponse:
     try:
         found = selectors.meeting_get(meeting_id)
     except NotFound as exc:
-        return _render(request, "error.html", {"message": str(exc)}, 404)
+        return render_page(request, "error.html", {"message": str(exc)}, 404)
     return _meeting_page(request, found)
 
 
@@ -108,13 +108,13 @@ def meeting_minutes(request: HttpRequest, meeting_id: int) -> HttpResponse:
     try:
         found = selectors.meeting_get(meeting_id)
     except NotFound as exc:
-        return _render(request, "error.html", {"message": str(exc)}, 404)
+        return render_page(request, "error.html", {"message": str(exc)}, 404)
     form = MinutesForm(request.POST, meeting=found)
     if not form.is_valid():
         return _meeting_page(request, found, form, 400)
     try:
         services.meeting_minutes(
-            actor=_person(request),
+            actor=actor(request),
             meeting=found,
             minutes=form.cleaned_data["minutes"],
             attended=form.attended,
@@ -151,7 +151,7 @@ def meeting_schedule(request: HttpRequest, meeting_id: int) -> HttpResponse:
             person_by_email(e) for e in request.POST.get("delegates", "").replace(",", " ").split()
         ]
         services.meeting_schedule(
-            actor=_person(request),
+            actor=actor(request),
             meeting=found,
             starts_at=starts_at,
             minutes=int(request.POST.get("minutes") or 60),
@@ -171,7 +171,7 @@ def meeting_invitation(request: HttpRequest, meeting_id: int) -> HttpResponse:
     try:
         body = meeting_ics(selectors.meeting_get(meeting_id))
     except DetenteError as exc:
-        return _render(request, "error.html", {"message": str(exc)}, 404)
+        return render_page(request, "error.html", {"message": str(exc)}, 404)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="meeting-{meeting_id}.ics"'
     return response
@@ -185,13 +185,13 @@ def reset(request: HttpRequest) -> HttpResponse:
     except NotFound:
         current = None
 
-    return _render(
+    return render_page(
         request,
         "meetings/reset.html",
         {
             "r": current,
             "state": selectors.reset_state(current) if current else None,
-            "is_leader": _person(request).has_any_role(LEADERS),
+            "is_leader": actor(request).has_any_role(LEADERS),
             "facilitators": people_in((Role.FACILITATOR,)),
             "scopes": services.SCOPES,
         },
@@ -201,7 +201,7 @@ def reset(request: HttpRequest) -> HttpResponse:
 @signed_in
 @require_POST
 def reset_action(request: HttpRequest) -> HttpResponse:
-    me = _person(request)
+    me = actor(request)
     step = request.POST.get("step", "")
     if step not in ("start", "grant", "end"):
         messages.error(request, f"unknown step {step!r}")
@@ -229,7 +229,7 @@ def reset_action(request: HttpRequest) -> HttpResponse:
 def facilitator(request: HttpRequest) -> HttpResponse:
     """The facilitator's evidence pack; the window is checked (and the read audited) each time."""
     try:
-        pack = services.reset_read(actor=_person(request))
+        pack = services.reset_read(actor=actor(request))
     except PermissionDenied as exc:
         return render(request, "web/meetings/facilitator.html", {"error": str(exc)}, status=403)
     return render(request, "web/meetings/facilitator.html", {"pack": pack})

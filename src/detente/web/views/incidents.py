@@ -36,7 +36,7 @@ from detente.people.models import Person, Role
 from detente.people.selectors import people_in, people_list, person_get
 from detente.policy.services import active_policy
 from detente.web.auth import signed_in
-from detente.web.views import _person, _render
+from detente.web.shortcuts import actor, render_page
 
 ORDER = list(IncidentStatus.values)
 FORMATS = {
@@ -82,7 +82,7 @@ def _someone(pk: str | None, field: str) -> Person | None:
 
 
 def _missing(request: HttpRequest, incident_id: int) -> HttpResponse:
-    return _render(
+    return render_page(
         request, "error.html", {"message": f"Incident {incident_id} does not exist."}, 404
     )
 
@@ -126,11 +126,11 @@ def incidents(request: HttpRequest) -> HttpResponse:
         for i in listed
     ]
     rows.sort(key=lambda row: -worst.get(row.incident.pk, -1.0))  # stable: the list's order else
-    return _render(
+    return render_page(
         request,
         "incidents.html",
         {
-            "overdue": selectors.overdue_briefings(viewer=_person(request)),
+            "overdue": selectors.overdue_briefings(viewer=actor(request)),
             "rows": rows,
             "open_only": open_only,
             "late_count": len(late),
@@ -149,7 +149,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
                 raise InputError("choose the incident lead", field="lead")
             slugs = post.getlist("services")
             created = services.incident_declare(
-                actor=_person(request),
+                actor=actor(request),
                 title=post.get("title", ""),
                 type=post.get("type", ""),
                 severity=post.get("severity", ""),
@@ -168,7 +168,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"INC-{created.pk} declared; the leaders were told.")
             return HttpResponseRedirect(reverse("web:incident", args=[created.pk]))
-    return _render(
+    return render_page(
         request,
         "incident_new.html",
         {
@@ -178,7 +178,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
             "leads": people_in(services.LEAD_ROLES),
             "services": services_list(),
             # the declarer is preselected as lead when eligible; severity and type are chosen
-            "form": post if request.method == "POST" else {"lead": str(_person(request).pk)},
+            "form": post if request.method == "POST" else {"lead": str(actor(request).pk)},
         },
     )
 
@@ -255,7 +255,7 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
         incident = selectors.incident_get(incident_id)
     except NotFound:
         return _missing(request, incident_id)
-    person = _person(request)
+    person = actor(request)
     profile = selectors.regime_profile()
     clocks = selectors.incident_clocks(incident)
     rows = []
@@ -275,7 +275,7 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     writable = not person.has_role(Role.AUDITOR) and not closed
     review = selectors.review_of(incident)
     informed = selectors.time_to_inform_cio(incident)
-    return _render(
+    return render_page(
         request,
         "incident.html",
         {
@@ -448,12 +448,12 @@ def incident_act(request: HttpRequest, incident_id: int, action: str) -> HttpRes
         messages.error(request, f"INC-{incident.pk} is closed: its page is read-only.")
         return HttpResponseRedirect(reverse("web:incident", args=[incident_id]))
     try:
-        done = _act(action, _person(request), incident, request.POST)
+        done = _act(action, actor(request), incident, request.POST)
     except DetenteError as exc:
         messages.error(request, str(exc))
     else:
         if done is None:
-            return _render(request, "error.html", {"message": "Unknown action."}, 404)
+            return render_page(request, "error.html", {"message": "Unknown action."}, 404)
         messages.success(request, done)
     return HttpResponseRedirect(reverse("web:incident", args=[incident_id]))
 
@@ -465,7 +465,7 @@ def briefing_download(
 ) -> HttpResponse:
     found = selectors.briefing_numbered(incident_id, number)
     if found is None or fmt not in FORMATS:
-        return _render(
+        return render_page(
             request,
             "error.html",
             {"message": f"INC-{incident_id} has no briefing {number} as {fmt}."},

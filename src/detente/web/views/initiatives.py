@@ -20,14 +20,14 @@ from detente.initiatives.models import ENDED, Initiative
 from detente.people.models import Person, Role
 from detente.reports.initiatives import initiative_charts
 from detente.web.auth import signed_in
-from detente.web.views import _person, _render
+from detente.web.shortcuts import actor, render_page
 
 
 @signed_in
 @require_GET
 def initiatives(request: HttpRequest) -> HttpResponse:
     running = request.GET.get("running") == "1"
-    return _render(
+    return render_page(
         request, "initiatives/list.html",
         {"rows": selectors.initiative_rows(running_only=running), "running": running},
     )  # fmt: skip
@@ -39,7 +39,7 @@ def initiative_new(request: HttpRequest) -> HttpResponse:
     """Create from the pasted initiative file (the same YAML the CLI and the API read)."""
     try:
         spec = parse_initiative(str(request.POST.get("yaml", "")), source="the form")
-        created = services.initiative_create(actor=_person(request), spec=spec, source="web")
+        created = services.initiative_create(actor=actor(request), spec=spec, source="web")
     except DetenteError as exc:
         messages.error(request, str(exc))
         return HttpResponseRedirect(reverse("web:initiatives"))
@@ -53,14 +53,14 @@ def initiative_detail(request: HttpRequest, initiative_id: int) -> HttpResponse:
     try:
         initiative = selectors.initiative_get(initiative_id)
     except NotFound as exc:
-        return _render(request, "error.html", {"message": str(exc)}, 404)
+        return render_page(request, "error.html", {"message": str(exc)}, 404)
     detail = selectors.initiative_detail(initiative)
-    person = _person(request)
+    person = actor(request)
     side = services.side_of(person, initiative)
     # Who may object and cancel: the sponsors, the CIO and the CISO.
     may_object = side is not None or person.has_any_role((Role.CIO, Role.CISO))
     open_phase = next((p["number"] for p in detail["phases"] if p["status"] not in ENDED), None)
-    return _render(
+    return render_page(
         request, "initiatives/detail.html",
         {"i": detail, "charts": initiative_charts(initiative), "sponsor_side": side,
          "object_from": open_phase if may_object else None},
@@ -123,13 +123,13 @@ def initiative_act(request: HttpRequest, initiative_id: int, action: str) -> Htt
     try:
         initiative = selectors.initiative_get(initiative_id)
     except NotFound:
-        return _render(request, "error.html", {"message": "No such initiative."}, 404)
+        return render_page(request, "error.html", {"message": "No such initiative."}, 404)
     try:
-        done = _act(action, _person(request), initiative, request.POST, request.FILES)
+        done = _act(action, actor(request), initiative, request.POST, request.FILES)
     except DetenteError as exc:
         messages.error(request, str(exc))
     else:
         if done is None:
-            return _render(request, "error.html", {"message": "Unknown action."}, 404)
+            return render_page(request, "error.html", {"message": "Unknown action."}, 404)
         messages.success(request, done)
     return HttpResponseRedirect(reverse("web:initiative", args=[initiative_id]))

@@ -24,7 +24,7 @@ from detente.api_register.models import Api
 from detente.core.errors import DetenteError, InputError, NotFound, PermissionDenied
 from detente.web.auth import signed_in
 from detente.web.forms_api_register import ApiAddForm, PenTestForm, ReportForm, VersionForm
-from detente.web.views import _person, _render
+from detente.web.shortcuts import actor, render_page
 
 
 def _status(exc: DetenteError) -> int:
@@ -51,7 +51,7 @@ def _spec_bytes(file: UploadedFile) -> bytes:
 @signed_in
 @require_http_methods(["GET", "POST"])
 def api_register(request: HttpRequest) -> HttpResponse:
-    person = _person(request)
+    person = actor(request)
     status = 200
     form = ApiAddForm()
     if request.method == "POST":
@@ -87,7 +87,7 @@ def api_register(request: HttpRequest) -> HttpResponse:
         "actions": selectors.api_actions(person),
         "form": form,
     }
-    return _render(request, "api_register/register.html", context, status=status)
+    return render_page(request, "api_register/register.html", context, status=status)
 
 
 def _api(name: str) -> Api:
@@ -115,7 +115,7 @@ def _api_page(
         policy.stages[policy.stages.index(api.stage) + 1 :] if api.stage in policy.stages else []
     )
     checks = [selectors.promotion_check(api, stage) for stage in later]
-    return _render(
+    return render_page(
         request,
         "api_register/api.html",
         {
@@ -123,7 +123,7 @@ def _api_page(
             "diff": diff,
             "checks": checks,
             "stages": policy.stages,
-            "actions": selectors.api_actions(_person(request), api),
+            "actions": selectors.api_actions(actor(request), api),
             "version_form": version_form or VersionForm(),
             "pentest_form": pentest_form or PenTestForm(api=api),
             "report_form": ReportForm(),
@@ -148,7 +148,7 @@ def api_version_add(request: HttpRequest, name: str) -> HttpResponse:
     file = form.cleaned_data["spec"]
     try:
         version, changed = services.api_update(
-            actor=_person(request),
+            actor=actor(request),
             api=api,
             spec=_spec_bytes(file),
             file_name=file.name or "openapi",
@@ -190,7 +190,7 @@ def api_pentest_add(request: HttpRequest, name: str) -> HttpResponse:
         with tempfile.TemporaryDirectory(prefix="detente-pentest-") as folder:
             findings_file = _saved_findings(findings, Path(folder)) if findings else None
             test = services.pentest_record(
-                actor=_person(request),
+                actor=actor(request),
                 api=api,
                 version=selectors.version_of(api, data["version"]),
                 started_on=data["started_on"],
@@ -219,7 +219,7 @@ def api_pentest_report_attach(request: HttpRequest, name: str, pentest_id: int) 
         file = form.cleaned_data["report"]
         try:
             pentest_reports.pentest_report_attach(
-                actor=_person(request), test=test, name=file.name or "report",
+                actor=actor(request), test=test, name=file.name or "report",
                 chunks=file.chunks(),
             )  # fmt: skip
             messages.success(request, f"report attached to pen test {test.pk}")
@@ -235,7 +235,7 @@ def api_pentest_report_attach(request: HttpRequest, name: str, pentest_id: int) 
 @require_GET
 def api_pentest_report(request: HttpRequest, name: str, pentest_id: int) -> FileResponse:
     test = selectors.pentest_of(_api(name), pentest_id)
-    file_name, path = pentest_reports.pentest_report_open(actor=_person(request), test=test)
+    file_name, path = pentest_reports.pentest_report_open(actor=actor(request), test=test)
     return FileResponse(
         path.open("rb"),
         as_attachment=True,
@@ -250,7 +250,7 @@ def api_promote(request: HttpRequest, name: str) -> HttpResponse:
     api = _api(name)
     try:
         result = services.api_promote(
-            actor=_person(request),
+            actor=actor(request),
             api=api,
             to_stage=request.POST.get("to", ""),
             force=request.POST.get("force") == "1",

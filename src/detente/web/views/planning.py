@@ -20,7 +20,7 @@ from detente.planning.models import PlanItem
 from detente.planning.scenarios import compare, parse
 from detente.policy.services import active_policy
 from detente.web.auth import signed_in
-from detente.web.views import _person, _render
+from detente.web.shortcuts import actor, render_page
 
 METRICS = (
     ("exposure_days", "Exposure-days"),
@@ -83,7 +83,7 @@ def _page(request: HttpRequest, extra: dict[str, Any] | None = None) -> HttpResp
     if plan is not None:
         for item in selectors.plan_items(plan, missed_only=True).order_by("-weight", "id")[:200]:
             misses.append(MissRow(item, next((r for r in item.remedies if r["feasible"]), None)))
-    return _render(
+    return render_page(
         request,
         "plan.html",
         {
@@ -111,7 +111,7 @@ def plan(request: HttpRequest) -> HttpResponse:
 @require_POST
 def plan_make(request: HttpRequest) -> HttpResponse:
     try:
-        made = services.plan_make(actor=_person(request))
+        made = services.plan_make(actor=actor(request))
     except DetenteError as exc:
         messages.error(request, str(exc))
     else:
@@ -127,7 +127,7 @@ def plan_make(request: HttpRequest) -> HttpResponse:
 def plan_defer(request: HttpRequest, item_id: int) -> HttpResponse:
     try:
         done = services.plan_item_defer(
-            actor=_person(request),
+            actor=actor(request),
             item=item_id,
             justification=request.POST.get("justification", ""),
         )
@@ -158,7 +158,7 @@ def plan_what_if(request: HttpRequest) -> HttpResponse:
 def plan_download(request: HttpRequest) -> HttpResponse:
     plan = selectors.plan_current()
     if plan is None:
-        return _render(request, "error.html", {"message": "No plan yet: make one first."}, 404)
+        return render_page(request, "error.html", {"message": "No plan yet: make one first."}, 404)
     response = HttpResponse(plan_ics(plan), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="patch-plan-{plan.pk}.ics"'
     return response

@@ -22,7 +22,7 @@ from detente.org.services import ORG_WRITERS, org_apply, org_deactivate
 from detente.people.models import Person, Role
 from detente.people.selectors import people_by_name
 from detente.web.auth import signed_in
-from detente.web.views import _render as render_page
+from detente.web.shortcuts import render_page
 
 PAGE = 200
 _LISTS = {"person": "web:org_people", "service": "web:org_services", "asset": "web:org_assets"}

@@ -18,7 +18,7 @@ from detente.planning.models import CapacityUnit
 from detente.planning.selectors import blackouts_recent, windows_all
 from detente.planning.services import PLANNERS
 from detente.web.auth import signed_in
-from detente.web.views import _person, _render
+from detente.web.shortcuts import actor, render_page
 
 
 def _int(post: Any, key: str) -> int:
@@ -52,8 +52,8 @@ def _utc(post: Any, key: str) -> dt.datetime:
 @signed_in
 @require_GET
 def windows(request: HttpRequest) -> HttpResponse:
-    person = _person(request)
-    return _render(
+    person = actor(request)
+    return render_page(
         request,
         "windows.html",
         {
@@ -77,7 +77,7 @@ def _back(request: HttpRequest, done: str | None, exc: DetenteError | None) -> H
 @signed_in
 @require_POST
 def window_save(request: HttpRequest, window_id: int | None = None) -> HttpResponse:
-    post, person = request.POST, _person(request)
+    post, person = request.POST, actor(request)
     try:
         values: dict[str, Any] = {
             "name": post.get("name", ""), "rrule": post.get("rrule", ""),
@@ -103,7 +103,7 @@ def window_save(request: HttpRequest, window_id: int | None = None) -> HttpRespo
 @signed_in
 @require_POST
 def blackout_save(request: HttpRequest, blackout_id: int | None = None) -> HttpResponse:
-    post, person = request.POST, _person(request)
+    post, person = request.POST, actor(request)
     try:
         starts, ends = _utc(post, "starts_at"), _utc(post, "ends_at")
         reason = post.get("reason", "")

@@ -14,7 +14,7 @@ from detente.gates import selectors, services
 from detente.gates.selectors import SCAN_KINDS
 from detente.policy.services import active_policy
 from detente.web.auth import signed_in
-from detente.web.views import _person, _render
+from detente.web.shortcuts import actor, render_page
 
 
 @signed_in
@@ -34,7 +34,7 @@ def gate(request: HttpRequest) -> HttpResponse:
                               "stale": age is not None and age > doc.gate.fresh_hours})  # fmt: skip
         rows.append({"c": cov, "cells": cells})
     overrides = selectors.overrides_open()
-    return _render(
+    return render_page(
         request,
         "gates/gate.html",
         {
@@ -54,7 +54,7 @@ def gate_override_sign(request: HttpRequest, override_id: int) -> HttpResponse:
     approve = request.POST.get("verdict", "approve") == "approve"
     try:
         done = services.gate_override_sign(
-            actor=_person(request),
+            actor=actor(request),
             override=selectors.override_by_id(override_id),
             approve=approve,
             comment=request.POST.get("comment", ""),

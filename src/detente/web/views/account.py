@@ -22,7 +22,7 @@ from detente.access.selectors import own_token, tokens_listed, totp_state
 from detente.core.errors import DetenteError, InputError, NotFound
 from detente.people.models import Person
 from detente.web.auth import signed_in
-from detente.web.views import _person, _render
+from detente.web.shortcuts import actor, render_page
 
 
 def _user(person: Person) -> User:
@@ -57,10 +57,10 @@ def _qr(uri: str) -> str:
 def _page(
     request: HttpRequest, extra: dict[str, Any] | None = None, status: int = 200
 ) -> HttpResponse:
-    person = _person(request)
+    person = actor(request)
     user = _user(person)
     totp = totp_state(user)
-    response = _render(
+    response = render_page(
         request,
         "account.html",
         {
@@ -91,7 +91,7 @@ def account(request: HttpRequest) -> HttpResponse:
 @signed_in
 @require_POST
 def token_new(request: HttpRequest) -> HttpResponse:
-    person = _person(request)
+    person = actor(request)
     try:
         token, raw = services.token_issue(
             actor=person,
@@ -109,11 +109,11 @@ def token_new(request: HttpRequest) -> HttpResponse:
 @signed_in
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    person = _person(request)
+    person = actor(request)
     # This page manages your own tokens; anyone else's is not here (whatever your role).
     token = own_token(person, token_id)
     if token is None:
-        return _render(
+        return render_page(
             request, "error.html", {"message": f"You have no API token {token_id}."}, 404
         )
     try:
@@ -130,7 +130,7 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 @require_POST
 def totp_setup(request: HttpRequest) -> HttpResponse:
     try:
-        uri = services.totp_begin(user=_user(_person(request)), replace=False)
+        uri = services.totp_begin(user=_user(actor(request)), replace=False)
     except DetenteError as exc:
         return _refused(request, exc)
     return _page(request, {"otpauth": uri, "qr": mark_safe(_qr(uri)), "form": {}})  # noqa: S308 - segno's SVG, no user text
@@ -140,7 +140,7 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
 @require_POST
 def totp_confirm(request: HttpRequest) -> HttpResponse:
     try:
-        services.totp_confirm(user=_user(_person(request)), code=_text(request, "code"))
+        services.totp_confirm(user=_user(actor(request)), code=_text(request, "code"))
     except DetenteError as exc:
         return _refused(request, exc)
     messages.success(request, "Second factor on: signing in now asks for a code from your app.")

@@ -24,7 +24,7 @@ from detente.tension.models import TensionSnapshot
 from detente.tension.services import LEADER_ROLES
 from detente.tension.signals import SUB_INDICES, Period
 from detente.web.auth import signed_in
-from detente.web.views import _person, _render
+from detente.web.shortcuts import actor, render_page
 
 # The longest range one form computes (as in the API).
 MAX_MONTHS = 24
@@ -72,7 +72,7 @@ def _month(text: str | None) -> Period:
 
 def _not_a_reader(request: HttpRequest) -> HttpResponse:
     message = "The radar is shown to the roles the policy names (tension.radar_readers)."
-    return _render(request, "error.html", {"message": message}, 403)
+    return render_page(request, "error.html", {"message": message}, 403)
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def _zone_change(snap: TensionSnapshot) -> ZoneChange | None:
 @signed_in
 @require_GET
 def radar(request: HttpRequest) -> HttpResponse:
-    if not selectors.radar_readable_by(_person(request)):
+    if not selectors.radar_readable_by(actor(request)):
         return _not_a_reader(request)
     try:
         latest: TensionSnapshot | None = selectors.snapshot_latest()
@@ -111,7 +111,7 @@ def radar(request: HttpRequest) -> HttpResponse:
     points = [SeriesPoint(s.period, round(s.index, 1)) for s in history]
     chart = bar_chart(points, title="Tension index by month", maximum=100)
     this = Period.of(clock.now())
-    return _render(
+    return render_page(
         request,
         "radar.html",
         {
@@ -120,9 +120,7 @@ def radar(request: HttpRequest) -> HttpResponse:
             "history": history[::-1],
             "changes": changes,
             "chart": mark_safe(chart),  # noqa: S308 - escaped SVG
-            "can_compute": _person(request).has_any_role(
-                selectors.tension_policy().radar_computers
-            ),
+            "can_compute": actor(request).has_any_role(selectors.tension_policy().radar_computers),
             "default_last": this.label,
             "default_first": this.previous().previous().label,
         },
@@ -137,7 +135,7 @@ def radar_compute(request: HttpRequest) -> HttpResponse:
         first, last = _month(post.get("first")), _month(post.get("last"))
         if len(first.until(last)) > MAX_MONTHS:
             raise InputError(f"compute {MAX_MONTHS} months at most at a time", field="last")
-        done = services.radar_compute_range(first=first, last=last, actor=_person(request))
+        done = services.radar_compute_range(first=first, last=last, actor=actor(request))
     except DetenteError as exc:
         messages.error(request, str(exc))
         return HttpResponseRedirect(reverse("web:radar"))
@@ -164,12 +162,12 @@ class SubIndexRow:
 @signed_in
 @require_GET
 def radar_period(request: HttpRequest, period: str) -> HttpResponse:
-    if not selectors.radar_readable_by(_person(request)):
+    if not selectors.radar_readable_by(actor(request)):
         return _not_a_reader(request)
     try:
         snap = selectors.snapshot_get(Period.parse(period))
     except DetenteError as exc:
-        return _render(request, "error.html", {"message": str(exc)}, 404)
+        return render_page(request, "error.html", {"message": str(exc)}, 404)
     rows = [SignalRow(s, links(s.get("evidence") or {})) for s in snap.signals]
     subs = [
         SubIndexRow(key, _label(key), snap.sub_indices.get(key),
@@ -180,7 +178,7 @@ def radar_period(request: HttpRequest, period: str) -> HttpResponse:
     if unweighted:
         subs.append(SubIndexRow(None, "Shown, not weighted", None, unweighted))
     actions = snap.actions
-    return _render(
+    return render_page(
         request,
         "radar_period.html",
         {
@@ -238,7 +236,7 @@ def _blend(profile: Any) -> dict[str, Any]:
 @signed_in
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
-    person = _person(request)
+    person = actor(request)
     model = profiles.questionnaire()
     spec = next((s for k, s in model.roles.items() if k == person.leader_role), None)
     given: dict[str, int] = {}
@@ -259,7 +257,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         current: dict[str, Any] | None = _blend(selectors.profile_current(person))
     except NotFound:
         current = None
-    return _render(
+    return render_page(
         request,
         "profile.html",
         {
@@ -281,7 +279,9 @@ def pairing(request: HttpRequest) -> HttpResponse:
         missing = ""
     except NotFound as exc:
         pair, missing = None, str(exc)
-    return _render(request, "pairing.html", {"pair": pair, "missing": missing, "reports": reports})
+    return render_page(
+        request, "pairing.html", {"pair": pair, "missing": missing, "reports": reports}
+    )
 
 
 # ---------------------------------------------------------------- the pulse
@@ -290,7 +290,7 @@ def pairing(request: HttpRequest) -> HttpResponse:
 @signed_in
 @require_http_methods(["GET", "POST"])
 def pulse(request: HttpRequest) -> HttpResponse:
-    person = _person(request)
+    person = actor(request)
     model = profiles.pulse_model()
     source = request.POST if request.method == "POST" else request.GET
     try:
@@ -326,7 +326,7 @@ def pulse(request: HttpRequest) -> HttpResponse:
         {"id": m, "guess": shown["my_guess"][m], "off_by": shown["my_guess_off_by"][m]}
         for m in model.meta
     ] if shown["counterpart"] is not None else []  # fmt: skip
-    return _render(
+    return render_page(
         request,
         "pulse.html",
         {
