@@ -8,18 +8,10 @@ import pytest
 from detente.core.errors import InputError
 from detente.findings.importer import ImportOptions
 from detente.findings.models import ScanImport
-from detente.findings.services import _AFTER_IMPORT, after_import, upload_import
+from detente.findings.services import upload_import
 from detente.findings.tests.factories import trivy_report, trivy_vuln
 
 pytestmark = pytest.mark.django_db
-
-
-def test_acceptances_are_registered_after_every_import() -> None:
-    from detente.acceptances.services import reconcile_after_import
-
-    assert reconcile_after_import in _AFTER_IMPORT
-    after_import(reconcile_after_import)  # registering twice keeps one
-    assert _AFTER_IMPORT.count(reconcile_after_import) == 1
 
 
 def test_an_upload_runs_the_hooks_and_names_the_file_as_the_user_knows_it(

@@ -14,8 +14,8 @@ from detente.access.models import ApiToken
 from detente.core.busy import skip_when_busy
 from detente.people.models import Person, Role
 from detente.people.services import person_upsert
-from detente.web.views import decisions as views
 from detente.web.tests.test_headers import _client
+from detente.web.views import decisions as views
 
 pytestmark = pytest.mark.django_db
 
