@@ -244,6 +244,27 @@ DETENTE_AUDIT_WITNESS = env_str("DETENTE_AUDIT_WITNESS", str(DATA_DIR / "audit_w
 # Background tasks (django-tasks) kept in the database; ``detente worker`` runs them.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
+# Scale-out (docs/deployment.md): DETENTE_TASKS_BACKEND=rq keeps the task queue in Redis through
+# django-tasks' RQ backend, so several ``detente worker`` processes (on several hosts) share it.
+# A job gets DETENTE_RQ_JOB_TIMEOUT seconds; a worker that dies mid-job (SIGKILL, lost host)
+# leaves it "started" until timeout + DETENTE_RQ_GRACE seconds have passed, then another worker
+# retries it once.
+DETENTE_TASKS_BACKEND = env_str("DETENTE_TASKS_BACKEND", "db").strip().lower()
+DETENTE_REDIS_URL = env_str("DETENTE_REDIS_URL", "redis://127.0.0.1:6379/0")
+DETENTE_RQ_JOB_TIMEOUT = env_int("DETENTE_RQ_JOB_TIMEOUT", 600)
+DETENTE_RQ_GRACE = env_int("DETENTE_RQ_GRACE", 60)
+if DETENTE_TASKS_BACKEND == "rq":
+    INSTALLED_APPS.append("django_rq")
+    TASKS = {"default": {"BACKEND": "detente.config.tasks_rq.RetryingRQBackend",
+                         "QUEUES": ["default"]}}  # fmt: skip
+    RQ_QUEUES = {"default": {"URL": DETENTE_REDIS_URL, "DEFAULT_TIMEOUT": DETENTE_RQ_JOB_TIMEOUT}}
+elif DETENTE_TASKS_BACKEND != "db":
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"DETENTE_TASKS_BACKEND={DETENTE_TASKS_BACKEND!r}: use db (default) or rq"
+    )
+
 # Notifications: outgoing mail, and webhooks as a JSON list of {url, kind, events?}
 # (parsed and checked by detente.notifications.channels). Secrets never reach the logs.
 DETENTE_SMTP_HOST = env_str("DETENTE_SMTP_HOST", "")
@@ -253,6 +274,12 @@ DETENTE_SMTP_PASSWORD = env_str("DETENTE_SMTP_PASSWORD", "")
 DETENTE_SMTP_FROM = env_str("DETENTE_SMTP_FROM", "detente@localhost")
 DETENTE_SMTP_STARTTLS = env_bool("DETENTE_SMTP_STARTTLS", True)
 DETENTE_WEBHOOKS = env_str("DETENTE_WEBHOOKS", "[]")
+# A claimed outbox message is left to its worker this long before another may send it.
+DETENTE_OUTBOX_LEASE_SECONDS = env_int("DETENTE_OUTBOX_LEASE_SECONDS", 600)
+# The audit witness's optional webhook: each anchor (seq, hash, time) POSTed, HMAC-signed with
+# DETENTE_WITNESS_WEBHOOK_SECRET (docs/audit.md).
+DETENTE_WITNESS_WEBHOOK_URL = env_str("DETENTE_WITNESS_WEBHOOK_URL", "")
+DETENTE_WITNESS_WEBHOOK_SECRET = env_str("DETENTE_WITNESS_WEBHOOK_SECRET", "")
 
 LOGGING = {
     "version": 1,
