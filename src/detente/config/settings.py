@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "detente.web.headers.SecurityHeadersMiddleware",
     "detente.web.upload_limit.UploadLimitMiddleware",
+    "detente.web.upload_limit.QueryLimitMiddleware",
     "detente.api.query.SingleQueryValuesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -210,6 +211,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Limits on what users may feed in.
 DETENTE_MAX_IMPORT_BYTES = env_int("DETENTE_MAX_IMPORT_BYTES", 3 * 1024**3)
+# A query string over this is refused with 414 (docs/web-and-api.md).
+DETENTE_MAX_QUERY_BYTES = env_int("DETENTE_MAX_QUERY_BYTES", 4096)
 # Request bodies (uploads through the web and API) over this are refused with 413 unread.
 DETENTE_MAX_UPLOAD_BYTES = env_int("DETENTE_MAX_UPLOAD_BYTES", 512 * 1024**2)
 # A pen-test report attached to a pen test (PDF, HTML, archive): kept under DATA_DIR by SHA-256.
