@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from ninja import Path, Query, Schema
 from ninja.schema import DjangoGetter
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class ErrorDetail(Schema):
@@ -30,9 +30,60 @@ Offset = Annotated[int, Query(ge=0, le=10**9)]
 Since = Annotated[int, Query(ge=0, le=2**63 - 1)]
 
 
+# The real constraints, stated in the OpenAPI document so a client (and schemathesis) knows
+# what is accepted. They are documentation only (``json_schema_extra``): the domain still
+# decides, and its refusal names the field in words ("an incident needs a title"), which
+# pydantic's "should match pattern" would not.
+NUL_FREE = r"^[^\x00]*$"
+# Text a person wrote: at least one character that is not a blank, and no NUL.
+FILLED = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# A calendar month, YYYY-MM (tension.period: years 1970-9999).
+MONTH = r"^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"
+# Dates and times of day the API takes: years 1971-2999 (every time zone can convert them).
+YEARS = r"^(197[1-9]|19[89][0-9]|2[0-9]{3})-"
+# The finding list's cursor: what the API issued (unpadded base64url), never made by hand.
+CURSOR = r"^[A-Za-z0-9_-]{1,400}$"
+
+
+def filled(max_length: int) -> Any:
+    """Required text that must say something: non-blank, no NUL, at most ``max_length``."""
+    return Field(max_length=max_length, json_schema_extra={"minLength": 1, "pattern": FILLED})
+
+
+def one_of(values: Any, **field: Any) -> Any:
+    """A string from a fixed set (a model's choices), listed as the schema's ``enum``."""
+    return Field(json_schema_extra={"enum": [str(v) for v in values]}, **field)
+
+
+def month(**field: Any) -> Any:
+    return Field(json_schema_extra={"pattern": MONTH}, **field)
+
+
+def in_years(**field: Any) -> Any:
+    """A date or a time between the years 1971 and 2999."""
+    return Field(json_schema_extra={"pattern": YEARS}, **field)
+
+
+def state_nul_free(schema: dict[str, Any]) -> None:
+    """Every string property of a request body without a stated pattern or format: no NUL."""
+
+    def mark(node: dict[str, Any]) -> None:
+        if node.get("type") == "string" and not ({"pattern", "format", "enum"} & node.keys()):
+            node["pattern"] = NUL_FREE
+        if node.get("type") == "array" and isinstance(node.get("items"), dict):
+            mark(node["items"])
+        for option in node.get("anyOf", []):
+            mark(option)
+
+    for prop in schema.get("properties", {}).values():
+        mark(prop)
+
+
 class In(Schema):
     """Base of request bodies: a JSON object (``[null, null]`` is not one, though ninja's schemas
     would read attributes off it), and text without NUL characters (PostgreSQL refuses them)."""
+
+    model_config = ConfigDict(json_schema_extra=state_nul_free)
 
     @model_validator(mode="before")
     @classmethod
