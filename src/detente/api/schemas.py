@@ -9,6 +9,9 @@ from ninja import Path, Query, Schema
 from ninja.schema import DjangoGetter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from detente.acceptances.models import ScopeKind
+from detente.decisions.models import EscalationLevel, PressurePoint
+
 
 class ErrorDetail(Schema):
     code: str
@@ -201,13 +204,13 @@ class AcceptanceOut(Schema):
 
 class AcceptanceIn(In):
     title: str = ""
-    scope: str = "findings"
+    scope: Annotated[str, one_of(ScopeKind.values)] = "findings"
     finding_ids: list[Id] = Field(default_factory=list, max_length=10_000)
     cve: str = ""
     rule_id: str = ""
     service: str | None = None
     asset_id: Id | None = None
-    justification: str
+    justification: Annotated[str, filled(20_000)]
     compensating_controls: str = ""
     until: dt.date
     decision_id: Id | None = None
@@ -220,37 +223,37 @@ class SignIn(In):
 
 
 class ReasonIn(In):
-    reason: str
+    reason: Annotated[str, filled(20_000)]
 
 
 class RenewIn(In):
     until: dt.date
-    justification: str
+    justification: Annotated[str, filled(20_000)]
 
 
 class OptionIn(In):
-    title: str
-    business_benefit: str
+    title: Annotated[str, filled(2_000)]
+    business_benefit: Annotated[str, filled(20_000)]
     facts: list[str] = []
     findings: list[Id] = []
 
 
 class DecisionIn(In):
-    title: str
-    pressure_point: str
-    question: str
-    options: list[OptionIn]
+    title: Annotated[str, filled(200)]
+    pressure_point: Annotated[str, one_of(PressurePoint.values)]
+    question: Annotated[str, filled(20_000)]
+    options: Annotated[list[OptionIn], Field(json_schema_extra={"minItems": 1})]
     company_first: str = ""
     cio_position: str = ""
     ciso_position: str = ""
     informed: list[str] = []
     win_win: str = ""
     review_date: dt.date | None = None
-    escalation_level: str = "team"
+    escalation_level: Annotated[str, one_of(EscalationLevel.values)] = "team"
 
 
 class DecideIn(In):
-    decision: str
+    decision: Annotated[str, filled(20_000)]
     chosen_option: Annotated[int, Field(ge=0, le=1000)] | None = None
     ciso_recommendation_followed: bool | None = None
     # Required in effect when a principle is blank: why it stays blank (kept on the record).
