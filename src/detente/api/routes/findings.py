@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from django.conf import settings
@@ -18,6 +18,7 @@ from pydantic import Field
 from detente.acceptances.models import AcceptanceFinding
 from detente.api.auth import actor, require_write
 from detente.api.schemas import (
+    CURSOR,
     ERRORS,
     FindingDetailOut,
     FindingPage,
@@ -46,7 +47,16 @@ class FindingQuery(In):
     scanner: str | None = None
     cve: str | None = None
     limit: int = Field(50, ge=1, le=500)
-    cursor: str | None = None
+    cursor: (
+        Annotated[
+            str,
+            Field(
+                description="next_cursor of the previous page (opaque: only what the API issued)",
+                json_schema_extra={"pattern": CURSOR},
+            ),
+        ]
+        | None
+    ) = None
 
 
 def finding_out(f: Finding) -> dict[str, Any]:
