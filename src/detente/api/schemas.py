@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
 from ninja import Path, Query, Schema
 from ninja.schema import DjangoGetter
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from detente.acceptances.models import ScopeKind
 from detente.decisions.models import EscalationLevel, PressurePoint
@@ -67,6 +75,16 @@ def in_years(**field: Any) -> Any:
     return Field(json_schema_extra={"pattern": YEARS}, **field)
 
 
+def _kinds(annotation: Any) -> set[Any]:
+    """The plain types an annotation admits (``Annotated`` and unions unwrapped)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _kinds(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return set().union(*(_kinds(arg) for arg in get_args(annotation)))
+    return {annotation}
+
+
 def state_nul_free(schema: dict[str, Any]) -> None:
     """Every string property of a request body without a stated pattern or format: no NUL."""
 
@@ -87,6 +105,8 @@ class In(Schema):
     would read attributes off it), and text without NUL characters (PostgreSQL refuses them)."""
 
     model_config = ConfigDict(json_schema_extra=state_nul_free)
+    # A query string's values are all text ("true", "2026-01-01"): read them as pydantic does.
+    in_query: ClassVar[bool] = False
 
     @model_validator(mode="before")
     @classmethod
@@ -103,6 +123,26 @@ class In(Schema):
         texts = value if isinstance(value, list) else [value]
         if any(isinstance(t, str) and "\x00" in t for t in texts):
             raise ValueError("text must not contain NUL characters")
+        return value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _as_documented(cls, value: Any, info: ValidationInfo) -> Any:
+        """What the document says a field is, not what pydantic's lax mode would make of it:
+        a yes/no is ``true`` or ``false`` (not ``0``), a date or time is an ISO text (not a
+        number of seconds)."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None or value is None or cls.in_query:
+            return value
+        kinds = _kinds(field.annotation)
+        if bool in kinds and not isinstance(value, bool) and not (kinds - {bool, type(None)}):
+            raise ValueError("expected true or false")
+        if (
+            kinds & {dt.date, dt.datetime}
+            and isinstance(value, int | float)
+            and not (kinds & {int, float})
+        ):
+            raise ValueError("expected an ISO 8601 date or time")
         return value
 
 

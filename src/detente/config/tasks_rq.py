@@ -13,7 +13,8 @@ from django_tasks.base import TASK_MAX_PRIORITY, Task, TaskResult, TaskResultSta
 from django_tasks.signals import task_enqueued
 from django_tasks.utils import get_random_id
 from django_tasks_rq.backend import Job, RQBackend, failed_callback, success_callback
-from rq.job import Callback, JobStatus, Retry
+from rq.callbacks import Callback
+from rq.job import JobStatus, Retry
 
 RETRIES = 1
 

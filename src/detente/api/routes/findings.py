@@ -38,6 +38,8 @@ imports = Router(tags=["imports"])
 
 
 class FindingQuery(In):
+    in_query = True
+
     status: str | None = "open"
     exploited: bool = False
     exposed: bool = False

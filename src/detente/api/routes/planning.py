@@ -130,7 +130,7 @@ class WhatIfIn(In):
     method: Method = "auto"
 
 
-class MetricsOut(Schema):
+class PlanMetricsOut(Schema):
     exposure_days: float
     missed: int
     missed_findings: int
@@ -144,12 +144,12 @@ class MetricsOut(Schema):
 
 class ScenarioOut(Schema):
     label: str
-    metrics: MetricsOut
+    metrics: PlanMetricsOut
     delta: dict[str, float] = Field(description="Scenario minus baseline, per number")
 
 
 class WhatIfOut(Schema):
-    baseline: MetricsOut
+    baseline: PlanMetricsOut
     scenarios: list[ScenarioOut]
 
 
@@ -211,7 +211,7 @@ class BlackoutOut(Schema):
 # ----------------------------------------------------------------------------- output
 
 
-METRICS = list(MetricsOut.model_fields)
+METRICS = list(PlanMetricsOut.model_fields)
 
 
 def _current() -> PatchPlan:

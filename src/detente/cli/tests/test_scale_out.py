@@ -23,6 +23,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -264,7 +265,7 @@ def test_two_servers_and_workers_on_redis_survive_a_killed_worker(
         Job.fetch(job_id, connection=site.redis)
         for job_id in StartedJobRegistry(queue=queue).get_job_ids()
     ]
-    killed = [job for job in started if job.func_name.endswith("deliver_outbox")]
+    killed = [job for job in started if (job.func_name or "").endswith("deliver_outbox")]
     assert len(killed) == 1, [job.func_name for job in started]
     job = killed[0]
     assert job.retries_left == 1
@@ -277,7 +278,7 @@ def test_two_servers_and_workers_on_redis_survive_a_killed_worker(
         site.start("worker", "--interval", "1", log=tmp_path / f"worker-{name}.log")
 
     def retried_and_delivered() -> bool:
-        job.refresh()
+        job.refresh()  # type: ignore[no-untyped-call]
         return job.get_status() == JobStatus.FINISHED and len(set(receiver.accepted)) == MESSAGES
 
     _wait("the killed job's retry and every message delivered", retried_and_delivered, 240)
@@ -297,7 +298,7 @@ def test_two_servers_and_workers_on_redis_survive_a_killed_worker(
 
     # Both servers: up, and the same answer whichever one a request reaches.
     for port in ports:
-        _wait(f"detente serve on port {port}", lambda port=port: _serving(port), 240)
+        _wait(f"detente serve on port {port}", partial(_serving, port), 240)
     answers = [
         _get(f"http://127.0.0.1:{ports[i % 2]}/api/findings?limit=50", token) for i in range(10)
     ]
