@@ -53,7 +53,7 @@ MONTH = r"^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"
 # Dates and times of day the API takes: years 1971-2999 (every time zone can convert them).
 YEARS = r"^(197[1-9]|19[89][0-9]|2[0-9]{3})-"
 # The finding list's cursor: what the API issued (unpadded base64url), never made by hand.
-CURSOR = r"^[A-Za-z0-9_-]{1,400}$"
+CURSOR = r"^[A-Za-z0-9_-]{0,400}$"  # empty: the first page
 
 
 def filled(max_length: int) -> Any:
