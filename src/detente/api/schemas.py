@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
 from ninja import Path, Query, Schema
 from ninja.schema import DjangoGetter
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from detente.acceptances.models import ScopeKind
+from detente.decisions.models import EscalationLevel, PressurePoint
 
 
 class ErrorDetail(Schema):
@@ -30,9 +41,72 @@ Offset = Annotated[int, Query(ge=0, le=10**9)]
 Since = Annotated[int, Query(ge=0, le=2**63 - 1)]
 
 
+# The real constraints, stated in the OpenAPI document so a client (and schemathesis) knows
+# what is accepted. They are documentation only (``json_schema_extra``): the domain still
+# decides, and its refusal names the field in words ("an incident needs a title"), which
+# pydantic's "should match pattern" would not.
+NUL_FREE = r"^[^\x00]*$"
+# Text a person wrote: at least one character that is not a blank, and no NUL.
+FILLED = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# A calendar month, YYYY-MM (tension.period: years 1970-9999).
+MONTH = r"^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"
+# Dates and times of day the API takes: years 1971-2999 (every time zone can convert them).
+YEARS = r"^(197[1-9]|19[89][0-9]|2[0-9]{3})-"
+# The finding list's cursor: what the API issued (unpadded base64url), never made by hand.
+CURSOR = r"^[A-Za-z0-9_-]{0,400}$"  # empty: the first page
+
+
+def filled(max_length: int) -> Any:
+    """Required text that must say something: non-blank, no NUL, at most ``max_length``."""
+    return Field(max_length=max_length, json_schema_extra={"minLength": 1, "pattern": FILLED})
+
+
+def one_of(values: Any, **field: Any) -> Any:
+    """A string from a fixed set (a model's choices), listed as the schema's ``enum``."""
+    return Field(json_schema_extra={"enum": [str(v) for v in values]}, **field)
+
+
+def month(**field: Any) -> Any:
+    return Field(json_schema_extra={"pattern": MONTH}, **field)
+
+
+def in_years(**field: Any) -> Any:
+    """A date or a time between the years 1971 and 2999."""
+    return Field(json_schema_extra={"pattern": YEARS}, **field)
+
+
+def _kinds(annotation: Any) -> set[Any]:
+    """The plain types an annotation admits (``Annotated`` and unions unwrapped)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _kinds(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return set().union(*(_kinds(arg) for arg in get_args(annotation)))
+    return {annotation}
+
+
+def state_nul_free(schema: dict[str, Any]) -> None:
+    """Every string property of a request body without a stated pattern or format: no NUL."""
+
+    def mark(node: dict[str, Any]) -> None:
+        if node.get("type") == "string" and not ({"pattern", "format", "enum"} & node.keys()):
+            node["pattern"] = NUL_FREE
+        if node.get("type") == "array" and isinstance(node.get("items"), dict):
+            mark(node["items"])
+        for option in node.get("anyOf", []):
+            mark(option)
+
+    for prop in schema.get("properties", {}).values():
+        mark(prop)
+
+
 class In(Schema):
     """Base of request bodies: a JSON object (``[null, null]`` is not one, though ninja's schemas
     would read attributes off it), and text without NUL characters (PostgreSQL refuses them)."""
+
+    model_config = ConfigDict(json_schema_extra=state_nul_free)
+    # A query string's values are all text ("true", "2026-01-01"): read them as pydantic does.
+    in_query: ClassVar[bool] = False
 
     @model_validator(mode="before")
     @classmethod
@@ -49,6 +123,26 @@ class In(Schema):
         texts = value if isinstance(value, list) else [value]
         if any(isinstance(t, str) and "\x00" in t for t in texts):
             raise ValueError("text must not contain NUL characters")
+        return value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _as_documented(cls, value: Any, info: ValidationInfo) -> Any:
+        """What the document says a field is, not what pydantic's lax mode would make of it:
+        a yes/no is ``true`` or ``false`` (not ``0``), a date or time is an ISO text (not a
+        number of seconds)."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None or value is None or cls.in_query:
+            return value
+        kinds = _kinds(field.annotation)
+        if bool in kinds and not isinstance(value, bool) and not (kinds - {bool, type(None)}):
+            raise ValueError("expected true or false")
+        if (
+            kinds & {dt.date, dt.datetime}
+            and isinstance(value, int | float)
+            and not (kinds & {int, float})
+        ):
+            raise ValueError("expected an ISO 8601 date or time")
         return value
 
 
@@ -151,13 +245,13 @@ class AcceptanceOut(Schema):
 
 class AcceptanceIn(In):
     title: str = ""
-    scope: str = "findings"
+    scope: Annotated[str, one_of(ScopeKind.values)] = "findings"
     finding_ids: list[Id] = Field(default_factory=list, max_length=10_000)
     cve: str = ""
     rule_id: str = ""
     service: str | None = None
     asset_id: Id | None = None
-    justification: str
+    justification: Annotated[str, filled(20_000)]
     compensating_controls: str = ""
     until: dt.date
     decision_id: Id | None = None
@@ -170,37 +264,37 @@ class SignIn(In):
 
 
 class ReasonIn(In):
-    reason: str
+    reason: Annotated[str, filled(20_000)]
 
 
 class RenewIn(In):
     until: dt.date
-    justification: str
+    justification: Annotated[str, filled(20_000)]
 
 
 class OptionIn(In):
-    title: str
-    business_benefit: str
+    title: Annotated[str, filled(2_000)]
+    business_benefit: Annotated[str, filled(20_000)]
     facts: list[str] = []
     findings: list[Id] = []
 
 
 class DecisionIn(In):
-    title: str
-    pressure_point: str
-    question: str
-    options: list[OptionIn]
+    title: Annotated[str, filled(200)]
+    pressure_point: Annotated[str, one_of(PressurePoint.values)]
+    question: Annotated[str, filled(20_000)]
+    options: Annotated[list[OptionIn], Field(json_schema_extra={"minItems": 1})]
     company_first: str = ""
     cio_position: str = ""
     ciso_position: str = ""
     informed: list[str] = []
     win_win: str = ""
     review_date: dt.date | None = None
-    escalation_level: str = "team"
+    escalation_level: Annotated[str, one_of(EscalationLevel.values)] = "team"
 
 
 class DecideIn(In):
-    decision: str
+    decision: Annotated[str, filled(20_000)]
     chosen_option: Annotated[int, Field(ge=0, le=1000)] | None = None
     ciso_recommendation_followed: bool | None = None
     # Required in effect when a principle is blank: why it stays blank (kept on the record).

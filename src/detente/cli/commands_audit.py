@@ -37,11 +37,12 @@ def audit_verify() -> None:
 
 @audit_app.command("anchor")
 def audit_anchor() -> None:
-    """Append the chain's head to the witness file now (the worker does it every round)."""
+    """Append the chain's head to the witness file now (the worker does it every round), and
+    POST it to the witness webhook when one is configured."""
     ensure_database()
-    from detente.audit.witness import witness_append, witness_path
+    from detente.audit.witness import witness_anchor, witness_path
 
-    entry = witness_append()
+    entry = witness_anchor()
     if entry is None:
         console.print(f"witness {witness_path()} is up to date")
     else:

@@ -29,6 +29,9 @@ def run_server(host: str, port: int, workers: int, threads: int) -> None:
                 "accesslog": "-",
                 "timeout": 300,  # large scan uploads import inside the request
                 "graceful_timeout": 10,
+                # gunicorn's largest request line: the app refuses a query string over
+                # DETENTE_MAX_QUERY_BYTES with a clean 414 first (web.upload_limit)
+                "limit_request_line": 8190,
             }
             for key, value in options.items():
                 self.cfg.set(key, value)

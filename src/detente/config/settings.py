@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "detente.web.headers.SecurityHeadersMiddleware",
     "detente.web.upload_limit.UploadLimitMiddleware",
+    "detente.web.upload_limit.QueryLimitMiddleware",
     "detente.api.query.SingleQueryValuesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -216,6 +217,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Limits on what users may feed in.
 DETENTE_MAX_IMPORT_BYTES = env_int("DETENTE_MAX_IMPORT_BYTES", 3 * 1024**3)
+# A query string over this is refused with 414 (docs/web-and-api.md).
+DETENTE_MAX_QUERY_BYTES = env_int("DETENTE_MAX_QUERY_BYTES", 4096)
 # Request bodies (uploads through the web and API) over this are refused with 413 unread.
 DETENTE_MAX_UPLOAD_BYTES = env_int("DETENTE_MAX_UPLOAD_BYTES", 512 * 1024**2)
 # A pen-test report attached to a pen test (PDF, HTML, archive): kept under DATA_DIR by SHA-256.
@@ -255,6 +258,27 @@ DETENTE_AUDIT_WITNESS = env_str("DETENTE_AUDIT_WITNESS", str(DATA_DIR / "audit_w
 # Background tasks (django-tasks) kept in the database; ``detente worker`` runs them.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
+# Scale-out (docs/deployment.md): DETENTE_TASKS_BACKEND=rq keeps the task queue in Redis through
+# django-tasks' RQ backend, so several ``detente worker`` processes (on several hosts) share it.
+# A job gets DETENTE_RQ_JOB_TIMEOUT seconds; a worker that dies mid-job (SIGKILL, lost host)
+# leaves it "started" until timeout + DETENTE_RQ_GRACE seconds have passed, then another worker
+# retries it once.
+DETENTE_TASKS_BACKEND = env_str("DETENTE_TASKS_BACKEND", "db").strip().lower()
+DETENTE_REDIS_URL = env_str("DETENTE_REDIS_URL", "redis://127.0.0.1:6379/0")
+DETENTE_RQ_JOB_TIMEOUT = env_int("DETENTE_RQ_JOB_TIMEOUT", 600)
+DETENTE_RQ_GRACE = env_int("DETENTE_RQ_GRACE", 60)
+if DETENTE_TASKS_BACKEND == "rq":
+    INSTALLED_APPS.append("django_rq")
+    TASKS = {"default": {"BACKEND": "detente.config.tasks_rq.RetryingRQBackend",
+                         "QUEUES": ["default"]}}  # fmt: skip
+    RQ_QUEUES = {"default": {"URL": DETENTE_REDIS_URL, "DEFAULT_TIMEOUT": DETENTE_RQ_JOB_TIMEOUT}}
+elif DETENTE_TASKS_BACKEND != "db":
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"DETENTE_TASKS_BACKEND={DETENTE_TASKS_BACKEND!r}: use db (default) or rq"
+    )
+
 # Notifications: outgoing mail, and webhooks as a JSON list of {url, kind, events?}
 # (parsed and checked by detente.notifications.channels). Secrets never reach the logs.
 DETENTE_SMTP_HOST = env_str("DETENTE_SMTP_HOST", "")
@@ -264,6 +288,12 @@ DETENTE_SMTP_PASSWORD = env_str("DETENTE_SMTP_PASSWORD", "")
 DETENTE_SMTP_FROM = env_str("DETENTE_SMTP_FROM", "detente@localhost")
 DETENTE_SMTP_STARTTLS = env_bool("DETENTE_SMTP_STARTTLS", True)
 DETENTE_WEBHOOKS = env_str("DETENTE_WEBHOOKS", "[]")
+# A claimed outbox message is left to its worker this long before another may send it.
+DETENTE_OUTBOX_LEASE_SECONDS = env_int("DETENTE_OUTBOX_LEASE_SECONDS", 600)
+# The audit witness's optional webhook: each anchor (seq, hash, time) POSTed, HMAC-signed with
+# DETENTE_WITNESS_WEBHOOK_SECRET (docs/audit.md).
+DETENTE_WITNESS_WEBHOOK_URL = env_str("DETENTE_WITNESS_WEBHOOK_URL", "")
+DETENTE_WITNESS_WEBHOOK_SECRET = env_str("DETENTE_WITNESS_WEBHOOK_SECRET", "")
 
 LOGGING = {
     "version": 1,

@@ -196,14 +196,24 @@ def one_line(text: str) -> str:
 # ------------------------------------------------------------------------------ senders
 
 
-def post_json(*, url: str, body: Mapping[str, Any], timeout: float = HTTP_TIMEOUT_SECONDS) -> int:
+def post_json(
+    *,
+    url: str,
+    body: Mapping[str, Any],
+    timeout: float = HTTP_TIMEOUT_SECONDS,
+    headers: Mapping[str, str] | None = None,
+) -> int:
     """POST ``body`` as JSON; the status code on 2xx, else ``DeliveryError``."""
     data = json.dumps(body, ensure_ascii=False, default=str).encode()
     request = urllib.request.Request(  # noqa: S310 - the scheme is checked in webhooks_configured
         url,
         data=data,
         method="POST",
-        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT},
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": USER_AGENT,
+            **(headers or {}),
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310

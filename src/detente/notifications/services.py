@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 
 from detente.audit.services import audit_record
@@ -36,8 +37,12 @@ log = logging.getLogger(__name__)
 
 ST = OutboxStatus
 MAX_ATTEMPTS = 8
-# A claimed message is not picked up again by another worker for this long.
-LEASE = dt.timedelta(minutes=10)
+
+
+def lease() -> dt.timedelta:
+    """How long a claimed message is left to its worker before another may send it
+    (``DETENTE_OUTBOX_LEASE_SECONDS``); a worker that dies mid-round gives its claim up then."""
+    return dt.timedelta(seconds=settings.DETENTE_OUTBOX_LEASE_SECONDS)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -117,9 +122,13 @@ def _claim(moment: dt.datetime, limit: int) -> list[OutboxMessage]:
         )
         if due:
             OutboxMessage.objects.filter(id__in=[m.pk for m in due]).update(
-                next_attempt_at=moment + LEASE
+                next_attempt_at=moment + lease()
             )
     return due
+
+
+def idempotency_key(message: OutboxMessage) -> str:
+    return f"detente-outbox-{message.pk}"
 
 
 def _send(message: OutboxMessage, mailer: Mailer, moment: dt.datetime) -> None:
@@ -135,7 +144,9 @@ def _send(message: OutboxMessage, mailer: Mailer, moment: dt.datetime) -> None:
         facts={str(k): v for k, v in payload.get("facts") or []},
         sent_at=iso(moment),
     )
-    post_json(url=message.target, body=body)
+    # The same key on every attempt: delivery is at-least-once (a worker may die between the
+    # receiver's answer and marking the message sent), so a receiver drops a repeated key.
+    post_json(url=message.target, body=body, headers={"Idempotency-Key": idempotency_key(message)})
 
 
 def outbox_deliver(*, now: dt.datetime | None = None, limit: int = 100) -> DeliveryReport:

@@ -1,4 +1,9 @@
-"""A request body over the upload limit is refused with 413 before any of it is read: the web
+"""Request size limits: a query string over ``DETENTE_MAX_QUERY_BYTES`` is refused with 414 (URI
+too long) before any view parses it; ``detente serve`` lets gunicorn read request lines up to
+8190 bytes, so this clean answer (the API's error model, or the error page) is what a client
+meets, and only a longer line gets gunicorn's own bare 414.
+
+A request body over the upload limit is refused with 413 before any of it is read: the web
 worker never holds (or spools) an oversized upload. Below the limit, Django streams file parts
 over ``FILE_UPLOAD_MAX_MEMORY_SIZE`` to a temporary file and the importer parses from the file."""
 
@@ -40,3 +45,31 @@ class UploadLimitMiddleware:
             response = render(request, "web/error.html", context, status=413)
         response["Connection"] = "close"  # the unread body is not worth keeping the line for
         return response
+
+
+def _refusal(
+    request: HttpRequest, *, status: int, code: str, title: str, message: str
+) -> HttpResponse:
+    if request.path.startswith("/api/") or request.headers.get("Accept", "").startswith(
+        "application/json"
+    ):
+        return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    context = {"title": title, "message": message[0].upper() + message[1:] + "."}
+    return render(request, "web/error.html", context, status=status)
+
+
+class QueryLimitMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        limit = int(settings.DETENTE_MAX_QUERY_BYTES)
+        length = len(request.META.get("QUERY_STRING", "").encode("latin-1", "replace"))
+        if length <= limit:
+            return self.get_response(request)
+        message = (
+            f"the query string is {length} bytes, over the {limit} byte limit "
+            "(DETENTE_MAX_QUERY_BYTES); narrow the filter or page with the cursor"
+        )
+        return _refusal(request, status=414, code="uri_too_long", title="Address too long",
+                        message=message)  # fmt: skip

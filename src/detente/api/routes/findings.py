@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from django.core.serializers.json import DjangoJSONEncoder
@@ -14,6 +14,7 @@ from pydantic import Field
 from detente.acceptances.selectors import acceptance_ids_of
 from detente.api.auth import actor, require_write
 from detente.api.schemas import (
+    CURSOR,
     ERRORS,
     FindingDetailOut,
     FindingPage,
@@ -38,6 +39,8 @@ imports = Router(tags=["imports"])
 
 
 class FindingQuery(In):
+    in_query = True
+
     status: str | None = "open"
     exploited: bool = False
     exposed: bool = False
@@ -47,7 +50,16 @@ class FindingQuery(In):
     scanner: str | None = None
     cve: str | None = None
     limit: int = Field(50, ge=1, le=500)
-    cursor: str | None = None
+    cursor: (
+        Annotated[
+            str,
+            Field(
+                description="next_cursor of the previous page (opaque: only what the API issued)",
+                json_schema_extra={"pattern": CURSOR},
+            ),
+        ]
+        | None
+    ) = None
 
 
 def finding_out(f: Finding) -> dict[str, Any]:

@@ -12,18 +12,23 @@ from ninja import Router, Schema, Status
 from pydantic import AfterValidator, Field
 
 from detente.api.auth import require_write
-from detente.api.schemas import ERRORS, Id, In, Limit, Offset, PathId
+from detente.api.schemas import ERRORS, Id, In, Limit, Offset, PathId, filled, in_years, one_of
 from detente.core.errors import InputError
 from detente.decisions.selectors import decisions_by_ids
 from detente.incidents import selectors, services
-from detente.incidents.clocks import Clock
+from detente.incidents.clocks import CLOCKS, Clock
 from detente.incidents.models import (
     ALLOWED,
     Briefing,
+    BriefingForm,
+    Confidence,
     Incident,
     IncidentStatus,
+    IncidentType,
     RegimeProfile,
+    Severity,
 )
+from detente.incidents.services import MANUAL_KINDS
 from detente.inventory.selectors import service_by_slug
 from detente.people.models import Person
 from detente.people.selectors import person_get
@@ -39,8 +44,10 @@ def _sane(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
-Moment = Annotated[dt.datetime, AfterValidator(_sane)]
+Moment = Annotated[dt.datetime, AfterValidator(_sane), in_years()]
 Text = Annotated[str, Field(max_length=20_000)]
+Said = Annotated[str, filled(20_000)]  # required text that must say something
+SeverityName = Annotated[str, one_of(Severity.values)]
 Items = Annotated[list[Annotated[str, Field(max_length=5_000)]], Field(max_length=100)]
 
 
@@ -163,9 +170,9 @@ class IncidentDetailOut(IncidentOut):
 
 
 class IncidentIn(In):
-    title: Annotated[str, Field(max_length=200)]
-    type: str = "other"
-    severity: str
+    title: Annotated[str, filled(200)]
+    type: Annotated[str, one_of(IncidentType.values)] = "other"
+    severity: SeverityName
     lead_id: Id
     summary: Text = ""
     services: Annotated[list[str], Field(max_length=100)] = []
@@ -180,12 +187,12 @@ class IncidentIn(In):
 
 
 class TransitionIn(In):
-    to: str
+    to: Annotated[str, one_of(IncidentStatus.values)]
     note: Text = ""
 
 
 class FactsIn(In):
-    severity: str | None = None
+    severity: SeverityName | None = None
     classified_major_at: Moment | None = None
     material_determined_at: Moment | None = None
     sec_details_available_at: Moment | None = None
@@ -200,13 +207,13 @@ class AnswerIn(In):
 
 
 class UnknownIn(In):
-    text: Annotated[str, Field(max_length=5_000)]
-    confidence: str = "low"
+    text: Annotated[str, filled(5_000)]
+    confidence: Annotated[str, one_of(Confidence.values)] = "low"
 
 
 class BriefingIn(In):
-    status_summary: Text
-    form: str = "executive"
+    status_summary: Said
+    form: Annotated[str, one_of(BriefingForm.values)] = "executive"
     overview: Text = ""
     knowns: Items = []
     unknowns: Annotated[list[UnknownIn], Field(max_length=100)] = []
@@ -217,26 +224,26 @@ class BriefingIn(In):
 
 
 class FilingIn(In):
-    clock: str
+    clock: Annotated[str, one_of(CLOCKS)]
     filed_at: Moment | None = None
     reference: Annotated[str, Field(max_length=200)] = ""
     note: Text = ""
 
 
 class TimelineIn(In):
-    text: Text
-    kind: str = "note"
+    text: Said
+    kind: Annotated[str, one_of(sorted(MANUAL_KINDS))] = "note"
     at: Moment | None = None
 
 
 class ReviewActionIn(In):
-    text: Annotated[str, Field(max_length=5_000)]
+    text: Annotated[str, filled(5_000)]
     owner_id: Id
     due: dt.date
 
 
 class ReviewIn(In):
-    what_happened: Text
+    what_happened: Said
     went_well: Text = ""
     went_badly: Text = ""
     actions: Annotated[list[ReviewActionIn], Field(max_length=100)] = []

@@ -15,7 +15,7 @@ from ninja.security import HttpBearer
 from pydantic import AfterValidator, Field
 
 from detente.api.auth import AUTH, require_write
-from detente.api.schemas import ERRORS, Id, In, PathId
+from detente.api.schemas import ERRORS, Id, In, PathId, in_years
 from detente.core.errors import PermissionDenied
 from detente.initiatives import selectors, services
 from detente.initiatives.csvfile import Point
@@ -30,7 +30,7 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
-Moment = Annotated[dt.datetime, AfterValidator(_utc)]
+Moment = Annotated[dt.datetime, AfterValidator(_utc), in_years()]
 Reason = Annotated[str, Field(min_length=1, max_length=5_000)]
 PhaseNumber = Annotated[int | None, Field(default=None, ge=1, le=1000)]
 

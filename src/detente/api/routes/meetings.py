@@ -12,7 +12,7 @@ from ninja import Router, Status
 from pydantic import Field
 
 from detente.api.auth import actor, require_write
-from detente.api.schemas import ERRORS, In, PathId
+from detente.api.schemas import ERRORS, MONTH, In, PathId
 from detente.meetings import selectors, services
 from detente.meetings.ics import meeting_ics
 from detente.people.selectors import person_by_email
@@ -26,7 +26,7 @@ Obj = dict[str, Any]
 
 
 class ProposeIn(In):
-    period: Annotated[str | None, Field(pattern=r"^[0-9]{4}-[0-9]{2}$")] = None
+    period: Annotated[str | None, Field(pattern=MONTH)] = None
     title: Annotated[str, Field(max_length=200)] = ""
 
 

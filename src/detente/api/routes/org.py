@@ -11,6 +11,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
+from pydantic import Field
 
 from detente.api.auth import actor, require_write
 from detente.api.schemas import ERRORS, In, Limit, Offset, PathId
@@ -71,7 +72,8 @@ class OrgPlanOut(Schema):
 class OrgDocumentIn(In):
     """An organisation document (docs/organisation.md); entries are checked by the apply."""
 
-    version: int  # required: a body that is not a document is refused, never an empty apply
+    # required: a body that is not a document is refused, never an empty apply
+    version: int = Field(json_schema_extra={"enum": [1]})
     people: list[dict[str, Any]] | None = None
     teams: list[dict[str, Any]] | None = None
     services: list[dict[str, Any]] | None = None

@@ -11,7 +11,7 @@ from ninja import Router, Schema, Status
 from pydantic import AfterValidator, Field, ModelWrapValidatorHandler, model_validator
 
 from detente.api.auth import require_write
-from detente.api.schemas import ERRORS, In, Limit, Offset, PathId
+from detente.api.schemas import ERRORS, In, Limit, Offset, PathId, in_years, one_of
 from detente.core import clock
 from detente.core.errors import InputError, NotFound
 from detente.inventory.selectors import service_by_slug
@@ -38,13 +38,19 @@ def _sane_day(value: dt.date) -> dt.date:
     return value
 
 
-Moment = Annotated[dt.datetime, AfterValidator(_sane)]
-Day = Annotated[dt.date, AfterValidator(_sane_day)]
+Moment = Annotated[dt.datetime, AfterValidator(_sane), in_years()]
+Day = Annotated[dt.date, AfterValidator(_sane_day), in_years()]
 Text = Annotated[str, Field(max_length=20_000)]
 Name = Annotated[str, Field(max_length=200)]
 Horizon = Annotated[int, Field(ge=1, le=366)]
-Method = Annotated[str, Field(max_length=16)]
-Spec = Annotated[str, Field(max_length=500)]
+Method = Annotated[str, one_of(("auto", "exact", "greedy"), max_length=16)]
+# The scenario grammar (planning.scenarios.parse); a service or class must also exist.
+SCENARIO = (
+    r"^(defer:[^:\x00]{1,64}:[0-9]{1,4}"
+    r"|freeze:(197[1-9]|19[89][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}:(197[1-9]|19[89][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}"
+    r"|add-window:[^:\x00]{1,200}(:[^\x00]{1,300})?)$"
+)
+Spec = Annotated[str, Field(max_length=500, json_schema_extra={"pattern": SCENARIO})]
 
 
 # ----------------------------------------------------------------------------- shapes
@@ -124,7 +130,7 @@ class WhatIfIn(In):
     method: Method = "auto"
 
 
-class MetricsOut(Schema):
+class PlanMetricsOut(Schema):
     exposure_days: float
     missed: int
     missed_findings: int
@@ -138,12 +144,12 @@ class MetricsOut(Schema):
 
 class ScenarioOut(Schema):
     label: str
-    metrics: MetricsOut
+    metrics: PlanMetricsOut
     delta: dict[str, float] = Field(description="Scenario minus baseline, per number")
 
 
 class WhatIfOut(Schema):
-    baseline: MetricsOut
+    baseline: PlanMetricsOut
     scenarios: list[ScenarioOut]
 
 
@@ -205,7 +211,7 @@ class BlackoutOut(Schema):
 # ----------------------------------------------------------------------------- output
 
 
-METRICS = list(MetricsOut.model_fields)
+METRICS = list(PlanMetricsOut.model_fields)
 
 
 def _current() -> PatchPlan:

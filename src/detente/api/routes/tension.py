@@ -10,8 +10,9 @@ from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Path, Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
+from detente.api import schemas
 from detente.api.auth import actor, require_write
 from detente.api.schemas import ERRORS, In, PathId
 from detente.core import clock
@@ -23,8 +24,8 @@ from detente.tension.signals import Period
 
 router = Router(tags=["tension"])
 
-# A month as YYYY-MM (ASCII digits only; the service checks the year and the month).
-MONTH = r"^[0-9]{4}-[0-9]{2}$"
+# A month as YYYY-MM: years 1970-9999, months 01-12 (tension.period checks the same).
+MONTH = schemas.MONTH
 Month = Annotated[str, Field(pattern=MONTH)]
 MonthPath = Annotated[str, Path(pattern=MONTH)]
 MonthQuery = Annotated[str | None, Query(pattern=MONTH)]
@@ -211,7 +212,23 @@ class PulseItemsOut(Schema):
     meta: list[str] = Field(description="Items whose counterpart's answer you also guess")
 
 
+def _scored(ids: list[str]) -> dict[str, Any]:
+    item = {"type": "integer", "minimum": 1, "maximum": 5}
+    return {"type": "object", "properties": dict.fromkeys(ids, item), "required": ids,
+            "additionalProperties": False}  # fmt: skip
+
+
+def _pulse_items(schema: dict[str, Any]) -> None:
+    """The pulse's items (tension/pulse.yaml) as the document's fixed keys, scored 1-5."""
+    schemas.state_nul_free(schema)
+    model = profiles.pulse_model()
+    schema["properties"]["answers"] |= _scored([i.id for i in model.items])
+    schema["properties"]["meta"] |= _scored(list(model.meta))
+
+
 class PulseIn(In):
+    model_config = ConfigDict(json_schema_extra=_pulse_items)
+
     period: Month | None = Field(default=None, description="YYYY-MM (default: this month)")
     answers: Answers
     meta: Answers
