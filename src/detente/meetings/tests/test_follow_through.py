@@ -9,14 +9,14 @@ import re
 
 from django.test import Client
 
-from detente.access.services import account_set_password, token_issue
+from detente.access.services import token_issue
+from detente.access.testing import signed_in_client
 from detente.core import clock
 from detente.meetings.models import ItemOutcome, Meeting
 from detente.meetings.services import action_done, meeting_minutes, meeting_propose
 from detente.meetings.services import meeting_schedule as schedule
 from detente.meetings.tests.conftest import Org
 from detente.meetings.tests.test_meetings import _held, _outcomes
-from detente.people.models import Person
 from detente.tension.models import TensionSnapshot
 from detente.tension.services import radar_compute
 from detente.tension.signals import Period
@@ -66,7 +66,7 @@ def test_a_deferred_item_is_on_the_next_meetings_agenda_with_its_history(
     assert first.position > max(
         december.items.filter(carried_from__isnull=True).values_list("position", flat=True)
     )
-    page = _client(org.cio).get(f"/meetings/{december.pk}").content.decode()
+    page = signed_in_client(org.cio).get(f"/meetings/{december.pk}").content.decode()
     text = re.sub(r"<[^>]+>", "", page)
     assert f"Deferred at M-{held.pk} to 2026-12-15: the CMDB owners report first" in text
     # the API (as the CLI's JSON) names where it came from, with the history in its framing
@@ -109,22 +109,11 @@ def test_a_deferred_item_joins_a_pending_meeting_once_its_date_comes(
     assert not december.items.filter(carried_from__isnull=False).exists()
 
 
-def _client(person: Person) -> Client:
-    account_set_password(person=person, password="correct horse battery staple")
-    person.refresh_from_db()
-    client = Client()
-    client.force_login(person.user)  # type: ignore[arg-type]
-    session = client.session
-    session["second_factor_ok"] = True
-    session.save()
-    return client
-
-
 def test_the_radar_shows_the_zones_follow_through_beside_the_index(
     org: Org, amber: TensionSnapshot
 ) -> None:
     def tile() -> str:
-        page = _client(org.ciso).get("/radar").content.decode()
+        page = signed_in_client(org.ciso).get("/radar").content.decode()
         found = re.search(r'id="zone-follow-through">(.*?)</span>\s*</div>', page, re.S)
         assert found is not None
         return re.sub(r"<[^>]+>", "", found.group(1))

@@ -7,10 +7,11 @@ import datetime as dt
 
 import pytest
 
+from detente.access.testing import signed_in_client
 from detente.core import clock
 from detente.meetings.services import action_done
 from detente.meetings.tests.conftest import Org, make_amber, make_org
-from detente.meetings.tests.test_follow_through import _client, _minuted
+from detente.meetings.tests.test_follow_through import _minuted
 from detente.people.models import Person
 from detente.reports.needs import needs_count, needs_for
 
@@ -52,7 +53,7 @@ def test_actions_show_on_the_owners_home_and_both_leaders_overdue_first(
         first = needs_for(person).items[0]
         assert (first.kind, first.urgent) == ("action", True)
         assert "Book the January window (overdue since 2026-12-01)" in first.label
-    html = _client(org.ciso).get("/ciso").content.decode()
+    html = signed_in_client(org.ciso).get("/ciso").content.decode()
     assert f'href="/meetings/{held.pk}">{m} action of Dee Legate: Book the January window' in html
     # done: it leaves every home
     action_done(actor=org.delegate, action=held.actions.get(owner=org.delegate))

@@ -8,7 +8,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pytest
-from django.test import Client
 
 from detente.acceptances.models import (
     AcceptanceFinding,
@@ -17,7 +16,7 @@ from detente.acceptances.models import (
     RiskAcceptance,
     ScopeKind,
 )
-from detente.access.services import account_set_password
+from detente.access.testing import signed_in_client
 from detente.core import clock
 from detente.findings.models import Finding, Status
 from detente.inventory.models import Asset, AssetKind, BusinessService
@@ -168,26 +167,15 @@ def test_a_service_owner_sees_the_trends_of_their_services_only(data: Data) -> N
     assert all(p.value == 0 for p in t.deferral_exposure)  # the deferral is on Payments
 
 
-def _client(person: Person) -> Client:
-    account_set_password(person=person, password="correct horse battery staple")
-    person.refresh_from_db()
-    client = Client()
-    client.force_login(person.user)  # type: ignore[arg-type]
-    session = client.session
-    session["second_factor_ok"] = True
-    session.save()
-    return client
-
-
 @pytest.mark.parametrize("role", [Role.CIO, Role.CISO])
 def test_the_trends_page_is_linked_from_both_homes(data: Data, role: Role) -> None:
-    client = _client(data.people[role])
+    client = signed_in_client(data.people[role])
     home = client.get(f"/{role.value}").content.decode()
     assert 'href="/trends"' in home
 
 
 def test_the_trends_page_draws_charts_with_tables(data: Data) -> None:
-    page = _client(data.people[Role.CIO]).get("/trends")
+    page = signed_in_client(data.people[Role.CIO]).get("/trends")
     assert page.status_code == 200
     html = page.content.decode()
     # four charts, each an image with a title and a description
@@ -201,6 +189,6 @@ def test_the_trends_page_draws_charts_with_tables(data: Data) -> None:
 
 
 def test_the_trends_page_of_a_service_owner_is_scoped(data: Data) -> None:
-    html = _client(data.people[Role.SERVICE_OWNER]).get("/trends").content.decode()
+    html = signed_in_client(data.people[Role.SERVICE_OWNER]).get("/trends").content.decode()
     assert "<td>Shop</td>" in html
     assert "<td>Payments</td>" not in html

@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.test import Client
 
-from detente.access.services import account_set_password
+from detente.access.testing import signed_in_client
 from detente.audit.models import AuditEvent
 from detente.core import clock
 from detente.core.errors import PermissionDenied
@@ -32,17 +31,6 @@ def people(db: None) -> dict[Role, Person]:
     }
 
 
-def _client(person: Person) -> Client:
-    account_set_password(person=person, password="correct horse battery staple")
-    person.refresh_from_db()
-    client = Client()
-    client.force_login(person.user)  # type: ignore[arg-type]
-    session = client.session
-    session["second_factor_ok"] = True
-    session.save()
-    return client
-
-
 @pytest.mark.parametrize("role", [Role.ENGINEER, Role.IT_LEAD, Role.SERVICE_OWNER, Role.AUDITOR])
 def test_only_the_policys_roles_compute_the_radar(people: dict[Role, Person], role: Role) -> None:
     # when: someone outside tension.radar_computers computes a month, or a range
@@ -57,7 +45,7 @@ def test_only_the_policys_roles_compute_the_radar(people: dict[Role, Person], ro
 def test_an_engineers_forged_compute_is_refused_and_changes_nothing(
     people: dict[Role, Person],
 ) -> None:
-    client = _client(people[Role.ENGINEER])
+    client = signed_in_client(people[Role.ENGINEER])
     events = AuditEvent.objects.count()
     page = client.get("/radar")
     assert page.status_code == 403
@@ -71,8 +59,8 @@ def test_an_engineers_forged_compute_is_refused_and_changes_nothing(
 def test_the_radar_is_shown_to_the_roles_the_policy_names(people: dict[Role, Person]) -> None:
     # given: the default readers (leaders, leads, auditor)
     radar_compute(period=Period(2026, 10), actor=people[Role.CISO])
-    owner = _client(people[Role.SERVICE_OWNER])
-    lead = _client(people[Role.IT_LEAD])
+    owner = signed_in_client(people[Role.SERVICE_OWNER])
+    lead = signed_in_client(people[Role.IT_LEAD])
     assert owner.get("/radar/2026-10").status_code == 403
     assert 'href="/radar"' not in owner.get("/me").content.decode()
     assert lead.get("/radar/2026-10").status_code == 200
@@ -84,4 +72,4 @@ def test_the_radar_is_shown_to_the_roles_the_policy_names(people: dict[Role, Per
     policy_activate(text=text, source="test")
     # then: the IT lead no longer sees it, the CIO still does
     assert lead.get("/radar/2026-10").status_code == 403
-    assert _client(people[Role.CIO]).get("/radar/2026-10").status_code == 200
+    assert signed_in_client(people[Role.CIO]).get("/radar/2026-10").status_code == 200

@@ -8,14 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
-from django.test import Client
 
-from detente.access.services import account_set_password
+from detente.access.testing import signed_in_client
 from detente.initiatives.csvfile import Point
 from detente.initiatives.models import ALLOWED, GuardrailState
 from detente.initiatives.services import guardrails_evaluate, metrics_record, phase_cancel
 from detente.initiatives.tests.conftest import NOW, Org, build_org, create, started
-from detente.people.models import Person
 from detente.web.templatetags import labels
 
 CSS = Path(__file__).resolve().parents[1] / "static" / "web" / "app.css"
@@ -50,17 +48,6 @@ def test_every_guardrail_state_has_a_badge_and_a_label() -> None:
     assert labels.stamp("2026-10-05") == "2026-10-05"
 
 
-def _client(person: Person) -> Client:
-    account_set_password(person=person, password="correct horse battery staple")
-    person.refresh_from_db()
-    client = Client()
-    client.force_login(person.user)  # type: ignore[arg-type]
-    session = client.session
-    session["second_factor_ok"] = True
-    session.save()
-    return client
-
-
 @pytest.fixture
 def org(db: None) -> Org:
     return build_org()
@@ -79,7 +66,7 @@ def test_the_initiative_pages_show_labels_not_keys(org: Org) -> None:
     cancelled = create(org)
     started(org, cancelled)
     phase_cancel(actor=org.ciso, phase=cancelled.phases.get(number=1), reason="Passkeys first")
-    client = _client(org.cio)
+    client = signed_in_client(org.cio)
     # when the list and both initiatives' pages are read
     listing = client.get("/initiatives/").content.decode()
     page = client.get(f"/initiatives/{paused.pk}/").content.decode()

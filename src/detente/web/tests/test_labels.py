@@ -8,11 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
-from django.test import Client
 
 from detente.acceptances.models import ScopeKind
 from detente.acceptances.services import acceptance_request
-from detente.access.services import account_set_password
+from detente.access.testing import signed_in_client
 from detente.audit.labels import EVENT_LABELS, event_label, subject_label
 from detente.core import clock
 from detente.findings.importer import ImportOptions
@@ -20,7 +19,7 @@ from detente.findings.models import Finding, ScanImport
 from detente.findings.services import scan_import
 from detente.findings.tests.factories import trivy_report, trivy_vuln, write_json
 from detente.inventory.services import service_upsert
-from detente.people.models import Person, Role
+from detente.people.models import Role
 from detente.people.services import person_upsert
 from detente.web.templatetags import labels
 
@@ -52,17 +51,6 @@ def test_every_audit_verb_the_code_writes_has_a_label() -> None:
     assert sorted(written - set(EVENT_LABELS)) == []
 
 
-def _client(person: Person) -> Client:
-    account_set_password(person=person, password="correct horse battery staple")
-    person.refresh_from_db()
-    client = Client()
-    client.force_login(person.user)  # type: ignore[arg-type]
-    session = client.session
-    session["second_factor_ok"] = True
-    session.save()
-    return client
-
-
 @pytest.mark.django_db
 def test_pages_show_labels_not_keys(tmp_path: Path) -> None:
     clock.set_now(dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC))
@@ -82,7 +70,7 @@ def test_pages_show_labels_not_keys(tmp_path: Path) -> None:
         finding_ids=[finding.pk], justification="Next release.", compensating_controls="WAF.",
         until=clock.today() + dt.timedelta(days=3),
     )  # fmt: skip
-    auditor = _client(people[Role.AUDITOR])
+    auditor = signed_in_client(people[Role.AUDITOR])
     audit = auditor.get("/audit").content.decode()
     assert "<td>Deferral requested</td>" in audit
     assert f"<td>RA-{acceptance.pk}</td>" in audit
@@ -103,7 +91,7 @@ def test_pages_show_labels_not_keys(tmp_path: Path) -> None:
 @pytest.mark.django_db
 def test_the_navigation_marks_the_section_of_every_app_s_pages() -> None:
     clock.set_now(dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC))
-    ciso = _client(person_upsert(name="CISO", email="ciso@example.org", role=Role.CISO))
+    ciso = signed_in_client(person_upsert(name="CISO", email="ciso@example.org", role=Role.CISO))
     for url, section in (
         ("/apis", "APIs"), ("/initiatives/", "Initiatives"), ("/gate/", "Gate"),
         ("/org/people", "Organisation"), ("/org/services", "Organisation"),

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
+from detente.access.testing import signed_in_client
 from detente.core import clock
 from detente.decisions.models import DecisionRecord, DecisionStatus
 from detente.meetings.models import ItemOutcome, Meeting, MeetingStatus
 from detente.meetings.services import meeting_propose, meeting_schedule
 from detente.meetings.tests.conftest import Org, make_amber, make_org
 from detente.tension.models import TensionSnapshot
-from detente.web.tests.test_meeting_pages import _client
 
 START = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 
@@ -71,7 +71,7 @@ def _form(meeting: Meeting, org: Org) -> dict[str, Any]:
 
 def test_a_leader_records_the_minutes_on_the_meeting_page(org: Org, amber: TensionSnapshot) -> None:
     meeting = _taken_place(org)
-    cio = _client(org.cio)
+    cio = signed_in_client(org.cio)
     page = cio.get(f"/meetings/{meeting.pk}").content.decode()
     assert 'id="minutes-form"' in page
     assert "Item 1: outcome" in page
@@ -81,7 +81,7 @@ def test_a_leader_records_the_minutes_on_the_meeting_page(org: Org, amber: Tensi
     # an engineer reads the meeting but gets no form
     assert (
         'id="minutes-form"'
-        not in _client(org.engineer).get(f"/meetings/{meeting.pk}").content.decode()
+        not in signed_in_client(org.engineer).get(f"/meetings/{meeting.pk}").content.decode()
     )
     data = _form(meeting, org)
     records = DecisionRecord.objects.count()
@@ -136,7 +136,7 @@ def test_a_leader_records_the_minutes_on_the_meeting_page(org: Org, amber: Tensi
 
 def test_the_minutes_form_waits_for_the_meeting(org: Org, amber: TensionSnapshot) -> None:
     meeting = meeting_propose(actor=None)
-    cio = _client(org.cio)
+    cio = signed_in_client(org.cio)
     assert 'id="minutes-form"' not in cio.get(f"/meetings/{meeting.pk}").content.decode()
     response = cio.post(f"/meetings/{meeting.pk}/minutes", _form(meeting, org))
     assert response.status_code == 409

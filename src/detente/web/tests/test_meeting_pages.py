@@ -6,15 +6,13 @@ import datetime as dt
 import json
 
 import pytest
-from django.test import Client
 from icalendar import Calendar
 
-from detente.access.services import account_set_password
+from detente.access.testing import signed_in_client
 from detente.audit.models import AuditEvent
 from detente.core import clock
 from detente.meetings.models import Meeting, ResetEngagement, ResetStatus
 from detente.meetings.tests.conftest import NOW, Org, make_amber, make_org
-from detente.people.models import Person
 from detente.tension.models import TensionSnapshot
 
 
@@ -28,19 +26,8 @@ def amber(org: Org) -> TensionSnapshot:
     return make_amber(org)
 
 
-def _client(person: Person) -> Client:
-    account_set_password(person=person, password="correct horse battery staple")
-    person.refresh_from_db()
-    client = Client()
-    client.force_login(person.user)  # type: ignore[arg-type]
-    session = client.session
-    session["second_factor_ok"] = True
-    session.save()
-    return client
-
-
 def test_a_leader_proposes_and_schedules_on_the_pages(org: Org, amber: TensionSnapshot) -> None:
-    cio = _client(org.cio)
+    cio = signed_in_client(org.cio)
     response = cio.post("/meetings/propose", {"period": "2026-11"})
     meeting = Meeting.objects.get()
     assert response["Location"] == f"/meetings/{meeting.pk}"
@@ -65,7 +52,7 @@ def test_a_leader_proposes_and_schedules_on_the_pages(org: Org, amber: TensionSn
     event = Calendar.from_ical(invitation.content).walk("VEVENT")[0]
     assert len(event.get("attendee", [])) == 3
     # an engineer sees the list but cannot propose
-    engineer = _client(org.engineer)
+    engineer = signed_in_client(org.engineer)
     assert engineer.get("/meetings/").status_code == 200
     engineer.post("/meetings/propose", {"period": "2026-11"})
     assert Meeting.objects.count() == 1
@@ -74,7 +61,7 @@ def test_a_leader_proposes_and_schedules_on_the_pages(org: Org, amber: TensionSn
 def test_the_facilitator_has_one_door_and_it_closes_by_itself(
     org: Org, amber: TensionSnapshot
 ) -> None:
-    cio, ciso = _client(org.cio), _client(org.ciso)
+    cio, ciso = signed_in_client(org.cio), signed_in_client(org.ciso)
     cio.post(
         "/reset/sign",
         {
@@ -94,7 +81,7 @@ def test_the_facilitator_has_one_door_and_it_closes_by_itself(
     ciso.post("/reset/sign", {"step": "grant", "reset": str(reset.pk)})
     reset.refresh_from_db()
     assert reset.status == ResetStatus.ACTIVE
-    facilitator = _client(org.facilitator)
+    facilitator = signed_in_client(org.facilitator)
     # every other page sends the facilitator to their door; the API refuses them
     for path in ("/", "/findings", "/decisions", "/radar", f"/decisions/{org.escalated.pk}"):
         response = facilitator.get(path)
@@ -125,7 +112,7 @@ def test_the_facilitator_has_one_door_and_it_closes_by_itself(
 def test_the_api_proposes_schedules_and_serves_the_invitation(
     org: Org, amber: TensionSnapshot
 ) -> None:
-    ciso = _client(org.ciso)
+    ciso = signed_in_client(org.ciso)
     created = ciso.post("/api/meetings", data={}, content_type="application/json")
     assert created.status_code == 201, created.content
     meeting_id = json.loads(created.content)["id"]
@@ -144,6 +131,6 @@ def test_the_api_proposes_schedules_and_serves_the_invitation(
     assert json.loads(done.content)["sequence"] == 0
     ics = ciso.get(f"/api/meetings/{meeting_id}/ics")
     assert b"BEGIN:VEVENT" in ics.content
-    engineer = _client(org.engineer)
+    engineer = signed_in_client(org.engineer)
     refused = engineer.post("/api/meetings", data={}, content_type="application/json")
     assert refused.status_code == 403

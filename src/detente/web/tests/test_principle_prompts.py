@@ -12,7 +12,8 @@ from django.test import Client
 
 from detente.acceptances.models import ScopeKind
 from detente.acceptances.services import acceptance_request
-from detente.access.services import account_set_password, token_issue
+from detente.access.services import token_issue
+from detente.access.testing import signed_in_client
 from detente.core import clock
 from detente.decisions.principles import PRINCIPLES, missing_of_request
 from detente.decisions.services import decision_create
@@ -33,17 +34,6 @@ def org(db: None) -> Org:
     built = build_org()
     policy_ensure_default()
     return built
-
-
-def _client(person: Person) -> Client:
-    account_set_password(person=person, password="correct horse battery staple")
-    person.refresh_from_db()
-    client = Client()
-    client.force_login(person.user)  # type: ignore[arg-type]
-    session = client.session
-    session["second_factor_ok"] = True
-    session.save()
-    return client
 
 
 def _api(person: Person, url: str) -> dict[str, object]:
@@ -103,7 +93,7 @@ def test_an_acceptance_request_shows_what_it_lacks_on_its_page_and_in_the_api(
         service=org.service, justification="Launch on time", decision=record,
         until=clock.today() + dt.timedelta(days=5),
     )  # fmt: skip
-    page = _text(_client(org.ciso).get(f"/acceptances/{bare.pk}").content)
+    page = _text(signed_in_client(org.ciso).get(f"/acceptances/{bare.pk}").content)
     assert "Principles this request still lacks" in page
     for key in ("company_first", "informed", "win_win"):
         assert PROMPT[key] in page
@@ -112,7 +102,7 @@ def test_an_acceptance_request_shows_what_it_lacks_on_its_page_and_in_the_api(
         "company_first", "informed", "win_win",
     ]  # fmt: skip
     # with a decision record: only what the record leaves blank
-    page = _text(_client(org.ciso).get(f"/acceptances/{linked.pk}").content)
+    page = _text(signed_in_client(org.ciso).get(f"/acceptances/{linked.pk}").content)
     assert PROMPT["win_win"] in page
     assert PROMPT["company_first"] not in page
     assert _api(org.ciso, f"/api/acceptances/{linked.pk}")["principles_missing"] == [
@@ -125,7 +115,7 @@ def test_a_gate_override_shows_what_its_decision_lacks_on_the_gate_page_and_run(
 ) -> None:
     run = _blocked_run(org)
     override = gate_override(run=run, actor=org.ciso, reason="Regulator deadline")
-    page = _client(org.cio).get("/gate/").content.decode()
+    page = signed_in_client(org.cio).get("/gate/").content.decode()
     section = re.search(rf'id="override-{override.pk}-principles">(.*?)</section>', page, re.S)
     assert section is not None
     text = _text(section.group(1).encode())
