@@ -25,6 +25,8 @@ def _write_lock_free() -> bool:
 
     from detente.core.busy import brief_wait, is_lock_error
 
+    if connection.in_atomic_block:
+        return True  # called inside a transaction (a caller's, or a test's): nothing to probe
     try:
         with brief_wait(ms=100), connection.cursor() as cursor:
             cursor.execute("BEGIN IMMEDIATE")

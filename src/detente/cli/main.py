@@ -117,7 +117,7 @@ def run(argv: list[str] | None = None) -> NoReturn:
             _setup_django()
         from detente.core.errors import DetenteError
 
-        app = build_app(only)
+        app = build_app() if only is None else build_app(only)
         try:
             app(args=argv, standalone_mode=False)
         except DetenteError as exc:
