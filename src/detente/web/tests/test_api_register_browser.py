@@ -43,7 +43,7 @@ def test_add_upload_see_findings_pentest_and_promote(
     engineer.get_by_text("items registered at internal").wait_for()
     findings = engineer.locator("section[aria-labelledby=findings-heading]")
     assert "DET-API2-003" in findings.inner_text()
-    assert "medium" in findings.inner_text()
+    assert "Medium" in findings.inner_text()  # the label, not the key
     # an engineer gets no pen-test form
     assert engineer.locator("#api-pentest").count() == 0
 
@@ -64,7 +64,7 @@ def test_add_upload_see_findings_pentest_and_promote(
     assert (test.tester, test.report_name) == ("Northwind Security", "northwind-report.pdf")
     assert ciso.get_by_role("link", name="northwind-report.pdf").count() == 1
     gate = ciso.locator("section[aria-labelledby=gate-heading]").inner_text()
-    assert "To partner: the gate holds." in gate
+    assert "To Partner: the gate holds." in gate
 
     cio = session_for("cio")
     cio.goto("/apis/items")
@@ -72,7 +72,7 @@ def test_add_upload_see_findings_pentest_and_promote(
     cio.get_by_role("button", name="Change stage").click()
     cio.get_by_text("items: internal → partner").wait_for()
     assert (
-        "internal → partner promoted"
+        "Internal → Partner Promoted"
         in cio.locator("section[aria-labelledby=history-heading]").inner_text()
     )
     assert Api.objects.get().stage == "partner"
