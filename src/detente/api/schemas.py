@@ -147,7 +147,12 @@ class In(Schema):
 
 
 # Every route documents the one error model for the statuses the central mapping can return.
-ERRORS: dict[int, type[Schema]] = dict.fromkeys((400, 401, 403, 404, 409, 422), ErrorOut)
+# Every route may also answer 414 (query string over DETENTE_MAX_QUERY_BYTES), 429 (the token's
+# rate limit) and 503 (SQLite busy past its timeout, with Retry-After): documented on each, since
+# they are decided before the route runs (schemathesis found an undocumented 414).
+ERRORS: dict[int, type[Schema]] = dict.fromkeys(
+    (400, 401, 403, 404, 409, 414, 422, 429, 503), ErrorOut
+)
 
 
 class FindingOut(Schema):
